@@ -1,0 +1,6 @@
+//! The dynamic DASH MPD (ISO/IEC 23009-1, DASH-IF IOP live profile).
+
+mod mpd;
+mod xml;
+
+pub use mpd::{MpdOptions, mpd};

@@ -1,0 +1,108 @@
+//! Origin configuration and its command-line form.
+
+use std::net::SocketAddr;
+
+use timeline::TimingConfig;
+
+/// Everything configurable about an origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Ingest listener address (default 127.0.0.1:8081).
+    pub ingest: SocketAddr,
+    /// Playback listener address (default 127.0.0.1:8080).
+    pub playback: SocketAddr,
+    /// Segment/part targets and window size.
+    pub timing: TimingConfig,
+    /// Complete segments kept downloadable beyond the listed window, for late readers.
+    pub extra_segments: u32,
+    /// Largest top-level box accepted from an encoder, in bytes.
+    pub max_box: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ingest: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            playback: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            timing: TimingConfig::default(),
+            extra_segments: 3,
+            max_box: 16 << 20,
+        }
+    }
+}
+
+/// A command-line argument that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Parses `--name value` options (after the subcommand).
+    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Self, ConfigError> {
+        let mut cfg = Config::default();
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let value = it
+                .next()
+                .ok_or_else(|| ConfigError(format!("{flag} needs a value")))?;
+            let bad = |what: &str| ConfigError(format!("{flag}: invalid {what} '{value}'"));
+            match flag.as_str() {
+                "--ingest" => cfg.ingest = value.parse().map_err(|_| bad("address"))?,
+                "--listen" => cfg.playback = value.parse().map_err(|_| bad("address"))?,
+                "--target-duration-ms" => {
+                    cfg.timing.target_duration_ms = value.parse().map_err(|_| bad("number"))?
+                }
+                "--part-target-ms" => {
+                    cfg.timing.part_target_ms = value.parse().map_err(|_| bad("number"))?
+                }
+                "--window" => {
+                    cfg.timing.window_segments = value.parse().map_err(|_| bad("number"))?
+                }
+                "--max-box" => cfg.max_box = value.parse().map_err(|_| bad("number"))?,
+                _ => return Err(ConfigError(format!("unknown option {flag}"))),
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the rules the timing must follow.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.timing;
+        if t.target_duration_ms < 500 {
+            return Err(ConfigError(
+                "--target-duration-ms must be at least 500".into(),
+            ));
+        }
+        if t.part_target_ms == 0 || t.part_target_ms > t.target_duration_ms {
+            return Err(ConfigError(
+                "--part-target-ms must be between 1 and the target duration".into(),
+            ));
+        }
+        // [HLS §6.2.2] a live playlist must stay at least three target durations long.
+        if t.window_segments < 3 {
+            return Err(ConfigError("--window must be at least 3 segments".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_options_and_rejects_bad_ones() {
+        let c = Config::from_args(args("--listen 127.0.0.1:0 --part-target-ms 250")).unwrap();
+        assert_eq!(c.playback.port(), 0);
+        assert_eq!(c.timing.part_target_ms, 250);
+        assert!(Config::from_args(args("--window 2")).is_err());
+        assert!(Config::from_args(args("--listen nowhere")).is_err());
+        assert!(Config::from_args(args("--bogus 1")).is_err());
+        assert!(Config::from_args(args("--window")).is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! Errors of the origin, and the single place they become HTTP statuses.
+
+use http::StatusCode;
+
+/// Why an ingest request was refused. Every variant maps to a 4xx/5xx with a one-line
+/// reason; nothing already stored is changed by a refused request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// The path is not an ingest path.
+    #[error("no ingest endpoint at {0}; upload to /ingest/{{channel}}/{{track}}")]
+    UnknownPath(String),
+    /// The method is not PUT, POST or DELETE.
+    #[error("method {0} not allowed on ingest paths")]
+    Method(String),
+    /// A channel or track name with characters outside `[A-Za-z0-9_-]`.
+    #[error("invalid name '{0}': use 1-64 characters of A-Z a-z 0-9 _ -")]
+    BadName(String),
+    /// The body is not valid fragmented MP4 (parser's reason attached).
+    #[error("{0}")]
+    Media(#[from] cmaf::CmafError),
+    /// Media arrived for a track whose init segment was never received.
+    #[error("no init segment received yet for track '{0}'")]
+    NoInit(String),
+    /// The init segment does not describe exactly one audio or video track.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The samples do not fit the track's timeline.
+    #[error("{0}")]
+    Timeline(#[from] timeline::TimelineError),
+    /// The upload body could not be read.
+    #[error("upload body ended abnormally: {0}")]
+    Body(String),
+}
+
+impl IngestError {
+    /// HTTP status for this error (DASH-IF ingest §6: 415 unsupported media, 412
+    /// missing init, 400 otherwise).
+    pub fn status(&self) -> StatusCode {
+        use cmaf::CmafError as C;
+        match self {
+            IngestError::UnknownPath(_) => StatusCode::NOT_FOUND,
+            IngestError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+            IngestError::NoInit(_) | IngestError::Media(C::MissingInit) => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            IngestError::Media(C::NotMp4 { .. }) | IngestError::Unsupported(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            IngestError::Media(C::BoxTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Why a playback request could not be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServeError {
+    /// Nothing is served at this path.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The object does not exist yet and did not appear within the hold time.
+    #[error("{0} did not become available in time")]
+    Timeout(String),
+    /// The renderer refused.
+    #[error("{0}")]
+    Manifest(#[from] manifest::ManifestError),
+    /// Only GET, HEAD and OPTIONS are served.
+    #[error("method {0} not allowed")]
+    Method(String),
+}
+
+impl ServeError {
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        use manifest::ManifestError as M;
+        match self {
+            ServeError::NotFound(_) | ServeError::Manifest(M::UnknownTrack(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            // [HLS §6.2.5.2] a blocked request that cannot be satisfied in time gets 503.
+            ServeError::Timeout(_) | ServeError::Manifest(M::NotReady) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+}

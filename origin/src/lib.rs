@@ -1,0 +1,52 @@
+//! # origin
+//!
+//! weir's native origin: CMAF ingest over HTTP, the live store, and HTTP serving of
+//! init segments, segments, parts, manifests and a time source.
+//!
+//! Layering: this crate does all the I/O. It feeds request bodies to the [`cmaf`]
+//! demuxer, places samples on the [`timeline`] model, keeps one stored copy of every
+//! chunk as [`bytes::Bytes`], and renders manifests only through the [`manifest`] crate.
+//!
+//! Entry point for embedding and tests: [`run`] with two already-bound listeners, so
+//! tests bind port 0 and know the ports before the server starts.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod serve;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use store::Origin;
+
+/// Runs the origin until `shutdown` completes: the ingest listener accepts encoder
+/// uploads, the playback listener serves players.
+pub async fn run(
+    ingest: TcpListener,
+    playback: TcpListener,
+    origin: Arc<Origin>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ingest_task = tokio::spawn(serve::http::accept_loop(
+        ingest,
+        Arc::new(ingest::IngestService::new(origin.clone())),
+        stop_rx.clone(),
+    ));
+    let playback_task = tokio::spawn(serve::http::accept_loop(
+        playback,
+        Arc::new(serve::PlaybackService::new(origin)),
+        stop_rx,
+    ));
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let _ = ingest_task.await;
+    let _ = playback_task.await;
+    Ok(())
+}

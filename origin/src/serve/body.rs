@@ -1,0 +1,56 @@
+//! Response bodies.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::{BodyExt, Full};
+
+use super::http::Body;
+
+/// A body of one buffer.
+pub fn full(data: impl Into<Bytes>) -> Body {
+    Full::new(data.into()).boxed()
+}
+
+/// A body that sends stored chunks one frame each, without copying them.
+pub fn chunks(parts: Vec<Bytes>) -> Body {
+    let len = parts.iter().map(|b| b.len() as u64).sum();
+    Chunks {
+        parts: parts.into(),
+        len,
+    }
+    .boxed()
+}
+
+struct Chunks {
+    parts: VecDeque<Bytes>,
+    len: u64,
+}
+
+impl HttpBody for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let next = self.parts.pop_front();
+        if let Some(b) = &next {
+            self.len -= b.len() as u64;
+        }
+        Poll::Ready(next.map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}

@@ -1,0 +1,164 @@
+//! Playback URL parsing.
+
+use crate::error::ServeError;
+use crate::ingest::check_name;
+
+/// What a playback path asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: list of channels.
+    Index,
+    /// `/time`: the UTCTiming time source.
+    Time,
+    /// `/{channel}/master.m3u8`.
+    Master {
+        /// Channel name.
+        channel: String,
+    },
+    /// `/{channel}/manifest.mpd`.
+    Mpd {
+        /// Channel name.
+        channel: String,
+    },
+    /// `/{channel}/{track}/index.m3u8`.
+    Media {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+    },
+    /// `/{channel}/{track}/init.mp4`.
+    Init {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+    },
+    /// `/{channel}/{track}/seg-{msn}.m4s`.
+    Segment {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+        /// Media sequence number.
+        msn: u64,
+    },
+    /// `/{channel}/{track}/part-{msn}.{part}.m4s`.
+    Part {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+        /// Media sequence number of the parent segment.
+        msn: u64,
+        /// Part index within the segment.
+        part: u32,
+    },
+}
+
+impl Route {
+    /// Parses a request path.
+    pub fn parse(path: &str) -> Result<Route, ServeError> {
+        let nf = || ServeError::NotFound(path.to_string());
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let name = |s: &str| check_name(s).map(|_| s.to_string()).map_err(|_| nf());
+        Ok(match segs.as_slice() {
+            [""] => Route::Index,
+            ["time"] => Route::Time,
+            [c, "master.m3u8"] => Route::Master { channel: name(c)? },
+            [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
+            [c, t, file] => {
+                let (channel, track) = (name(c)?, name(t)?);
+                match *file {
+                    "index.m3u8" => Route::Media { channel, track },
+                    "init.mp4" => Route::Init { channel, track },
+                    f => {
+                        if let Some(n) = f.strip_prefix("seg-").and_then(|f| f.strip_suffix(".m4s"))
+                        {
+                            Route::Segment {
+                                channel,
+                                track,
+                                msn: n.parse().map_err(|_| nf())?,
+                            }
+                        } else if let Some((n, p)) = f
+                            .strip_prefix("part-")
+                            .and_then(|f| f.strip_suffix(".m4s"))
+                            .and_then(|f| f.split_once('.'))
+                        {
+                            Route::Part {
+                                channel,
+                                track,
+                                msn: n.parse().map_err(|_| nf())?,
+                                part: p.parse().map_err(|_| nf())?,
+                            }
+                        } else {
+                            return Err(nf());
+                        }
+                    }
+                }
+            }
+            _ => return Err(nf()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_route() {
+        assert_eq!(Route::parse("/"), Ok(Route::Index));
+        assert_eq!(Route::parse("/time"), Ok(Route::Time));
+        assert_eq!(
+            Route::parse("/live/master.m3u8"),
+            Ok(Route::Master {
+                channel: "live".into()
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/manifest.mpd"),
+            Ok(Route::Mpd {
+                channel: "live".into()
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/seg-12.m4s"),
+            Ok(Route::Segment {
+                channel: "live".into(),
+                track: "v1".into(),
+                msn: 12
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/part-12.3.m4s"),
+            Ok(Route::Part {
+                channel: "live".into(),
+                track: "v1".into(),
+                msn: 12,
+                part: 3
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/a1/init.mp4"),
+            Ok(Route::Init {
+                channel: "live".into(),
+                track: "a1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_other_paths() {
+        for p in [
+            "/live",
+            "/live/v1/seg-x.m4s",
+            "/live/v1/part-1.m4s",
+            "/../etc/passwd",
+            "/a/b/c/d",
+            "/live/v1/other",
+        ] {
+            assert!(Route::parse(p).is_err(), "{p}");
+        }
+    }
+}
