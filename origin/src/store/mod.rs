@@ -24,6 +24,8 @@ use crate::Config;
 pub struct Origin {
     config: Config,
     channels: Mutex<HashMap<String, Arc<Channel>>>,
+    /// Bumped whenever a channel is created, so callers can await a channel's arrival.
+    created: tokio::sync::watch::Sender<u64>,
 }
 
 impl Origin {
@@ -32,6 +34,7 @@ impl Origin {
         Origin {
             config,
             channels: Mutex::new(HashMap::new()),
+            created: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -47,10 +50,34 @@ impl Origin {
 
     /// The channel `name`, created on first use (by ingest).
     pub fn channel_or_create(&self, name: &str) -> Arc<Channel> {
-        self.lock()
+        let mut created = false;
+        let ch = self
+            .lock()
             .entry(name.to_string())
-            .or_insert_with(|| Arc::new(Channel::new(name, &self.config)))
-            .clone()
+            .or_insert_with(|| {
+                created = true;
+                Arc::new(Channel::new(name, &self.config))
+            })
+            .clone();
+        if created {
+            self.created.send_modify(|n| *n += 1);
+        }
+        ch
+    }
+
+    /// Waits until channel `name` exists (it is created by its first upload).
+    pub async fn wait_channel(&self, name: &str) -> Arc<Channel> {
+        let mut rx = self.created.subscribe();
+        loop {
+            if let Some(ch) = self.channel(name) {
+                return ch;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as `self`, so this cannot happen while we
+                // hold `&self`; fall back to a fresh check.
+                continue;
+            }
+        }
     }
 
     /// Names of all channels, sorted.

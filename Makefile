@@ -1,0 +1,39 @@
+# weir: the two commands of the README are `make demo` and `make test`.
+CARGO ?= cargo
+
+.PHONY: demo test setup setup-test build check lint unit e2e wasm-check purity bench
+
+demo: setup build
+	scripts/demo.sh
+
+test: setup-test lint unit wasm-check purity
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+build:
+	$(CARGO) build --release -p origin
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Every test: unit, golden, origin integration, and end to end with real ffmpeg.
+unit:
+	$(CARGO) test --workspace
+
+# The pure crates must build for the Wasm edge target.
+wasm-check:
+	$(CARGO) check -p timeline -p manifest --target wasm32-wasip2
+
+# Layering guard: renderers and the timeline never depend on I/O or MP4 crates.
+purity:
+	@if $(CARGO) tree -p timeline -p manifest -e normal --prefix none | grep -E '^(tokio|hyper|cmaf|mp4|origin) '; then \
+	  echo "purity: timeline/manifest must not depend on the crates above"; exit 1; fi
+	@echo "purity: ok"
+
+bench: build
+	$(CARGO) run --release -p weir-tests --bin bench-ingest

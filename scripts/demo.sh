@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Starts weir (origin serving players) and an ffmpeg live test source pushing three
+# renditions (360p, 180p, AAC) as long chunked POSTs; prints the URLs to play.
+# Ports: WEIR_PLAYBACK (default 127.0.0.1:8080), WEIR_INGEST (default 127.0.0.1:8081).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLAY="${WEIR_PLAYBACK:-127.0.0.1:8080}"
+INGEST="${WEIR_INGEST:-127.0.0.1:8081}"
+CH=demo
+
+./target/release/weir up --listen "$PLAY" --ingest "$INGEST" &
+WEIR=$!
+FFMPEG=
+cleanup() { [ -n "$FFMPEG" ] && kill "$FFMPEG" 2>/dev/null; kill "$WEIR" 2>/dev/null; wait 2>/dev/null; }
+trap cleanup EXIT INT TERM
+
+# Wait for the ingest listener (weir prints nothing on stdout; poll the port briefly).
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/${INGEST%:*}/${INGEST#*:}") 2>/dev/null && break; sleep 0.1; done
+
+FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+CLOCK="drawtext=fontfile=$FONT:text='%{localtime\:%H\\\\\:%M\\\\\:%S}':x=20:y=20:fontsize=40:fontcolor=white:box=1:boxcolor=black@0.6"
+X264="-preset veryfast -tune zerolatency -profile:v high -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0"
+FRAG="-f mp4 -movflags +frag_every_frame+empty_moov+default_base_moof+cmaf"
+ffmpeg -hide_banner -loglevel warning -nostdin \
+  -re -f lavfi -i "testsrc2=size=640x360:rate=30,$CLOCK" \
+  -re -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
+  -map 0:v -c:v libx264 -b:v 800k $X264 $FRAG "http://$INGEST/ingest/$CH/v360.mp4" \
+  -map 0:v -c:v libx264 -b:v 300k -s 320x180 $X264 $FRAG "http://$INGEST/ingest/$CH/v180.mp4" \
+  -map 1:a -c:a aac -b:a 96k -ar 48000 -ac 2 $FRAG "http://$INGEST/ingest/$CH/audio.mp4" &
+FFMPEG=$!
+
+cat <<MSG
+
+weir is live (Ctrl-C stops weir and the test source):
+  HLS : http://$PLAY/$CH/master.m3u8
+  DASH: http://$PLAY/$CH/manifest.mpd
+  time: http://$PLAY/time
+Play with e.g.  ffplay http://$PLAY/$CH/master.m3u8   or   mpv http://$PLAY/$CH/manifest.mpd
+The first playlist is answered once every rendition has a complete 2 s segment.
+
+MSG
+wait "$FFMPEG"

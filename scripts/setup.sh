@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what weir needs on a fresh Debian 12 machine with rustup, skipping what is
+# already there. `scripts/setup.sh` = what `make demo` needs; `--test` adds what the
+# test suite needs (tools it drives as real peers, independent parsers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Rust: the edge component and the pure crates' portability check need wasm32-wasip2.
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+# Debian packages: ffmpeg (encoder, ffprobe), fonts for the demo clock overlay,
+# xmllint (DASH MPD schema validation), python venv for the HLS parser.
+pkgs=()
+command -v ffmpeg >/dev/null || pkgs+=(ffmpeg)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || pkgs+=(fonts-dejavu-core)
+if [ "$want_test" = 1 ]; then
+  command -v xmllint >/dev/null || pkgs+=(libxml2-utils)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
+fi
+if [ "${#pkgs[@]}" -gt 0 ]; then
+  echo "setup: installing ${pkgs[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+fi
+
+# Python packages for tests, in a project-local venv (.venv, git-ignored).
+if [ "$want_test" = 1 ]; then
+  [ -x .venv/bin/python3 ] || python3 -m venv .venv
+  .venv/bin/python3 -c 'import m3u8' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'm3u8==6.*'
+fi
+echo "setup: ok"

@@ -1,0 +1,87 @@
+//! Shared support for weir's end-to-end tests: an in-process origin on port-0
+//! listeners, a minimal HTTP/1.1 client, and wrappers around the real tools.
+
+#![allow(dead_code)]
+
+pub mod http;
+pub mod rules;
+pub mod tools;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use origin::{Config, Origin};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running origin.
+pub struct TestOrigin {
+    /// The origin's state, for readiness waits.
+    pub origin: Arc<Origin>,
+    /// Ingest listener address.
+    pub ingest: SocketAddr,
+    /// Playback listener address.
+    pub playback: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestOrigin {
+    /// Starts an origin with the default timing on 127.0.0.1 port-0 listeners.
+    pub async fn start() -> TestOrigin {
+        let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind ingest");
+        let playback = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind playback");
+        let (ia, pa) = (ingest.local_addr().unwrap(), playback.local_addr().unwrap());
+        let origin = Arc::new(Origin::new(Config {
+            ingest: ia,
+            playback: pa,
+            ..Config::default()
+        }));
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(origin::run(ingest, playback, origin.clone(), async {
+            let _ = rx.await;
+        }));
+        TestOrigin {
+            origin,
+            ingest: ia,
+            playback: pa,
+            stop: Some(tx),
+        }
+    }
+
+    /// Waits until every one of `tracks` of `channel` has at least `segments` complete
+    /// segments, or fails after `limit` (a safety net, not a timing assumption).
+    pub async fn wait_segments(
+        &self,
+        channel: &str,
+        tracks: &[&str],
+        segments: usize,
+        limit: Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let ch = tokio::time::timeout_at(deadline, self.origin.wait_channel(channel))
+            .await
+            .unwrap_or_else(|_| panic!("channel {channel} never appeared"));
+        let mut rx = ch.subscribe();
+        let ready = rx.wait_for(|s| {
+            tracks.iter().all(|t| {
+                s.track(t)
+                    .is_some_and(|t| t.complete_segments().count() >= segments)
+            })
+        });
+        tokio::time::timeout_at(deadline, ready)
+            .await
+            .unwrap_or_else(|_| panic!("tracks {tracks:?} did not reach {segments} segments"))
+            .expect("channel alive");
+    }
+}
+
+impl Drop for TestOrigin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}

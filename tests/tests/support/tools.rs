@@ -1,0 +1,232 @@
+//! The real tools the end-to-end tests drive: ffmpeg as encoder, ffprobe/ffmpeg as
+//! players, xmllint with the DASH MPD schema, Python `m3u8` as an independent parser.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Test source: 640x360 30 fps test pattern with a burnt-in clock, 1 kHz tone.
+pub const SOURCE: &[&str] = &[
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=30",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=1000:sample_rate=48000",
+];
+
+/// Encoding of the three renditions: 1 s GOP, closed, no scene cut.
+fn video(idx: usize, size: &str, bitrate: &str) -> Vec<String> {
+    [
+        format!("-c:v:{idx}"),
+        "libx264".into(),
+        format!("-b:v:{idx}"),
+        bitrate.into(),
+        format!("-s:v:{idx}"),
+        size.into(),
+    ]
+    .into_iter()
+    .collect()
+}
+
+const X264: &[&str] = &[
+    "-preset",
+    "veryfast",
+    "-tune",
+    "zerolatency",
+    "-profile:v",
+    "high",
+    "-pix_fmt",
+    "yuv420p",
+    "-g",
+    "30",
+    "-keyint_min",
+    "30",
+    "-sc_threshold",
+    "0",
+];
+const AAC: &[&str] = &["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"];
+
+/// ffmpeg's DASH muxer in low-latency mode: one chunked PUT per segment, keep-alive,
+/// every frame its own CMAF chunk. Tracks arrive as stream0 (360p), stream1 (180p),
+/// stream2 (audio).
+pub fn ffmpeg_dash(ingest: &str, seconds: u32) -> Command {
+    let mut c = ffmpeg_base(seconds);
+    c.args(["-map", "0:v", "-map", "0:v", "-map", "1:a"]);
+    c.args(video(0, "640x360", "800k"))
+        .args(video(1, "320x180", "300k"))
+        .args(X264)
+        .args(AAC);
+    c.args([
+        "-f",
+        "dash",
+        "-seg_duration",
+        "1",
+        "-streaming",
+        "1",
+        "-ldash",
+        "1",
+        "-method",
+        "PUT",
+        "-http_persistent",
+        "1",
+        "-use_template",
+        "1",
+        "-use_timeline",
+        "0",
+        "-frag_type",
+        "every_frame",
+        "-write_prft",
+        "1",
+        "-utc_timing_url",
+        "http://127.0.0.1:1/time",
+        "-format_options",
+        "movflags=cmaf",
+    ]);
+    c.arg(format!("{ingest}/manifest.mpd"));
+    c
+}
+
+/// One long chunked POST of a fragmented-MP4 track per rendition (v360, v180, audio).
+pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
+    let mut c = ffmpeg_base(seconds);
+    let frag = [
+        "-f",
+        "mp4",
+        "-movflags",
+        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+    ];
+    for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
+        c.args(["-map", "0:v"])
+            .args(video(0, size, rate))
+            .args(X264)
+            .args(frag);
+        c.arg(format!("{ingest}/{name}.mp4"));
+    }
+    c.args(["-map", "1:a"])
+        .args(AAC)
+        .args(frag)
+        .arg(format!("{ingest}/audio.mp4"));
+    c
+}
+
+fn ffmpeg_base(seconds: u32) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(SOURCE);
+    c.args(["-t", &seconds.to_string()]);
+    c.stdin(Stdio::null()).stdout(Stdio::null());
+    c
+}
+
+/// Runs a command to completion and returns its stdout, failing the test with stderr
+/// when it exits non-zero or cannot start.
+pub fn output(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run `make test`, which installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Decodes up to `seconds` of every stream of `url` with ffmpeg and returns the number of
+/// decoded frames per stream index.
+pub fn decoded_frames(url: &str, seconds: u32) -> Vec<usize> {
+    let text = output(Command::new("ffmpeg").args([
+        "-v",
+        "error",
+        "-nostdin",
+        "-i",
+        url,
+        "-map",
+        "0",
+        "-t",
+        &seconds.to_string(),
+        "-f",
+        "framemd5",
+        "-",
+    ]));
+    let mut counts: Vec<usize> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some(idx) = line
+            .split(',')
+            .next()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if counts.len() <= idx {
+            counts.resize(idx + 1, 0);
+        }
+        counts[idx] += 1;
+    }
+    counts
+}
+
+/// ffprobe's view of the streams of `url`: (codec_type, codec_name) pairs.
+pub fn probe_streams(url: &str) -> Vec<(String, String)> {
+    let json = output(Command::new("ffprobe").args([
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_type,codec_name",
+        "-of",
+        "json",
+        url,
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("ffprobe json");
+    v["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap_or("").into(),
+                s["codec_name"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect()
+}
+
+/// Repository root (the workspace).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Validates an MPD file against the vendored DASH MPD schema.
+pub fn xmllint_mpd(file: &Path) {
+    let xsd = repo().join("tests/fixtures/xsd/DASH-MPD.local.xsd");
+    output(
+        Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(file),
+    );
+}
+
+/// Parses playlists with Python's `m3u8` package; returns its JSON summary.
+pub fn python_m3u8(files: &[PathBuf]) -> serde_json::Value {
+    let script = repo().join("tests/scripts/check_m3u8.py");
+    let json = output(Command::new(python()).arg(script).args(files));
+    serde_json::from_str(&json).expect("check_m3u8 json")
+}
+
+/// The Python that has the test packages: the project venv when `make test` made it.
+fn python() -> PathBuf {
+    let venv = repo().join(".venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
