@@ -74,6 +74,7 @@ impl TrackTimeline {
                         prev.complete = true;
                         prev.parts.iter_mut().for_each(|p| p.complete = true);
                         completed_segment = Some(prev.msn);
+                        self.longest_segment = self.longest_segment.max(prev.duration);
                     }
                     prev.msn + 1
                 }
@@ -244,6 +245,17 @@ mod tests {
                 assert!(p.duration <= 3072);
             }
         }
+    }
+
+    #[test]
+    fn longest_segment_tracks_long_gops() {
+        let cfg = TimingConfig::default();
+        let mut t = track(MediaKind::Video, 15360);
+        feed_video(&mut t, &cfg, 0, 30 * 4, 30);
+        assert_eq!(t.longest_segment, 30720);
+        // A 3 s GOP makes a 4 s segment (key frames at 4 s and 7 s; cut at 4 s and 7 s).
+        feed_video(&mut t, &cfg, 120, 30 * 9, 90);
+        assert!(t.longest_segment >= 3 * 15360, "{}", t.longest_segment);
     }
 
     #[test]

@@ -35,6 +35,40 @@ impl ChannelSnapshot {
         self.tracks.iter().filter(move |t| t.meta.kind == kind)
     }
 
+    /// `EXT-X-TARGETDURATION` of every playlist of the channel, in seconds.
+    ///
+    /// [HLS §4.4.3.1] "The EXTINF duration of each Media Segment in a Playlist file, when
+    /// rounded to the nearest integer, MUST be less than or equal to the Target
+    /// Duration"; [HLS §6.2.4] all playlists share it. The configured target, raised to
+    /// the longest segment ever completed (rounded to nearest) when an encoder's GOP
+    /// outruns it; it never decreases.
+    pub fn target_duration_secs(&self) -> u64 {
+        let longest = self
+            .tracks
+            .iter()
+            .map(|t| {
+                let ts = u64::from(t.meta.timescale.max(1));
+                (t.longest_segment + ts / 2) / ts
+            })
+            .max()
+            .unwrap_or(0);
+        self.config.target_duration_secs().max(longest)
+    }
+
+    /// `MPD@maxSegmentDuration` in milliseconds: the longest segment of any
+    /// Representation ever completed (rounded up), at least the configured target.
+    pub fn max_segment_duration_ms(&self) -> u64 {
+        self.tracks
+            .iter()
+            .map(|t| {
+                let ts = u64::from(t.meta.timescale.max(1));
+                (u128::from(t.longest_segment) * 1000).div_ceil(u128::from(ts)) as u64
+            })
+            .max()
+            .unwrap_or(0)
+            .max(u64::from(self.config.target_duration_ms))
+    }
+
     /// Wall-clock time (Unix microseconds) of `ticks` of a track with `timescale`.
     pub fn wallclock_us(&self, ticks: u64, timescale: u32) -> Option<i64> {
         let epoch = self.epoch_us?;

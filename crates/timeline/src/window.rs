@@ -21,6 +21,10 @@ pub struct TrackTimeline {
     /// of the first held segment).
     #[serde(default)]
     pub discontinuity_sequence: u64,
+    /// Duration in ticks of the longest segment completed over the track's life. It
+    /// never decreases, so a target duration derived from it never shrinks.
+    #[serde(default)]
+    pub longest_segment: u64,
 }
 
 impl TrackTimeline {
@@ -31,6 +35,7 @@ impl TrackTimeline {
             segments: VecDeque::new(),
             pending_discontinuity: false,
             discontinuity_sequence: 0,
+            longest_segment: 0,
         }
     }
 
@@ -90,6 +95,7 @@ impl TrackTimeline {
             for p in &mut last.parts {
                 p.complete = true;
             }
+            self.longest_segment = self.longest_segment.max(last.duration);
         }
         self.pending_discontinuity |= discontinuity;
     }

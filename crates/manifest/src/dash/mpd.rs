@@ -52,7 +52,12 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
                 duration_ms(td_ms * u64::from(cfg.window_segments)),
             ),
             ("suggestedPresentationDelay", duration_ms(td_ms * 3)),
-            ("maxSegmentDuration", duration_ms(td_ms)),
+            // ISO/IEC 23009-1 Table 3: "maximum duration of any Segment in any
+            // Representation in the Media Presentation".
+            (
+                "maxSegmentDuration",
+                duration_ms(snap.max_segment_duration_ms()),
+            ),
         ],
         false,
     );

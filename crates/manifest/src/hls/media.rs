@@ -31,7 +31,7 @@ pub fn media_playlist(snap: &ChannelSnapshot, track_id: &str) -> Result<String, 
     out.push_str("#EXTM3U\n");
     let _ = writeln!(out, "#EXT-X-VERSION:{VERSION}");
     // [HLS §4.4.3.1] "The EXT-X-TARGETDURATION tag is REQUIRED."
-    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", cfg.target_duration_secs());
+    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", snap.target_duration_secs());
     // [HLS §4.4.3.2] EXT-X-MEDIA-SEQUENCE "MUST appear before the first Media Segment".
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", first.msn);
     let _ = writeln!(

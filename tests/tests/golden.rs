@@ -1,0 +1,884 @@
+//! Golden-file tests of the HLS and DASH renderers.
+//!
+//! Each scenario of `weir_tests` builds a channel snapshot by feeding synthetic samples
+//! through the real cutter; its manifests are compared byte for byte with
+//! `tests/golden/<scenario>/{master.m3u8,<track>.m3u8,manifest.mpd}`. Run with
+//! `UPDATE_GOLDEN=1` to (re)write the files instead.
+//!
+//! Independent checks: the rendered output is checked against the HLS and DASH rules
+//! the renderers promise, golden MPDs are validated with `xmllint` against the vendored
+//! MPEG schema, and golden playlists are parsed with python `m3u8`. A missing external
+//! tool skips its check with a message; a present tool that fails fails the test.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use manifest::ManifestError;
+use timeline::time::{format_iso8601_micros, to_micros};
+use timeline::{ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
+use weir_tests::{Scenario, first_difference, render_all};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// Root of the golden files.
+fn golden_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
+}
+
+fn update_mode() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1")
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so concurrent readers
+/// (the external-tool tests) never see a half-written file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Compares (or, with `UPDATE_GOLDEN=1`, writes) every manifest of `scenario`.
+fn check_golden(scenario: &Scenario) -> TestResult {
+    let dir = golden_root().join(scenario.name);
+    let rendered = render_all(&scenario.snapshot)?;
+    if update_mode() {
+        std::fs::create_dir_all(&dir)?;
+        for (file, text) in &rendered {
+            write_atomically(&dir.join(file), text)?;
+        }
+        eprintln!("updated {}", dir.display());
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    for (file, actual) in &rendered {
+        let path = dir.join(file);
+        match std::fs::read_to_string(&path) {
+            Ok(expected) => {
+                if let Some(diff) = first_difference(&expected, actual) {
+                    problems.push(format!("{}: {diff}", path.display()));
+                }
+            }
+            Err(e) => problems.push(format!("{}: cannot read golden file: {e}", path.display())),
+        }
+    }
+    // A panic (not an `Err`) so the message prints with real line breaks.
+    assert!(
+        problems.is_empty(),
+        "{} golden mismatch(es) in scenario '{}' (run with UPDATE_GOLDEN=1 to accept):\n{}",
+        problems.len(),
+        scenario.name,
+        problems.join("\n")
+    );
+    Ok(())
+}
+
+#[test]
+fn golden_steady() -> TestResult {
+    check_golden(&weir_tests::steady()?)
+}
+
+#[test]
+fn golden_audio_only() -> TestResult {
+    check_golden(&weir_tests::audio_only()?)
+}
+
+#[test]
+fn golden_discontinuity() -> TestResult {
+    check_golden(&weir_tests::discontinuity()?)
+}
+
+#[test]
+fn golden_discontinuity_evicted() -> TestResult {
+    check_golden(&weir_tests::discontinuity_evicted()?)
+}
+
+#[test]
+fn no_media_is_not_ready() -> TestResult {
+    let snap = weir_tests::no_media()?;
+    let track = &snap.tracks[0];
+    assert!(
+        !track.segments.is_empty(),
+        "the track has media in progress"
+    );
+    assert_eq!(track.last_complete_msn(), None);
+    assert_eq!(
+        manifest::hls::multivariant_playlist(&snap),
+        Err(ManifestError::NotReady)
+    );
+    assert_eq!(
+        manifest::hls::media_playlist(&snap, &track.meta.id),
+        Err(ManifestError::NotReady)
+    );
+    assert_eq!(
+        manifest::dash::mpd(&snap, &weir_tests::mpd_options()),
+        Err(ManifestError::NotReady)
+    );
+    assert_eq!(
+        manifest::hls::media_playlist(&snap, "nope"),
+        Err(ManifestError::UnknownTrack("nope".into()))
+    );
+    // Before the first media the wall clock is unknown: still not ready, never a panic.
+    let unanchored = ChannelSnapshot {
+        epoch_us: None,
+        tracks: Vec::new(),
+        ..snap
+    };
+    assert_eq!(
+        manifest::dash::mpd(&unanchored, &weir_tests::mpd_options()),
+        Err(ManifestError::NotReady)
+    );
+    assert_eq!(
+        manifest::hls::multivariant_playlist(&unanchored),
+        Err(ManifestError::NotReady)
+    );
+    Ok(())
+}
+
+#[test]
+fn discontinuity_sequence_counts_held_but_unlisted_segments() -> TestResult {
+    // At 40 s the discontinuous segment (msn 6) is still held (13 kept) but no longer
+    // listed (window of 10), so it already counts.
+    let snap = weir_tests::restarted(40_000)?.snapshot();
+    for t in &snap.tracks {
+        assert!(
+            t.segment(6).is_some_and(|s| s.discontinuity),
+            "{}",
+            t.meta.id
+        );
+        let listed = manifest::listed_segments(t, &snap.config);
+        assert_eq!(listed.first().map(|s| s.msn), Some(7), "{}", t.meta.id);
+        let text = manifest::hls::media_playlist(&snap, &t.meta.id)?;
+        assert!(
+            text.contains("\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n"),
+            "{}:\n{text}",
+            t.meta.id
+        );
+        assert!(!text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Rules the rendered output must follow.
+// ---------------------------------------------------------------------------------
+
+/// The discontinuity sequence number expected for the first listed segment of `t`.
+fn expected_discontinuity_sequence(t: &TrackSnapshot, first: &Segment) -> u64 {
+    t.discontinuity_sequence
+        + t.segments
+            .iter()
+            .filter(|s| s.msn < first.msn && s.discontinuity)
+            .count() as u64
+}
+
+/// One parsed segment entry of a media playlist.
+#[derive(Debug)]
+struct PlaylistSegment {
+    msn: u64,
+    extinf: String,
+    pdt: Option<String>,
+    discontinuity: bool,
+}
+
+/// A media playlist read line by line (no parser of the renderer is reused).
+#[derive(Debug, Default)]
+struct MediaPlaylist {
+    tags: Vec<String>,
+    segments: Vec<PlaylistSegment>,
+}
+
+impl MediaPlaylist {
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut p = MediaPlaylist::default();
+        let mut extinf = None;
+        let mut pdt = None;
+        let mut disc = false;
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("#EXTINF:") {
+                extinf = Some(v.trim_end_matches(',').to_string());
+            } else if let Some(v) = line.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:") {
+                pdt = Some(v.to_string());
+            } else if line == "#EXT-X-DISCONTINUITY" {
+                disc = true;
+            } else if line.starts_with('#') {
+                p.tags.push(line.to_string());
+            } else {
+                let msn = line
+                    .strip_prefix("seg-")
+                    .and_then(|s| s.strip_suffix(".m4s"))
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("unexpected URI line {line:?}"))?;
+                let extinf = extinf
+                    .take()
+                    .ok_or_else(|| format!("segment {line} has no EXTINF"))?;
+                p.segments.push(PlaylistSegment {
+                    msn,
+                    extinf,
+                    pdt: pdt.take(),
+                    discontinuity: std::mem::take(&mut disc),
+                });
+            }
+        }
+        Ok(p)
+    }
+
+    fn tag(&self, name: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find_map(|t| t.strip_prefix(name).and_then(|v| v.strip_prefix(':')))
+    }
+}
+
+/// EXTINF value rounded to the nearest integer, parsed from its decimal text.
+fn rounded_secs(extinf: &str) -> Result<u64, String> {
+    let (whole, frac) = extinf.split_once('.').unwrap_or((extinf, ""));
+    let whole: u64 = whole
+        .parse()
+        .map_err(|_| format!("bad EXTINF {extinf:?}"))?;
+    let half_or_more = frac.chars().next().is_some_and(|c| c >= '5');
+    Ok(whole + u64::from(half_or_more))
+}
+
+/// EXTINF value in microseconds (exact for up to 6 decimals).
+fn extinf_micros(extinf: &str) -> Result<u64, String> {
+    let (whole, frac) = extinf.split_once('.').unwrap_or((extinf, ""));
+    if frac.len() > 6 {
+        return Err(format!("EXTINF {extinf:?} has more than 6 decimals"));
+    }
+    let whole: u64 = whole
+        .parse()
+        .map_err(|_| format!("bad EXTINF {extinf:?}"))?;
+    let frac_us: u64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}")
+            .parse()
+            .map_err(|_| format!("bad EXTINF {extinf:?}"))?
+    };
+    Ok(whole * 1_000_000 + frac_us)
+}
+
+fn scenarios() -> Result<Vec<Scenario>, Box<dyn Error>> {
+    Ok(weir_tests::golden_scenarios()?)
+}
+
+/// A rendition's PDT for one MSN: (track id, kind, PDT text, wall clock µs).
+type RenditionPdt = (String, MediaKind, Option<String>, i64);
+
+#[test]
+fn media_playlists_follow_hls_rules() -> TestResult {
+    let mut problems = Vec::new();
+    for sc in scenarios()? {
+        let snap = &sc.snapshot;
+        let window = usize::try_from(snap.config.window_segments)?;
+        // msn -> (track, PDT text, wall clock µs), to compare renditions.
+        let mut by_msn: BTreeMap<u64, Vec<RenditionPdt>> = BTreeMap::new();
+        for t in &snap.tracks {
+            let id = &t.meta.id;
+            let at = format!("{}/{id}.m3u8", sc.name);
+            let text = manifest::hls::media_playlist(snap, id)?;
+            let mut fail = |m: String| problems.push(format!("{at}: {m}"));
+            if !text.starts_with("#EXTM3U\n") {
+                fail("does not start with #EXTM3U".into());
+            }
+            let p = MediaPlaylist::parse(&text)?;
+            if p.tag("#EXT-X-VERSION") != Some("6") {
+                fail(format!("EXT-X-VERSION is {:?}", p.tag("#EXT-X-VERSION")));
+            }
+            if p.tag("#EXT-X-TARGETDURATION") != Some("2") {
+                fail(format!(
+                    "EXT-X-TARGETDURATION is {:?}",
+                    p.tag("#EXT-X-TARGETDURATION")
+                ));
+            }
+            if p.segments.len() != window {
+                fail(format!("{} segments, window is {window}", p.segments.len()));
+            }
+            let Some(first) = p.segments.first() else {
+                continue;
+            };
+            let ms = p.tag("#EXT-X-MEDIA-SEQUENCE").map(str::to_string);
+            if ms != Some(first.msn.to_string()) || first.msn == 0 {
+                fail(format!(
+                    "EXT-X-MEDIA-SEQUENCE {ms:?}, first segment {}",
+                    first.msn
+                ));
+            }
+            if p.segments.windows(2).any(|w| w[1].msn != w[0].msn + 1) {
+                fail("segment numbers are not consecutive".into());
+            }
+            let listed = manifest::listed_segments(t, &snap.config);
+            let Some(first_seg) = listed.first() else {
+                fail("nothing listed".into());
+                continue;
+            };
+            let ds = expected_discontinuity_sequence(t, first_seg).to_string();
+            if p.tag("#EXT-X-DISCONTINUITY-SEQUENCE") != Some(ds.as_str()) {
+                fail(format!(
+                    "EXT-X-DISCONTINUITY-SEQUENCE {:?}, expected {ds}",
+                    p.tag("#EXT-X-DISCONTINUITY-SEQUENCE")
+                ));
+            }
+            for (ps, seg) in p.segments.iter().zip(&listed) {
+                if ps.msn != seg.msn || ps.discontinuity != seg.discontinuity {
+                    fail(format!("segment {} does not match the snapshot", ps.msn));
+                }
+                match rounded_secs(&ps.extinf) {
+                    Ok(r) if r <= 2 => {}
+                    Ok(r) => fail(format!(
+                        "EXTINF {} of {} rounds to {r} > 2",
+                        ps.extinf, ps.msn
+                    )),
+                    Err(e) => fail(e),
+                }
+                let wall = snap
+                    .wallclock_us(seg.start, t.meta.timescale)
+                    .ok_or("no wall clock")?;
+                let expected_pdt = format_iso8601_micros(wall);
+                if ps.pdt.as_deref() != Some(expected_pdt.as_str()) {
+                    fail(format!(
+                        "segment {} PDT {:?}, expected {expected_pdt}",
+                        ps.msn, ps.pdt
+                    ));
+                }
+                by_msn.entry(ps.msn).or_default().push((
+                    id.clone(),
+                    t.meta.kind,
+                    ps.pdt.clone(),
+                    wall,
+                ));
+            }
+        }
+        // Same MSN, same PDT across video renditions (same media clock, same cuts);
+        // audio segments start at the first AAC frame at or after the same grid point,
+        // so within one AAC frame (21.3 ms) after the video.
+        for (msn, entries) in &by_msn {
+            let videos: Vec<_> = entries.iter().filter(|e| e.1 == MediaKind::Video).collect();
+            if let Some(v0) = videos.first() {
+                for v in &videos[1..] {
+                    if v.2 != v0.2 {
+                        problems.push(format!(
+                            "{}: msn {msn}: PDT {:?} of {} differs from {:?} of {}",
+                            sc.name, v.2, v.0, v0.2, v0.0
+                        ));
+                    }
+                }
+                for a in entries.iter().filter(|e| e.1 == MediaKind::Audio) {
+                    let lead = a.3 - v0.3;
+                    if !(0..=21_334).contains(&lead) {
+                        problems.push(format!(
+                            "{}: msn {msn}: audio PDT {:?} is {lead} µs from video {:?}",
+                            sc.name, a.2, v0.2
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// Parses `KEY=VALUE,KEY="VALUE",…` (quoted values may contain commas).
+fn attribute_list(list: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = list;
+    while let Some((key, after)) = rest.split_once('=') {
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"').unwrap_or(q.len());
+            (&q[..end], q.get(end + 1..).unwrap_or(""))
+        } else {
+            after.split_once(',').map_or((after, ""), |(v, n)| (v, n))
+        };
+        out.insert(key.to_string(), value.to_string());
+        rest = next.strip_prefix(',').unwrap_or(next);
+    }
+    out
+}
+
+#[test]
+fn multivariant_playlists_follow_hls_rules() -> TestResult {
+    let mut problems = Vec::new();
+    for sc in scenarios()? {
+        let snap = &sc.snapshot;
+        let text = manifest::hls::multivariant_playlist(snap)?;
+        let mut fail = |m: String| problems.push(format!("{}/master.m3u8: {m}", sc.name));
+        if !text.starts_with("#EXTM3U\n#EXT-X-VERSION:6\n") {
+            fail("does not start with #EXTM3U, #EXT-X-VERSION:6".into());
+        }
+        let videos: Vec<_> = snap.tracks_of(MediaKind::Video).collect();
+        let audios: Vec<_> = snap.tracks_of(MediaKind::Audio).collect();
+        let audio_peak = audios.iter().map(|a| a.meta.bandwidth).max().unwrap_or(0);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut variants = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let Some(list) = line.strip_prefix("#EXT-X-STREAM-INF:") else {
+                continue;
+            };
+            variants += 1;
+            let attrs = attribute_list(list);
+            let uri = lines.get(i + 1).copied().unwrap_or("");
+            let id = uri.strip_suffix("/index.m3u8").unwrap_or(uri);
+            let Some(t) = snap.track(id) else {
+                fail(format!("variant URI {uri:?} names no track"));
+                continue;
+            };
+            let codecs: Vec<&str> = attrs
+                .get("CODECS")
+                .map(|c| c.split(',').collect())
+                .unwrap_or_default();
+            let bandwidth: u64 = attrs
+                .get("BANDWIDTH")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0);
+            if t.meta.kind == MediaKind::Video {
+                if !codecs.contains(&t.meta.codec.as_str()) {
+                    fail(format!("{id}: CODECS {codecs:?} lacks the video codec"));
+                }
+                for a in &audios {
+                    if !codecs.contains(&a.meta.codec.as_str()) {
+                        fail(format!("{id}: CODECS {codecs:?} lacks {}", a.meta.codec));
+                    }
+                }
+                if bandwidth != t.meta.bandwidth + audio_peak {
+                    fail(format!(
+                        "{id}: BANDWIDTH {bandwidth} != {} + {audio_peak}",
+                        t.meta.bandwidth
+                    ));
+                }
+                if !audios.is_empty() && attrs.get("AUDIO").map(String::as_str) != Some("audio") {
+                    fail(format!("{id}: no AUDIO group"));
+                }
+            } else if bandwidth != t.meta.bandwidth || codecs != [t.meta.codec.as_str()] {
+                fail(format!("{id}: audio-only variant {attrs:?}"));
+            }
+        }
+        let expected = if videos.is_empty() {
+            audios.len()
+        } else {
+            videos.len()
+        };
+        if variants != expected {
+            fail(format!("{variants} variants, expected {expected}"));
+        }
+        if !videos.is_empty() {
+            let media = lines
+                .iter()
+                .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO"))
+                .count();
+            if media != audios.len() {
+                fail(format!("{media} EXT-X-MEDIA, expected {}", audios.len()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// One element of the rendered MPD: the writer puts every element on its own line.
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl Element {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Start tags of the MPD, in document order (attribute values are not unescaped).
+fn elements(mpd: &str) -> Vec<Element> {
+    let mut out = Vec::new();
+    for line in mpd.lines() {
+        let line = line.trim();
+        let Some(body) = line.strip_prefix('<') else {
+            continue;
+        };
+        if body.starts_with('/') || body.starts_with('?') {
+            continue;
+        }
+        let body = body.trim_end_matches('>').trim_end_matches('/');
+        let (name, mut rest) = body.split_once(' ').unwrap_or((body, ""));
+        let mut attrs = Vec::new();
+        while let Some((k, after)) = rest.split_once("=\"") {
+            let Some((v, next)) = after.split_once('"') else {
+                break;
+            };
+            attrs.push((k.trim().to_string(), v.to_string()));
+            rest = next;
+        }
+        out.push(Element {
+            name: name.to_string(),
+            attrs,
+        });
+    }
+    out
+}
+
+#[test]
+fn mpds_follow_dash_rules() -> TestResult {
+    let mut problems = Vec::new();
+    for sc in scenarios()? {
+        let snap = &sc.snapshot;
+        let text = manifest::dash::mpd(snap, &weir_tests::mpd_options())?;
+        let mut fail = |m: String| problems.push(format!("{}/manifest.mpd: {m}", sc.name));
+        let els = elements(&text);
+        let Some(root) = els.first().filter(|e| e.name == "MPD") else {
+            fail("root element is not MPD".into());
+            continue;
+        };
+        if root.attrs.first().map(|(k, _)| k.as_str()) != Some("xmlns")
+            || root.get("xmlns") != Some("urn:mpeg:dash:schema:mpd:2011")
+        {
+            fail("xmlns is not the first attribute of MPD".into());
+        }
+        if root.get("type") != Some("dynamic") {
+            fail(format!("type {:?}", root.get("type")));
+        }
+        let epoch = format_iso8601_micros(weir_tests::EPOCH_US);
+        if root.get("availabilityStartTime") != Some(epoch.as_str()) {
+            fail(format!(
+                "availabilityStartTime {:?}, expected {epoch}",
+                root.get("availabilityStartTime")
+            ));
+        }
+        // Walk Representation -> SegmentTemplate -> S and rebuild each timeline.
+        let mut seen = 0;
+        let mut i = 0;
+        while i < els.len() {
+            if els[i].name != "Representation" {
+                i += 1;
+                continue;
+            }
+            seen += 1;
+            let id = els[i].get("id").unwrap_or("").to_string();
+            let Some(t) = snap.track(&id) else {
+                fail(format!("Representation {id} names no track"));
+                i += 1;
+                continue;
+            };
+            let listed = manifest::listed_segments(t, &snap.config);
+            let mut start_number = None;
+            let mut timeline: Vec<(u64, u64)> = Vec::new();
+            let mut next_t: Option<u64> = None;
+            i += 1;
+            while i < els.len() && els[i].name != "Representation" {
+                let e = &els[i];
+                if e.name == "AdaptationSet" {
+                    break;
+                }
+                if e.name == "SegmentTemplate" {
+                    start_number = e.get("startNumber").and_then(|v| v.parse::<u64>().ok());
+                    if e.get("timescale") != Some(t.meta.timescale.to_string().as_str()) {
+                        fail(format!(
+                            "{id}: SegmentTemplate timescale {:?}",
+                            e.get("timescale")
+                        ));
+                    }
+                }
+                if e.name == "S" {
+                    if e.get("n").is_some() {
+                        fail(format!("{id}: S@n is used"));
+                    }
+                    let num = |k: &str| e.get(k).and_then(|v| v.parse::<u64>().ok());
+                    let Some(d) = num("d") else {
+                        fail(format!("{id}: S without d"));
+                        i += 1;
+                        continue;
+                    };
+                    let Some(mut start) = num("t").or(next_t) else {
+                        fail(format!("{id}: first S has no t"));
+                        i += 1;
+                        continue;
+                    };
+                    if num("t").is_some() && next_t == num("t") {
+                        fail(format!("{id}: redundant S@t={start}"));
+                    }
+                    for _ in 0..=num("r").unwrap_or(0) {
+                        timeline.push((start, d));
+                        start += d;
+                    }
+                    next_t = Some(start);
+                }
+                i += 1;
+            }
+            let first = listed.first().map(|s| s.msn);
+            if start_number != first {
+                fail(format!(
+                    "{id}: startNumber {start_number:?}, first listed MSN {first:?}"
+                ));
+            }
+            let expected: Vec<(u64, u64)> = listed.iter().map(|s| (s.start, s.duration)).collect();
+            if timeline != expected {
+                fail(format!(
+                    "{id}: SegmentTimeline {timeline:?} != segments {expected:?}"
+                ));
+            }
+        }
+        if seen != snap.tracks.len() {
+            fail(format!(
+                "{seen} Representations, {} tracks",
+                snap.tracks.len()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// One row of the EXTINF-sum table: scenario, track, listed segment count.
+struct SumCase {
+    scenario: &'static str,
+    track: &'static str,
+    segments: usize,
+}
+
+#[test]
+fn extinf_sums_match_segment_durations() -> TestResult {
+    let cases = [
+        SumCase {
+            scenario: "steady",
+            track: "v360",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "steady",
+            track: "v180",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "steady",
+            track: "aac",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "audio_only",
+            track: "aac",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "discontinuity",
+            track: "v360",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "discontinuity",
+            track: "aac",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "discontinuity_evicted",
+            track: "v180",
+            segments: 10,
+        },
+        SumCase {
+            scenario: "discontinuity_evicted",
+            track: "aac",
+            segments: 10,
+        },
+    ];
+    let all = scenarios()?;
+    for case in &cases {
+        let sc = all
+            .iter()
+            .find(|s| s.name == case.scenario)
+            .ok_or_else(|| format!("no scenario {}", case.scenario))?;
+        let t = sc
+            .snapshot
+            .track(case.track)
+            .ok_or_else(|| format!("no track {} in {}", case.track, case.scenario))?;
+        let listed = manifest::listed_segments(t, &sc.snapshot.config);
+        let text = manifest::hls::media_playlist(&sc.snapshot, case.track)?;
+        let p = MediaPlaylist::parse(&text)?;
+        assert_eq!(
+            p.segments.len(),
+            case.segments,
+            "{}/{}",
+            case.scenario,
+            case.track
+        );
+        assert_eq!(
+            listed.len(),
+            case.segments,
+            "{}/{}",
+            case.scenario,
+            case.track
+        );
+        let mut extinf_sum = 0u64;
+        for s in &p.segments {
+            extinf_sum += extinf_micros(&s.extinf)?;
+        }
+        // Exact sum of the listed durations in µs, rounded to nearest once.
+        let ticks: u64 = listed.iter().map(|s| s.duration).sum();
+        let ts = u128::from(t.meta.timescale);
+        let exact_us = u64::try_from((u128::from(ticks) * 2_000_000 + ts) / (2 * ts))?;
+        let tolerance = 10 * case.segments as u64;
+        assert!(
+            extinf_sum.abs_diff(exact_us) <= tolerance,
+            "{}/{}: EXTINF sum {extinf_sum} µs vs segments {exact_us} µs (tolerance {tolerance})",
+            case.scenario,
+            case.track
+        );
+        // Cross-check the µs conversion helper the renderers share.
+        assert!(to_micros(ticks, t.meta.timescale).abs_diff(exact_us) <= 1);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Independent tools over the golden files.
+// ---------------------------------------------------------------------------------
+
+/// Golden files of every scenario with extension `ext`, failing when a scenario has
+/// none (so a missing directory never makes a check pass vacuously).
+fn golden_files(ext: &str) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+    let mut files = Vec::new();
+    for sc in scenarios()? {
+        let dir = golden_root().join(sc.name);
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e} (run with UPDATE_GOLDEN=1)", dir.display()))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        if found.is_empty() {
+            return Err(format!("no .{ext} golden file in {}", dir.display()).into());
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Runs `cmd`; `Ok(None)` when its program is not installed.
+fn run_tool(cmd: &mut Command) -> Result<Option<std::process::Output>, Box<dyn Error>> {
+    match cmd.output() {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot run {cmd:?}: {e}").into()),
+    }
+}
+
+#[test]
+fn golden_mpds_validate_against_dash_schema() -> TestResult {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xsd/DASH-MPD.local.xsd");
+    if run_tool(Command::new("xmllint").arg("--version"))?.is_none() {
+        eprintln!("SKIPPED: xmllint is not installed; golden MPDs not schema-validated");
+        return Ok(());
+    }
+    if !schema.is_file() {
+        return Err(format!("vendored schema missing: {}", schema.display()).into());
+    }
+    for file in golden_files("mpd")? {
+        let out = run_tool(
+            Command::new("xmllint")
+                .arg("--noout")
+                .arg("--schema")
+                .arg(&schema)
+                .arg(&file),
+        )?
+        .ok_or("xmllint disappeared")?;
+        assert!(
+            out.status.success(),
+            "{} is not valid against DASH-MPD.xsd:\n{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// What the golden playlists of a scenario should report when parsed independently:
+/// file name -> (segments, media sequence, variant count).
+fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
+    let snap = &sc.snapshot;
+    let mut out = BTreeMap::new();
+    let videos = snap.tracks_of(MediaKind::Video).count() as u64;
+    let variants = if videos > 0 {
+        videos
+    } else {
+        snap.tracks_of(MediaKind::Audio).count() as u64
+    };
+    out.insert("master.m3u8".to_string(), (0, None, variants));
+    for t in &snap.tracks {
+        let listed = manifest::listed_segments(t, &snap.config);
+        out.insert(
+            format!("{}.m3u8", t.meta.id),
+            (listed.len() as u64, listed.first().map(|s| s.msn), 0),
+        );
+    }
+    out
+}
+
+#[test]
+fn golden_playlists_parse_with_python_m3u8() -> TestResult {
+    match run_tool(Command::new("python3").args(["-c", "import m3u8"]))? {
+        None => {
+            eprintln!("SKIPPED: python3 is not installed; golden playlists not parsed");
+            return Ok(());
+        }
+        Some(out) if !out.status.success() => {
+            eprintln!(
+                "SKIPPED: python m3u8 is not installed (pip install m3u8); golden playlists not parsed"
+            );
+            return Ok(());
+        }
+        Some(_) => {}
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_m3u8.py");
+    let files = golden_files("m3u8")?;
+    let out = run_tool(Command::new("python3").arg(&script).args(&files))?
+        .ok_or("python3 disappeared")?;
+    assert!(
+        out.status.success(),
+        "check_m3u8.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut checked = 0;
+    for sc in scenarios()? {
+        let dir = golden_root().join(sc.name);
+        for (file, (segments, media_sequence, playlists)) in expected_m3u8(&sc) {
+            let key = dir.join(&file);
+            let key = key.to_str().ok_or("non-UTF-8 path")?;
+            let got = report
+                .get(key)
+                .ok_or_else(|| format!("check_m3u8.py did not report {key}"))?;
+            let num = |k: &str| got.get(k).and_then(serde_json::Value::as_u64);
+            assert_eq!(num("segments"), Some(segments), "{key}: segments");
+            assert_eq!(num("playlists"), Some(playlists), "{key}: playlists");
+            if let Some(ms) = media_sequence {
+                assert_eq!(num("media_sequence"), Some(ms), "{key}: media_sequence");
+                assert_eq!(num("target_duration"), Some(2), "{key}: target_duration");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, files.len(), "every golden playlist is checked");
+    Ok(())
+}
+
+#[test]
+fn mismatch_message_names_the_first_differing_line() {
+    assert_eq!(first_difference("a\nb\n", "a\nb\n"), None);
+    let msg = first_difference("a\nb\nc\n", "a\nB\nc\n").unwrap_or_default();
+    assert!(msg.contains("line 2"), "{msg}");
+    assert!(
+        msg.contains("\"b\\n\"") && msg.contains("\"B\\n\""),
+        "{msg}"
+    );
+    let msg = first_difference("a\n", "a\nextra\n").unwrap_or_default();
+    assert!(
+        msg.contains("line 2") && msg.contains("<end of file>"),
+        "{msg}"
+    );
+}
