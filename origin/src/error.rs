@@ -3,7 +3,8 @@
 use http::StatusCode;
 
 /// Why an ingest request was refused. Every variant maps to a 4xx/5xx with a one-line
-/// reason; nothing already stored is changed by a refused request.
+/// reason. The refused box and everything after it are discarded; chunks of the same
+/// request that completed before the error stay stored, and no stored byte is altered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IngestError {
     /// The path is not an ingest path.

@@ -56,9 +56,10 @@ fn check_window(
     let t = snap
         .track(track)
         .ok_or_else(|| ServeError::NotFound(format!("track '{track}'")))?;
+    // Before the first segment exists no URL of this track has been published.
     let (first, last) = match (t.segments.front(), t.segments.back()) {
         (Some(f), Some(l)) => (f.msn, l.msn),
-        _ => return Ok(()),
+        _ => return Err(ServeError::NotFound(format!("{what} (no media yet)"))),
     };
     if msn < first {
         return Err(ServeError::NotFound(format!(

@@ -78,7 +78,7 @@ impl Route {
                             Route::Segment {
                                 channel,
                                 track,
-                                msn: n.parse().map_err(|_| nf())?,
+                                msn: number(n).ok_or_else(nf)?,
                             }
                         } else if let Some((n, p)) = f
                             .strip_prefix("part-")
@@ -88,8 +88,10 @@ impl Route {
                             Route::Part {
                                 channel,
                                 track,
-                                msn: n.parse().map_err(|_| nf())?,
-                                part: p.parse().map_err(|_| nf())?,
+                                msn: number(n).ok_or_else(nf)?,
+                                part: number(p)
+                                    .and_then(|p| u32::try_from(p).ok())
+                                    .ok_or_else(nf)?,
                             }
                         } else {
                             return Err(nf());
@@ -100,6 +102,14 @@ impl Route {
             _ => return Err(nf()),
         })
     }
+}
+
+/// A canonical decimal number: digits only, no sign, no leading zero, so that each
+/// object has exactly one URL (one CDN cache entry).
+fn number(s: &str) -> Option<u64> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    canonical.then(|| s.parse().ok()).flatten()
 }
 
 #[cfg(test)]

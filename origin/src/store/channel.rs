@@ -114,14 +114,15 @@ impl Channel {
             .find(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
         let stored = track.apply_chunk(&timing, chunk)?;
-        if stored == 0 {
-            return Ok(());
+        if stored > 0 {
+            if st_ref.epoch_us.is_none() {
+                st_ref.epoch_us = anchor(track, chunk, arrival_us);
+            }
+            let dropped = track.timeline.evict(keep);
+            track.media.evict(&dropped);
         }
-        if st_ref.epoch_us.is_none() {
-            st_ref.epoch_us = anchor(track, chunk, arrival_us);
-        }
-        let dropped = track.timeline.evict(keep);
-        track.media.evict(&dropped);
+        // Published even when no sample was stored: a restart may have closed the
+        // segment in progress while the new stream waits for its first key frame.
         self.publish(&st);
         Ok(())
     }

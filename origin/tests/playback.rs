@@ -1,0 +1,185 @@
+//! Playback response headers: CORS, content types, the time source.
+
+mod common;
+
+use common::{AUDIO_AAC, Body, Conn, Response, TestOrigin, VIDEO_EVERY_FRAME, decode, get, put};
+
+/// Asserts the CORS headers every playback response carries.
+fn assert_cors(r: &Response, path: &str) {
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("*"),
+        "{path}: {:?}",
+        r.headers
+    );
+    assert_eq!(
+        r.header("access-control-expose-headers"),
+        Some("Age, Date"),
+        "{path}: {:?}",
+        r.headers
+    );
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn is_iso8601_utc_millis(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
+    b.len() == 24
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..23)
+        && b[23] == b'Z'
+}
+
+/// An origin with channel `live`, track `v1`: segment 1 complete (the stream was sent
+/// twice, as by an encoder that restarted), segment 2 in progress.
+async fn live_with_a_complete_segment() -> TestOrigin {
+    let o = TestOrigin::start().await;
+    for _ in 0..2 {
+        let r = put(o.ingest, "/ingest/live/v1", VIDEO_EVERY_FRAME).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let t = o.track("live", "v1");
+    assert_eq!(t.last_complete_msn(), Some(1));
+    o
+}
+
+#[tokio::test]
+async fn content_types_and_cors_headers() {
+    let o = live_with_a_complete_segment().await;
+
+    for (path, content_type, starts) in [
+        (
+            "/live/master.m3u8",
+            "application/vnd.apple.mpegurl",
+            &b"#EXTM3U\n"[..],
+        ),
+        (
+            "/live/v1/index.m3u8",
+            "application/vnd.apple.mpegurl",
+            b"#EXTM3U\n",
+        ),
+        ("/live/manifest.mpd", "application/dash+xml", b"<?xml"),
+        ("/live/v1/init.mp4", "video/mp4", b"\0\0\0\x1cftyp"),
+        ("/live/v1/seg-1.m4s", "video/mp4", b""),
+        ("/live/v1/part-1.0.m4s", "video/mp4", b""),
+        ("/live/v1/part-2.0.m4s", "video/mp4", b""),
+    ] {
+        let r = get(o.playback, path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some(content_type), "{path}");
+        assert!(r.body.starts_with(starts), "{path}: {:?}", r.text());
+        assert!(r.header("date").is_some(), "{path} has a Date header");
+        assert!(r.header("cache-control").is_some(), "{path}");
+        assert_cors(&r, path);
+    }
+
+    // The MPD's UTCTiming points at this origin's time source.
+    let mpd = get(o.playback, "/live/manifest.mpd").await.text();
+    assert!(mpd.contains("<MPD"), "{mpd}");
+    assert!(
+        mpd.contains(&format!("http://{}/time", o.playback)),
+        "{mpd}"
+    );
+
+    // Media is whole CMAF: segment 1 decodes to all 30 frames.
+    let init = get(o.playback, "/live/v1/init.mp4").await.body;
+    let seg = get(o.playback, "/live/v1/seg-1.m4s").await.body;
+    assert_eq!(decode(&init, &seg).samples.len(), 30);
+
+    // Errors carry the CORS headers too (players must read the status cross-origin).
+    let r = get(o.playback, "/nochannel/master.m3u8").await;
+    r.assert_reason(404, "channel 'nochannel'");
+    assert_cors(&r, "404");
+    let r = get(o.playback, "/live/v1/other.txt").await;
+    r.assert_reason(404, "not found");
+    assert_cors(&r, "404");
+    let r = common::send(o.playback, "POST", "/live/master.m3u8", Body::Fixed(b"x")).await;
+    r.assert_reason(405, "method POST not allowed");
+    assert_cors(&r, "405");
+
+    // CORS preflight.
+    let r = common::send(o.playback, "OPTIONS", "/live/master.m3u8", Body::None).await;
+    assert_eq!(r.status, 204);
+    assert_cors(&r, "OPTIONS");
+    let methods = r.header("access-control-allow-methods").unwrap_or("");
+    assert!(
+        methods.contains("GET") && methods.contains("HEAD"),
+        "{methods}"
+    );
+
+    // HEAD: same headers, no body.
+    let mut conn = Conn::open(o.playback).await;
+    let r = conn.request("HEAD", "/live/v1/init.mp4", Body::None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    assert_cors(&r, "HEAD");
+    assert!(r.body.is_empty());
+    let len = init.len().to_string();
+    assert_eq!(r.header("content-length"), Some(len.as_str()));
+    // The connection is still in sync after a HEAD.
+    let r = conn.request("GET", "/live/v1/init.mp4", Body::None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, init);
+
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn audio_media_is_audio_mp4() {
+    let o = TestOrigin::start().await;
+    let r = put(o.ingest, "/ingest/radio/a1.cmfa", AUDIO_AAC).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = o.track("radio", "a1");
+    let seg = t.segments.front().expect("a segment");
+    assert!(seg.parts.first().is_some_and(|p| p.complete));
+
+    let r = get(o.playback, "/radio/a1/init.mp4").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("audio/mp4"));
+    assert_cors(&r, "audio init");
+    let init = r.body;
+
+    let path = format!("/radio/a1/part-{}.0.m4s", seg.msn);
+    let r = get(o.playback, &path).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("audio/mp4"));
+    assert!(!decode(&init, &r.body).samples.is_empty());
+
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn time_source_is_iso8601_utc() {
+    let o = TestOrigin::start().await;
+    let before = timeline::time::format_iso8601_micros(origin::clock::now_us());
+    let r = get(o.playback, "/time").await;
+    let after = timeline::time::format_iso8601_micros(origin::clock::now_us());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_cors(&r, "/time");
+    let t = r.text();
+    assert!(is_iso8601_utc_millis(&t), "{t:?}");
+    assert!(t.ends_with('Z'));
+    // Fixed-width ISO 8601 sorts like time.
+    assert!(before <= t && t <= after, "{before} <= {t} <= {after}");
+
+    // `/` lists channels (none yet) and is plain text.
+    let r = get(o.playback, "/").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().starts_with("weir"));
+    assert_cors(&r, "/");
+
+    o.shutdown().await;
+}
