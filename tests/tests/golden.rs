@@ -7,8 +7,8 @@
 //!
 //! Independent checks: the rendered output is checked against the HLS and DASH rules
 //! the renderers promise, golden MPDs are validated with `xmllint` against the vendored
-//! MPEG schema, and golden playlists are parsed with python `m3u8`. A missing external
-//! tool skips its check with a message; a present tool that fails fails the test.
+//! MPEG schema, and golden playlists are parsed with python `m3u8`. Both tools are
+//! required (`make test` installs them); a missing one fails the test with that advice.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -759,6 +759,16 @@ fn golden_files(ext: &str) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     Ok(files)
 }
 
+/// The Python with the test packages: the project venv made by `make test`, else `python3`.
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// Runs `cmd`; `Ok(None)` when its program is not installed.
 fn run_tool(cmd: &mut Command) -> Result<Option<std::process::Output>, Box<dyn Error>> {
     match cmd.output() {
@@ -772,8 +782,9 @@ fn run_tool(cmd: &mut Command) -> Result<Option<std::process::Output>, Box<dyn E
 fn golden_mpds_validate_against_dash_schema() -> TestResult {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xsd/DASH-MPD.local.xsd");
     if run_tool(Command::new("xmllint").arg("--version"))?.is_none() {
-        eprintln!("SKIPPED: xmllint is not installed; golden MPDs not schema-validated");
-        return Ok(());
+        return Err(
+            "xmllint is not installed (run `make test`, which installs libxml2-utils)".into(),
+        );
     }
     if !schema.is_file() {
         return Err(format!("vendored schema missing: {}", schema.display()).into());
@@ -821,23 +832,18 @@ fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
 
 #[test]
 fn golden_playlists_parse_with_python_m3u8() -> TestResult {
-    match run_tool(Command::new("python3").args(["-c", "import m3u8"]))? {
-        None => {
-            eprintln!("SKIPPED: python3 is not installed; golden playlists not parsed");
-            return Ok(());
-        }
-        Some(out) if !out.status.success() => {
-            eprintln!(
-                "SKIPPED: python m3u8 is not installed (pip install m3u8); golden playlists not parsed"
+    match run_tool(Command::new(python()).args(["-c", "import m3u8"]))? {
+        Some(out) if out.status.success() => {}
+        _ => {
+            return Err(
+                "python m3u8 is not available (run `make test`, which installs it in .venv)".into(),
             );
-            return Ok(());
         }
-        Some(_) => {}
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_m3u8.py");
     let files = golden_files("m3u8")?;
-    let out = run_tool(Command::new("python3").arg(&script).args(&files))?
-        .ok_or("python3 disappeared")?;
+    let out =
+        run_tool(Command::new(python()).arg(&script).args(&files))?.ok_or("python3 disappeared")?;
     assert!(
         out.status.success(),
         "check_m3u8.py failed:\n{}",
