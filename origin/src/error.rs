@@ -68,6 +68,9 @@ pub enum ServeError {
     /// Only GET, HEAD and OPTIONS are served.
     #[error("method {0} not allowed")]
     Method(String),
+    /// A delivery directive the server must refuse.
+    #[error("{0}")]
+    Directive(#[from] manifest::hls::DirectiveError),
 }
 
 impl ServeError {
@@ -83,6 +86,7 @@ impl ServeError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ServeError::Directive(_) => StatusCode::BAD_REQUEST,
         }
     }
 }

@@ -102,14 +102,17 @@ async fn media_that_never_arrives_is_503_after_the_hold_limit() {
     }
 
     // Playlists wait for a complete segment just as long, then say why not.
-    for path in [
-        "/live/v1/index.m3u8",
-        "/live/master.m3u8",
-        "/live/manifest.mpd",
+    for (path, reason) in [
+        (
+            "/live/v1/index.m3u8",
+            "first segment of 'v1' did not become available in time",
+        ),
+        ("/live/master.m3u8", "no complete segment yet"),
+        ("/live/manifest.mpd", "no complete segment yet"),
     ] {
         let t0 = Instant::now();
         let r = get(o.playback, path).await;
-        r.assert_reason(503, "no complete segment yet");
+        r.assert_reason(503, reason);
         assert!(t0.elapsed() >= HOLD_LIMIT, "{path} was held");
     }
 

@@ -168,6 +168,7 @@ impl ChannelBuilder {
             now_us: EPOCH_US
                 .saturating_add(media_end)
                 .saturating_add(SNAPSHOT_LAG_US),
+            version: 1,
             epoch_us: Some(EPOCH_US),
             tracks: self.tracks.clone(),
         }
@@ -268,7 +269,8 @@ pub fn no_media() -> Result<ChannelSnapshot, TimelineError> {
 }
 
 /// Every manifest of a snapshot as `(file name, text)`: `master.m3u8`, one
-/// `<track>.m3u8` per track (in track order) and `manifest.mpd`.
+/// `<track>.m3u8` per track (in track order), its delta update `<track>.delta.m3u8`
+/// (`_HLS_skip=YES`) and `manifest.mpd`.
 pub fn render_all(snap: &ChannelSnapshot) -> Result<Vec<(String, String)>, ManifestError> {
     let mut out = vec![(
         "master.m3u8".to_string(),
@@ -277,7 +279,11 @@ pub fn render_all(snap: &ChannelSnapshot) -> Result<Vec<(String, String)>, Manif
     for t in &snap.tracks {
         out.push((
             format!("{}.m3u8", t.meta.id),
-            manifest::hls::media_playlist(snap, &t.meta.id)?,
+            manifest::hls::media_playlist(snap, &t.meta.id, manifest::hls::Skip::No)?,
+        ));
+        out.push((
+            format!("{}.delta.m3u8", t.meta.id),
+            manifest::hls::media_playlist(snap, &t.meta.id, manifest::hls::Skip::Yes)?,
         ));
     }
     out.push((

@@ -10,6 +10,7 @@
 //! MPEG schema, and golden playlists are parsed with python `m3u8`. Both tools are
 //! required (`make test` installs them); a missing one fails the test with that advice.
 
+use manifest::hls::Skip;
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::io::ErrorKind;
@@ -109,7 +110,7 @@ fn no_media_is_not_ready() -> TestResult {
         Err(ManifestError::NotReady)
     );
     assert_eq!(
-        manifest::hls::media_playlist(&snap, &track.meta.id),
+        manifest::hls::media_playlist(&snap, &track.meta.id, Skip::No),
         Err(ManifestError::NotReady)
     );
     assert_eq!(
@@ -117,7 +118,7 @@ fn no_media_is_not_ready() -> TestResult {
         Err(ManifestError::NotReady)
     );
     assert_eq!(
-        manifest::hls::media_playlist(&snap, "nope"),
+        manifest::hls::media_playlist(&snap, "nope", Skip::No),
         Err(ManifestError::UnknownTrack("nope".into()))
     );
     // Before the first media the wall clock is unknown: still not ready, never a panic.
@@ -150,7 +151,7 @@ fn discontinuity_sequence_counts_held_but_unlisted_segments() -> TestResult {
         );
         let listed = manifest::listed_segments(t, &snap.config);
         assert_eq!(listed.first().map(|s| s.msn), Some(7), "{}", t.meta.id);
-        let text = manifest::hls::media_playlist(&snap, &t.meta.id)?;
+        let text = manifest::hls::media_playlist(&snap, &t.meta.id, Skip::No)?;
         assert!(
             text.contains("\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n"),
             "{}:\n{text}",
@@ -279,7 +280,7 @@ fn media_playlists_follow_hls_rules() -> TestResult {
         for t in &snap.tracks {
             let id = &t.meta.id;
             let at = format!("{}/{id}.m3u8", sc.name);
-            let text = manifest::hls::media_playlist(snap, id)?;
+            let text = manifest::hls::media_playlist(snap, id, Skip::No)?;
             let mut fail = |m: String| problems.push(format!("{at}: {m}"));
             if !text.starts_with("#EXTM3U\n") {
                 fail("does not start with #EXTM3U".into());
@@ -696,7 +697,7 @@ fn extinf_sums_match_segment_durations() -> TestResult {
             .track(case.track)
             .ok_or_else(|| format!("no track {} in {}", case.track, case.scenario))?;
         let listed = manifest::listed_segments(t, &sc.snapshot.config);
-        let text = manifest::hls::media_playlist(&sc.snapshot, case.track)?;
+        let text = manifest::hls::media_playlist(&sc.snapshot, case.track, Skip::No)?;
         let p = MediaPlaylist::parse(&text)?;
         assert_eq!(
             p.segments.len(),
@@ -826,6 +827,19 @@ fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
             format!("{}.m3u8", t.meta.id),
             (listed.len() as u64, listed.first().map(|s| s.msn), 0),
         );
+        // A delta skips the segments that end at least CAN-SKIP-UNTIL (6 x TD = 12 s)
+        // before the end of the last complete segment.
+        let last_end = listed.last().map_or(0, |s| s.end());
+        let boundary = last_end.saturating_sub(12 * u64::from(t.meta.timescale));
+        let skipped = listed.iter().filter(|s| s.end() <= boundary).count();
+        out.insert(
+            format!("{}.delta.m3u8", t.meta.id),
+            (
+                (listed.len() - skipped) as u64,
+                listed.first().map(|s| s.msn),
+                0,
+            ),
+        );
     }
     out
 }
@@ -865,6 +879,24 @@ fn golden_playlists_parse_with_python_m3u8() -> TestResult {
             if let Some(ms) = media_sequence {
                 assert_eq!(num("media_sequence"), Some(ms), "{key}: media_sequence");
                 assert_eq!(num("target_duration"), Some(2), "{key}: target_duration");
+                // The low-latency tags, as an independent parser reads them.
+                let float = |k: &str| got.get(k).and_then(serde_json::Value::as_f64);
+                assert_eq!(got["can_block_reload"], true, "{key}: CAN-BLOCK-RELOAD");
+                assert_eq!(float("part_target"), Some(0.2), "{key}: PART-TARGET");
+                assert_eq!(float("part_hold_back"), Some(0.6), "{key}: PART-HOLD-BACK");
+                assert_eq!(float("can_skip_until"), Some(12.0), "{key}: CAN-SKIP-UNTIL");
+                assert_eq!(num("preload_hints"), Some(1), "{key}: PRELOAD-HINT");
+                let others = sc.snapshot.tracks.len() as u64 - 1;
+                assert_eq!(num("rendition_reports"), Some(others), "{key}: reports");
+                assert!(num("parts").unwrap_or(0) > 0, "{key}: parts");
+                if file.ends_with(".delta.m3u8") {
+                    let full = report[dir.join(file.replace(".delta", "")).to_str().unwrap_or("")]
+                        ["segments"]
+                        .as_u64();
+                    let skipped = full.unwrap_or(0) - segments;
+                    let want = (skipped > 0).then_some(skipped);
+                    assert_eq!(num("skipped_segments"), want, "{key}: EXT-X-SKIP");
+                }
             }
             checked += 1;
         }

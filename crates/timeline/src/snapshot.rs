@@ -11,6 +11,10 @@ pub struct ChannelSnapshot {
     pub channel: String,
     /// Timing configuration of the channel.
     pub config: TimingConfig,
+    /// Increases with every published change of the channel; equal versions of one
+    /// channel have equal contents (renders can be cached by it).
+    #[serde(default)]
+    pub version: u64,
     /// Server wall-clock time when the snapshot was taken, Unix microseconds.
     pub now_us: i64,
     /// Wall-clock time of media time zero, Unix microseconds: the anchor for

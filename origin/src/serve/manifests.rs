@@ -1,23 +1,46 @@
-//! Manifest responses, rendered by the pure `manifest` crate from the latest snapshot.
+//! Manifest responses, rendered by the pure `manifest` crate from the latest snapshot,
+//! including blocking playlist reload (`_HLS_msn` / `_HLS_part`) and delta updates.
 
 use std::sync::Arc;
 
 use manifest::dash::MpdOptions;
 use manifest::headers::{DASH_MPD, HLS_PLAYLIST};
+use manifest::hls::{Directives, Readiness};
 use timeline::{ChannelSnapshot, TimingConfig};
 
-use super::body::full;
 use super::hold;
-use super::http::Body;
-use super::response::ok;
+use super::render_cache::{RenderCache, Rendered};
 use crate::Origin;
 use crate::error::ServeError;
 use crate::store::Channel;
 
-/// Cache lifetime of live manifests: half a target duration (at least 1 s), per the
-/// low-latency server profile's advice for non-blocking playlist responses [HLS B.1].
-fn cache(cfg: &TimingConfig) -> String {
-    format!("public, max-age={}", (cfg.target_duration_ms / 2000).max(1))
+/// A manifest ready to send.
+#[derive(Debug)]
+pub struct Manifest {
+    /// The rendering (plain and gzip).
+    pub rendered: Arc<Rendered>,
+    /// Its media type.
+    pub content_type: &'static str,
+    /// Its `Cache-Control`.
+    pub cache: String,
+}
+
+/// [HLS B.1] cache lifetimes the low-latency server profile recommends: blocking
+/// playlist responses 6 × TD, non-blocking ones ½ TD (at least 1 s here).
+pub fn cache_success(cfg: &TimingConfig, blocking: bool) -> String {
+    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
+    let age = if blocking {
+        6 * td_s
+    } else {
+        (td_s / 2).max(1)
+    };
+    format!("public, max-age={age}")
+}
+
+/// [HLS B.1] failed playlist requests: blocking ones cached 4 × TD, others 1 × TD.
+pub fn cache_failure(cfg: &TimingConfig, blocking: bool) -> String {
+    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
+    format!("public, max-age={}", if blocking { 4 * td_s } else { td_s })
 }
 
 fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
@@ -45,47 +68,98 @@ async fn settled(ch: &Channel, cfg: &TimingConfig) -> Arc<ChannelSnapshot> {
 /// `/{channel}/master.m3u8`.
 pub async fn master(
     origin: &Origin,
+    cache: &RenderCache,
     name: &str,
     cfg: &TimingConfig,
-) -> Result<hyper::Response<Body>, ServeError> {
+) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = settled(&ch, cfg).await;
-    let text = manifest::hls::multivariant_playlist(&snap)?;
-    Ok(ok(HLS_PLAYLIST, &cache(cfg), full(text)))
+    let rendered = cache.get_or_render(&format!("{name}/master"), snap.version, || {
+        Ok(manifest::hls::multivariant_playlist(&snap)?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: HLS_PLAYLIST,
+        cache: cache_success(cfg, false),
+    })
 }
 
-/// `/{channel}/{track}/index.m3u8`.
+/// `/{channel}/{track}/index.m3u8[?_HLS_msn=M[&_HLS_part=N]][&_HLS_skip=YES|v2]`.
+///
+/// [HLS §6.2.5.2] a blocking request is held until the playlist contains what it asks
+/// for, then answered with the whole (or delta) playlist; a request too far ahead is
+/// answered 400 at once; one still unsatisfied after 3 target durations gets 503.
 pub async fn media(
     origin: &Origin,
+    cache: &RenderCache,
     name: &str,
     track: &str,
+    directives: &Directives,
     cfg: &TimingConfig,
-) -> Result<hyper::Response<Body>, ServeError> {
+) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
-    let has_segment = |s: &ChannelSnapshot| {
-        s.track(track)
-            .is_some_and(|t| t.last_complete_msn().is_some())
+    // Ready when the playlist has a segment to list and the directives are met; a
+    // directive that became an error (it cannot) also ends the wait, to be reported.
+    let ready = |s: &ChannelSnapshot| {
+        s.track(track).is_some_and(|t| {
+            t.last_complete_msn().is_some()
+                && !matches!(directives.readiness(t, cfg), Ok(Readiness::Wait))
+        })
     };
     let mut snap = ch.snapshot();
-    if !has_segment(&snap) && snap.track(track).is_some() {
-        snap = hold::until(&ch, cfg, has_segment).await.unwrap_or(snap);
+    let t = snap
+        .track(track)
+        .ok_or_else(|| manifest::ManifestError::UnknownTrack(track.to_string()))?;
+    directives.readiness(t, cfg)?;
+    if !ready(&snap) {
+        let what = match directives.msn {
+            Some(m) => format!(
+                "playlist of '{track}' with {m}.{}",
+                directives.part.unwrap_or(0)
+            ),
+            None => format!("first segment of '{track}'"),
+        };
+        snap = hold::until(&ch, cfg, ready)
+            .await
+            .ok_or(ServeError::Timeout(what))?;
     }
-    let text = manifest::hls::media_playlist(&snap, track)?;
-    Ok(ok(HLS_PLAYLIST, &cache(cfg), full(text)))
+    if let Some(t) = snap.track(track) {
+        directives.readiness(t, cfg)?;
+    }
+    let key = format!("{name}/{track}/{:?}", directives.skip);
+    let rendered = cache.get_or_render(&key, snap.version, || {
+        Ok(manifest::hls::media_playlist(
+            &snap,
+            track,
+            directives.skip,
+        )?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: HLS_PLAYLIST,
+        cache: cache_success(cfg, directives.is_blocking()),
+    })
 }
 
 /// `/{channel}/manifest.mpd`.
 pub async fn mpd(
     origin: &Origin,
+    cache: &RenderCache,
     name: &str,
     cfg: &TimingConfig,
     host: &str,
-) -> Result<hyper::Response<Body>, ServeError> {
+) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = settled(&ch, cfg).await;
     let opts = MpdOptions {
         time_url: format!("http://{host}/time"),
     };
-    let text = manifest::dash::mpd(&snap, &opts)?;
-    Ok(ok(DASH_MPD, &cache(cfg), full(text)))
+    let rendered = cache.get_or_render(&format!("{name}/mpd/{host}"), snap.version, || {
+        Ok(manifest::dash::mpd(&snap, &opts)?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: DASH_MPD,
+        cache: cache_success(cfg, false),
+    })
 }

@@ -5,16 +5,20 @@ mod hold;
 pub mod http;
 mod manifests;
 mod media;
+mod render_cache;
 mod response;
 mod route;
 
 use std::sync::Arc;
 
-use ::http::Method;
+use ::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, HOST};
+use ::http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use manifest::hls::Directives;
 
 use self::http::{Body, Handler};
+use self::render_cache::RenderCache;
 use crate::Origin;
 use crate::error::ServeError;
 pub use route::Route;
@@ -23,59 +27,108 @@ pub use route::Route;
 #[derive(Debug)]
 pub struct PlaybackService {
     origin: Arc<Origin>,
+    rendered: RenderCache,
 }
 
 impl PlaybackService {
     /// A playback service reading from `origin`.
     pub fn new(origin: Arc<Origin>) -> Self {
-        PlaybackService { origin }
+        PlaybackService {
+            origin,
+            rendered: RenderCache::default(),
+        }
     }
 
-    async fn answer(&self, req: &Request<Incoming>) -> Result<Response<Body>, ServeError> {
-        let route = Route::parse(req.uri().path())?;
-        let cfg = &self.origin.config().timing;
-        match route {
-            Route::Time => Ok(response::time(crate::clock::now_us())),
-            Route::Index => Ok(response::index(&self.origin.channel_names())),
-            Route::Master { channel } => manifests::master(&self.origin, &channel, cfg).await,
-            Route::Mpd { channel } => {
-                let host = host(req);
-                manifests::mpd(&self.origin, &channel, cfg, &host).await
-            }
-            Route::Media { channel, track } => {
-                manifests::media(&self.origin, &channel, &track, cfg).await
-            }
-            Route::Init { channel, track } => media::init(&self.origin, &channel, &track),
+    async fn answer(
+        &self,
+        req: &Request<Incoming>,
+        route: Route,
+        directives: &Directives,
+    ) -> Result<Response<Body>, ServeError> {
+        let o = &self.origin;
+        let cfg = &o.config().timing;
+        let gzip = accepts_gzip(req);
+        let m = match route {
+            Route::Time => return Ok(response::time(crate::clock::now_us())),
+            Route::Index => return Ok(response::index(&o.channel_names())),
+            Route::Init { channel, track } => return media::init(o, &channel, &track),
             Route::Segment {
                 channel,
                 track,
                 msn,
-            } => media::segment(&self.origin, &channel, &track, msn, cfg).await,
+            } => return media::segment(o, &channel, &track, msn, cfg).await,
             Route::Part {
                 channel,
                 track,
                 msn,
                 part,
-            } => media::part(&self.origin, &channel, &track, msn, part, cfg).await,
-        }
+            } => return media::part(o, &channel, &track, msn, part, cfg).await,
+            Route::Master { channel } => {
+                manifests::master(o, &self.rendered, &channel, cfg).await?
+            }
+            Route::Mpd { channel } => {
+                manifests::mpd(o, &self.rendered, &channel, cfg, &host(req)).await?
+            }
+            Route::Media { channel, track } => {
+                manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
+            }
+        };
+        Ok(response::manifest(&m, gzip))
     }
 }
 
 impl Handler for PlaybackService {
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
-        let result = match *req.method() {
-            Method::OPTIONS => return response::preflight(),
-            Method::GET | Method::HEAD => self.answer(&req).await,
-            ref m => Err(ServeError::Method(m.to_string())),
+        if req.method() == Method::OPTIONS {
+            return response::preflight();
+        }
+        let cfg = self.origin.config().timing;
+        let parsed = Route::parse(req.uri().path()).and_then(|r| {
+            let d = match r {
+                Route::Media { .. } => Directives::parse(req.uri().query().unwrap_or(""))?,
+                _ => Directives::default(),
+            };
+            Ok((r, d))
+        });
+        let is_playlist = matches!(parsed, Ok((Route::Media { .. } | Route::Master { .. }, _)));
+        let blocking = matches!(&parsed, Ok((_, d)) if d.is_blocking());
+        let result = match (req.method(), parsed) {
+            (&Method::GET | &Method::HEAD, Ok((route, d))) => self.answer(&req, route, &d).await,
+            (&Method::GET | &Method::HEAD, Err(e)) => Err(e),
+            (m, _) => Err(ServeError::Method(m.to_string())),
         };
-        result.unwrap_or_else(|e| response::error(&e))
+        result.unwrap_or_else(|e| {
+            let mut r = response::error(&e);
+            if is_playlist {
+                let v = manifests::cache_failure(&cfg, blocking);
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    r.headers_mut().insert(CACHE_CONTROL, v);
+                }
+            }
+            r
+        })
     }
+}
+
+/// True when the client accepts a gzip content coding.
+fn accepts_gzip(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|c| {
+            let mut it = c.trim().split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q0 = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
+        })
 }
 
 /// The authority the client used (Host header, or :authority on HTTP/2).
 fn host(req: &Request<Incoming>) -> String {
     req.headers()
-        .get(::http::header::HOST)
+        .get(HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()))

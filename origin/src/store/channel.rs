@@ -46,6 +46,7 @@ impl Channel {
         let snap = ChannelSnapshot {
             channel: name.to_string(),
             config: config.timing,
+            version: 0,
             now_us: crate::clock::now_us(),
             epoch_us: None,
             tracks: Vec::new(),
@@ -183,6 +184,7 @@ impl Channel {
         let snap = ChannelSnapshot {
             channel: self.name.clone(),
             config: self.timing,
+            version: self.tx.borrow().version + 1,
             now_us: crate::clock::now_us(),
             epoch_us: st.epoch_us,
             tracks,

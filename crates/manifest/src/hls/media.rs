@@ -1,63 +1,197 @@
-//! Media playlists.
+//! Media playlists, with the low-latency extensions (parts, server control, preload
+//! hint, rendition reports, delta updates) on the same URL: clients that do not know
+//! them ignore the tags.
 
 use std::fmt::Write as _;
 
-use timeline::ChannelSnapshot;
-use timeline::time::{format_iso8601_micros, format_secs};
-
-use crate::{ManifestError, listed_segments};
+use timeline::time::{format_iso8601_micros, format_secs, ms_to_ticks};
+use timeline::{ChannelSnapshot, Segment, TrackSnapshot};
 
 use super::VERSION;
 use super::attr::quoted;
+use super::directives::{Skip, last_part};
+use crate::{ManifestError, listed_segments};
 
-/// Decimal places of EXTINF durations: 10 µs, so sums of many segments stay within one
-/// frame of the real duration (Apple HLS authoring spec 8.1).
-const EXTINF_DECIMALS: u32 = 5;
+/// Decimal places of EXTINF and part durations: 10 µs, so sums of many segments stay
+/// within one frame of the real duration (Apple HLS authoring spec 8.1).
+const DURATION_DECIMALS: u32 = 5;
 
-/// Renders the live media playlist of rendition `track_id`.
-///
-/// Every listed segment carries EXT-X-PROGRAM-DATE-TIME when the channel's wall clock is
-/// known: [HLS §B.1] the low-latency profile wants PDT in every Media Playlist, and one
-/// per segment keeps the date mapping explicit for every client.
-pub fn media_playlist(snap: &ChannelSnapshot, track_id: &str) -> Result<String, ManifestError> {
+/// [HLS §8] EXT-X-SKIP requires version 9.
+const DELTA_VERSION: u32 = 9;
+
+/// Renders the live media playlist of rendition `track_id`; `skip` asks for a delta.
+pub fn media_playlist(
+    snap: &ChannelSnapshot,
+    track_id: &str,
+    skip: Skip,
+) -> Result<String, ManifestError> {
     let track = snap
         .track(track_id)
         .ok_or_else(|| ManifestError::UnknownTrack(track_id.to_string()))?;
     let cfg = &snap.config;
-    let segments = listed_segments(track, cfg);
-    let first = segments.first().ok_or(ManifestError::NotReady)?;
+    let listed = listed_segments(track, cfg);
+    let first = listed.first().ok_or(ManifestError::NotReady)?;
     let ts = track.meta.timescale;
-    let mut out = String::with_capacity(256 + segments.len() * 96);
+    let td = snap.target_duration_secs();
+    let td_ms = td * 1000;
+    let pt_ms = u64::from(cfg.part_target_ms);
+    // The segment in progress is listed by its complete parts, after the last full one.
+    let open = track
+        .segments
+        .back()
+        .filter(|s| !s.complete && s.msn > first.msn && s.parts.iter().any(|p| p.complete));
+    let end = open.map_or_else(
+        || listed.last().map_or(0, |s| s.end()),
+        |s| s.start + complete_duration(s),
+    );
+    // [HLS §6.2.2] parts more than three target durations from the end are dropped.
+    let parts_from = end.saturating_sub(ms_to_ticks(3 * td_ms, ts));
+    // [HLS §6.2.5.1] skip segments farther than the Skip Boundary (CAN-SKIP-UNTIL,
+    // 6 target durations) from the end of the last parent segment.
+    let skip_until_ms = 6 * td_ms;
+    let skipped = match skip {
+        Skip::No => 0,
+        Skip::Yes | Skip::V2 => {
+            let last_end = listed.last().map_or(0, |s| s.end());
+            let boundary = last_end.saturating_sub(ms_to_ticks(skip_until_ms, ts));
+            listed.iter().take_while(|s| s.end() <= boundary).count()
+        }
+    };
+
+    let mut out = String::with_capacity(1024 + listed.len() * 400);
     out.push_str("#EXTM3U\n");
-    let _ = writeln!(out, "#EXT-X-VERSION:{VERSION}");
+    let version = if skipped > 0 { DELTA_VERSION } else { VERSION };
+    let _ = writeln!(out, "#EXT-X-VERSION:{version}");
     // [HLS §4.4.3.1] "The EXT-X-TARGETDURATION tag is REQUIRED."
-    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", snap.target_duration_secs());
-    // [HLS §4.4.3.2] EXT-X-MEDIA-SEQUENCE "MUST appear before the first Media Segment".
+    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{td}");
+    // [HLS §4.4.3.8] CAN-SKIP-UNTIL "MUST be at least six times the Target Duration";
+    // HOLD-BACK "MUST be at least three times the Target Duration"; PART-HOLD-BACK
+    // "MUST be at least twice the Part Target Duration" and SHOULD (Apple: MUST) be at
+    // least three times it.
+    let _ = writeln!(
+        out,
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL={},HOLD-BACK={},PART-HOLD-BACK={}",
+        format_secs(skip_until_ms, 1000, 3),
+        format_secs(3 * td_ms, 1000, 3),
+        format_secs(3 * pt_ms, 1000, 3)
+    );
+    let _ = writeln!(
+        out,
+        "#EXT-X-PART-INF:PART-TARGET={}",
+        format_secs(pt_ms, 1000, 3)
+    );
+    // [HLS §4.4.3.2] EXT-X-MEDIA-SEQUENCE "MUST appear before the first Media Segment";
+    // in a delta it still names the first (skipped) segment [HLS §4.4.5.2].
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", first.msn);
     let _ = writeln!(
         out,
         "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
         track.discontinuity_sequence_at(first.msn)
     );
-    // [HLS §3.1.2] "every Media Segment in a Playlist MUST have an EXT-X-MAP applied".
+    if skipped > 0 {
+        let _ = writeln!(out, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}");
+    }
+    // [HLS §3.1.2] "every Media Segment in a Playlist MUST have an EXT-X-MAP applied";
+    // re-emitted after a skip so that a delta is self-contained.
     let _ = writeln!(out, "#EXT-X-MAP:URI={}", quoted("init.mp4"));
-    for seg in &segments {
-        if seg.discontinuity {
-            out.push_str("#EXT-X-DISCONTINUITY\n");
-        }
-        if let Some(pdt) = snap.wallclock_us(seg.start, ts) {
-            let _ = writeln!(
-                out,
-                "#EXT-X-PROGRAM-DATE-TIME:{}",
-                format_iso8601_micros(pdt)
-            );
+    for seg in listed.iter().skip(skipped) {
+        segment_head(&mut out, snap, seg, ts);
+        if seg.end() > parts_from {
+            parts(&mut out, seg, ts);
         }
         let _ = writeln!(
             out,
             "#EXTINF:{},",
-            format_secs(seg.duration, ts, EXTINF_DECIMALS)
+            format_secs(seg.duration, ts, DURATION_DECIMALS)
         );
         let _ = writeln!(out, "seg-{}.m4s", seg.msn);
     }
+    if let Some(seg) = open {
+        segment_head(&mut out, snap, seg, ts);
+        parts(&mut out, seg, ts);
+    }
+    preload_hint(&mut out, track, cfg);
+    rendition_reports(&mut out, snap, track);
     Ok(out)
+}
+
+/// Tags that apply to a parent segment and so to its first part: [HLS §4.4.4.9] they
+/// "MUST appear before the first EXT-X-PART tag of the Parent Segment".
+fn segment_head(out: &mut String, snap: &ChannelSnapshot, seg: &Segment, ts: u32) {
+    if seg.discontinuity {
+        out.push_str("#EXT-X-DISCONTINUITY\n");
+    }
+    // Every segment carries PDT: [HLS B.1] PDT in every Media Playlist, one per
+    // segment keeps deltas and part-only segments self-describing.
+    if let Some(pdt) = snap.wallclock_us(seg.start, ts) {
+        let _ = writeln!(
+            out,
+            "#EXT-X-PROGRAM-DATE-TIME:{}",
+            format_iso8601_micros(pdt)
+        );
+    }
+}
+
+/// EXT-X-PART lines of the complete parts of `seg`.
+///
+/// [HLS §4.4.4.9] INDEPENDENT=YES "SHOULD" mark every part that begins with an
+/// independent frame; hls.js starts playback only at such a part.
+fn parts(out: &mut String, seg: &Segment, ts: u32) {
+    for (i, p) in seg.parts.iter().enumerate().filter(|(_, p)| p.complete) {
+        let _ = write!(
+            out,
+            "#EXT-X-PART:DURATION={},URI={}",
+            format_secs(p.duration, ts, DURATION_DECIMALS),
+            quoted(&format!("part-{}.{i}.m4s", seg.msn))
+        );
+        out.push_str(if p.independent {
+            ",INDEPENDENT=YES\n"
+        } else {
+            "\n"
+        });
+    }
+}
+
+/// Duration of the complete parts of a segment.
+fn complete_duration(seg: &Segment) -> u64 {
+    seg.parts
+        .iter()
+        .filter(|p| p.complete)
+        .map(|p| p.duration)
+        .sum()
+}
+
+/// [HLS B.1] a live playlist with parts carries a TYPE=PART hint for the next part.
+/// When the segment in progress has reached its grid point, the next part is expected
+/// to open the next segment (the key frame of a regular GOP lands there).
+fn preload_hint(out: &mut String, track: &TrackSnapshot, cfg: &timeline::TimingConfig) {
+    let Some(last) = track.segments.back() else {
+        return;
+    };
+    let cell = |t| timeline::time::grid_cell(t, track.meta.timescale, cfg.target_duration_ms);
+    let all_complete = last.parts.iter().all(|p| p.complete);
+    let (msn, part) = if last.complete || (all_complete && cell(last.end()) > cell(last.start)) {
+        (last.msn + 1, 0)
+    } else {
+        (last.msn, last.parts.iter().filter(|p| p.complete).count())
+    };
+    let _ = writeln!(
+        out,
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI={}",
+        quoted(&format!("part-{msn}.{part}.m4s"))
+    );
+}
+
+/// [HLS B.1] one EXT-X-RENDITION-REPORT per other media playlist, with a URI relative
+/// to this playlist and no query string.
+fn rendition_reports(out: &mut String, snap: &ChannelSnapshot, track: &TrackSnapshot) {
+    for other in snap.tracks.iter().filter(|t| t.meta.id != track.meta.id) {
+        if let Some((msn, part)) = last_part(other) {
+            let _ = writeln!(
+                out,
+                "#EXT-X-RENDITION-REPORT:URI={},LAST-MSN={msn},LAST-PART={part}",
+                quoted(&format!("../{}/index.m3u8", other.meta.id))
+            );
+        }
+    }
 }
