@@ -126,10 +126,10 @@ impl Directives {
         if msn > newest_msn + 2 {
             return Err(too_far);
         }
-        if let Some(p) = self.part {
-            if parts_ahead(cfg, (last_msn, last_part), (msn, p)) > advance_part_limit(cfg) {
-                return Err(too_far);
-            }
+        if self.part.is_some_and(|p| {
+            parts_ahead(cfg, (last_msn, last_part), (msn, p)) > advance_part_limit(cfg)
+        }) {
+            return Err(too_far);
         }
         let ready = match self.part {
             None => track.last_complete_msn().is_some_and(|m| m >= msn),
