@@ -8,7 +8,7 @@ PLAY="${WEIR_PLAYBACK:-127.0.0.1:8080}"
 INGEST="${WEIR_INGEST:-127.0.0.1:8081}"
 CH=demo
 
-./target/release/weir up --listen "$PLAY" --ingest "$INGEST" &
+./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --web web &
 WEIR=$!
 FFMPEG=
 cleanup() { [ -n "$FFMPEG" ] && kill "$FFMPEG" 2>/dev/null; kill "$WEIR" 2>/dev/null; wait 2>/dev/null; }
@@ -32,6 +32,7 @@ FFMPEG=$!
 cat <<MSG
 
 weir is live (Ctrl-C stops weir and the test source):
+  player page (hls.js, LL-HLS): http://$PLAY/
   HLS : http://$PLAY/$CH/master.m3u8
   DASH: http://$PLAY/$CH/manifest.mpd
   time: http://$PLAY/time

@@ -19,15 +19,27 @@ fi
 # xmllint (DASH MPD schema validation), python venv for the HLS parser.
 pkgs=()
 command -v ffmpeg >/dev/null || pkgs+=(ffmpeg)
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || pkgs+=(fonts-dejavu-core)
 if [ "$want_test" = 1 ]; then
   command -v xmllint >/dev/null || pkgs+=(libxml2-utils)
+  [ -x /usr/lib/chromium/chromium ] || pkgs+=(chromium)
   python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
 fi
 if [ "${#pkgs[@]}" -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+fi
+
+# The player page's players (hls.js, Shaka), served by weir from web/node_modules.
+if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ ! -f web/node_modules/shaka-player/dist/shaka-player.compiled.js ]; then
+  (cd web && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# Browser automation for tests: playwright-core drives Debian's Chromium (no download).
+if [ "$want_test" = 1 ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 fi
 
 # Python packages for tests, in a project-local venv (.venv, git-ignored).

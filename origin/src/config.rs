@@ -17,6 +17,9 @@ pub struct Config {
     pub extra_segments: u32,
     /// Largest top-level box accepted from an encoder, in bytes.
     pub max_box: u64,
+    /// Directory of the player page (`index.html`) and its npm packages
+    /// (`node_modules/hls.js`, `node_modules/shaka-player`), served at `/` and `/vendor/`.
+    pub web: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             timing: TimingConfig::default(),
             extra_segments: 3,
             max_box: 16 << 20,
+            web: None,
         }
     }
 }
@@ -59,6 +63,7 @@ impl Config {
                     cfg.timing.window_segments = value.parse().map_err(|_| bad("number"))?
                 }
                 "--max-box" => cfg.max_box = value.parse().map_err(|_| bad("number"))?,
+                "--web" => cfg.web = Some(value.into()),
                 _ => return Err(ConfigError(format!("unknown option {flag}"))),
             }
         }

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use origin::{Config, Origin};
 
 const USAGE: &str = "usage: weir <origin|up> [--ingest ADDR] [--listen ADDR] \
-[--target-duration-ms N] [--part-target-ms N] [--window SEGMENTS] [--max-box BYTES]";
+[--target-duration-ms N] [--part-target-ms N] [--window SEGMENTS] [--max-box BYTES] [--web DIR]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod media;
 mod render_cache;
 mod response;
 mod route;
+mod web;
 
 use std::sync::Arc;
 
@@ -50,7 +51,11 @@ impl PlaybackService {
         let gzip = accepts_gzip(req);
         let m = match route {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
-            Route::Index => return Ok(response::index(&o.channel_names())),
+            Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
+            Route::Channels => return Ok(web::channels(&o.channel_names())),
+            Route::Vendor { package, path } => {
+                return web::vendor(o.config().web.as_deref(), &package, &path).await;
+            }
             Route::Init { channel, track } => return media::init(o, &channel, &track),
             Route::Segment {
                 channel,
@@ -83,15 +88,22 @@ impl Handler for PlaybackService {
             return response::preflight();
         }
         let cfg = self.origin.config().timing;
-        let parsed = Route::parse(req.uri().path()).and_then(|r| {
+        let route = Route::parse(req.uri().path());
+        let query = req.uri().query().unwrap_or("");
+        let is_playlist = matches!(route, Ok(Route::Media { .. } | Route::Master { .. }));
+        // A request naming `_HLS_msn` or `_HLS_part` is a blocking one, even when a
+        // directive is invalid: its failure is cached as a blocking failure.
+        let blocking = is_playlist
+            && query
+                .split('&')
+                .any(|p| matches!(p.split('=').next(), Some("_HLS_msn" | "_HLS_part")));
+        let parsed = route.and_then(|r| {
             let d = match r {
-                Route::Media { .. } => Directives::parse(req.uri().query().unwrap_or(""))?,
+                Route::Media { .. } => Directives::parse(query)?,
                 _ => Directives::default(),
             };
             Ok((r, d))
         });
-        let is_playlist = matches!(parsed, Ok((Route::Media { .. } | Route::Master { .. }, _)));
-        let blocking = matches!(&parsed, Ok((_, d)) if d.is_blocking());
         let result = match (req.method(), parsed) {
             (&Method::GET | &Method::HEAD, Ok((route, d))) => self.answer(&req, route, &d).await,
             (&Method::GET | &Method::HEAD, Err(e)) => Err(e),

@@ -10,6 +10,15 @@ pub enum Route {
     Index,
     /// `/time`: the UTCTiming time source.
     Time,
+    /// `/channels.json`: the live channels and their entry points.
+    Channels,
+    /// `/vendor/{package}/{path}`: a file of a player package of the web directory.
+    Vendor {
+        /// The npm package (`hls.js` or `shaka-player`).
+        package: String,
+        /// Path inside the package (checked: no `..`, no empty segments).
+        path: String,
+    },
     /// `/{channel}/master.m3u8`.
     Master {
         /// Channel name.
@@ -65,6 +74,20 @@ impl Route {
         Ok(match segs.as_slice() {
             [""] => Route::Index,
             ["time"] => Route::Time,
+            ["channels.json"] => Route::Channels,
+            ["vendor", package, rest @ ..] => {
+                let safe = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.');
+                if !matches!(*package, "hls.js" | "shaka-player")
+                    || rest.is_empty()
+                    || !rest.iter().all(|p| safe(p))
+                {
+                    return Err(nf());
+                }
+                Route::Vendor {
+                    package: package.to_string(),
+                    path: rest.join("/"),
+                }
+            }
             [c, "master.m3u8"] => Route::Master { channel: name(c)? },
             [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
             [c, t, file] => {

@@ -27,8 +27,22 @@ pub struct TestOrigin {
 }
 
 impl TestOrigin {
+    /// Starts an origin that also serves the player page from the repository's `web/`.
+    pub async fn start_with_web() -> TestOrigin {
+        Self::start_config(Config {
+            web: Some(tools::repo().join("web")),
+            ..Config::default()
+        })
+        .await
+    }
+
     /// Starts an origin with the default timing on 127.0.0.1 port-0 listeners.
     pub async fn start() -> TestOrigin {
+        Self::start_config(Config::default()).await
+    }
+
+    /// Starts an origin with `config` (its addresses are replaced by port-0 listeners).
+    pub async fn start_config(config: Config) -> TestOrigin {
         let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind ingest");
         let playback = TcpListener::bind("127.0.0.1:0")
             .await
@@ -37,7 +51,7 @@ impl TestOrigin {
         let origin = Arc::new(Origin::new(Config {
             ingest: ia,
             playback: pa,
-            ..Config::default()
+            ..config
         }));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(origin::run(ingest, playback, origin.clone(), async {

@@ -1,0 +1,63 @@
+//! The player page and the player packages it loads, served from the web directory.
+
+use std::path::Path;
+
+use super::body::full;
+use super::http::Body;
+use super::response::ok;
+use crate::error::ServeError;
+
+/// `/`: the player page, or a plain list of channels when no web directory is set.
+pub async fn index(
+    web: Option<&Path>,
+    channels: &[String],
+) -> Result<hyper::Response<Body>, ServeError> {
+    match web {
+        Some(dir) => file(&dir.join("index.html"), "no-cache").await,
+        None => Ok(super::response::index(channels)),
+    }
+}
+
+/// `/channels.json`: `{"channels":[{"name","hls","dash"}]}`.
+pub fn channels(channels: &[String]) -> hyper::Response<Body> {
+    let list: Vec<serde_json::Value> = channels
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c,
+                "hls": format!("/{c}/master.m3u8"),
+                "dash": format!("/{c}/manifest.mpd"),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "channels": list }).to_string();
+    ok("application/json", "no-store", full(body))
+}
+
+/// `/vendor/{package}/{path}` from `{web}/node_modules/{package}/{path}` (the route
+/// has already refused `..` and hidden segments).
+pub async fn vendor(
+    web: Option<&Path>,
+    package: &str,
+    path: &str,
+) -> Result<hyper::Response<Body>, ServeError> {
+    let dir = web.ok_or_else(|| ServeError::NotFound("no web directory configured".into()))?;
+    file(
+        &dir.join("node_modules").join(package).join(path),
+        "public, max-age=3600",
+    )
+    .await
+}
+
+async fn file(path: &Path, cache: &str) -> Result<hyper::Response<Body>, ServeError> {
+    let data = tokio::fs::read(path)
+        .await
+        .map_err(|_| ServeError::NotFound(format!("{} (run scripts/setup.sh)", path.display())))?;
+    let ct = match path.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("map") | Some("json") => "application/json",
+        _ => "application/octet-stream",
+    };
+    Ok(ok(ct, cache, full(data)))
+}

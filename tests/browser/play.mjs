@@ -1,0 +1,41 @@
+// node play.mjs <pageURL> <seconds> [switchAtSecond]
+// Opens weir's player page in Debian's Chromium (playwright-core; no browser download),
+// samples window.playerState() once per second of real playback and, at switchAtSecond,
+// asks hls.js to switch to another rendition. Prints one JSON line per sample and a final
+// line "RESULT {...}" with every sample and any page error.
+// Env: CHROMIUM = browser binary (default /usr/lib/chromium/chromium).
+import { chromium } from 'playwright-core';
+
+const [, , url, secs = '30', switchAt = ''] = process.argv;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/lib/chromium/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
+});
+const pageErrors = [];
+const samples = [];
+let switchedTo = null;
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', e => pageErrors.push(String(e).slice(0, 300)));
+  await page.goto(url);
+  await page.waitForFunction(() => typeof window.playerState === 'function');
+  for (let i = 1; i <= +secs; i++) {
+    await page.waitForTimeout(1000);
+    const s = await page.evaluate(() => window.playerState());
+    delete s.events;
+    samples.push(s);
+    console.log(JSON.stringify({ i, t: s.currentTime, frames: s.decodedFrames, latency: s.latency, level: s.level, errors: s.errors.length }));
+    if (switchAt && i === +switchAt && s.levels && s.levels.length > 1) {
+      switchedTo = (s.level + 1) % s.levels.length;
+      await page.evaluate(l => window.switchLevel(l), switchedTo);
+    }
+  }
+} catch (e) {
+  pageErrors.push('driver: ' + String(e).slice(0, 300));
+} finally {
+  await browser.close();
+}
+console.log('RESULT ' + JSON.stringify({ samples, pageErrors, switchedTo }));

@@ -1,0 +1,180 @@
+//! Real players in a real browser: weir's own player page, served by weir, opened in
+//! Debian's Chromium, playing a channel that real ffmpeg pushes: hls.js in low-latency
+//! mode (blocking playlist reloads, parts) for 30 s with a rendition switch, then Shaka.
+
+mod support;
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{TestOrigin, tools};
+
+struct Encoder(Child);
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs the page driver; returns (samples, page errors, level switched to).
+async fn play(
+    url: String,
+    seconds: u32,
+    switch_at: Option<u32>,
+) -> (Vec<Value>, Vec<Value>, Value) {
+    let script = tools::repo().join("tests/browser/play.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut c = Command::new("node");
+        c.arg(script).arg(url).arg(seconds.to_string());
+        if let Some(s) = switch_at {
+            c.arg(s.to_string());
+        }
+        tools::output(&mut c)
+    })
+    .await
+    .expect("driver task");
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .expect("driver RESULT line");
+    let v: Value = serde_json::from_str(line).expect("RESULT json");
+    (
+        v["samples"].as_array().cloned().unwrap_or_default(),
+        v["pageErrors"].as_array().cloned().unwrap_or_default(),
+        v["switchedTo"].clone(),
+    )
+}
+
+/// How strictly playback must be continuous.
+#[derive(Clone, Copy, PartialEq)]
+enum Continuity {
+    /// The playhead advances in every 1 s sample after the start (no stall at all).
+    EverySecond,
+    /// Overall the playhead covers at least 80 % of the wall time after the start (a
+    /// brief rebuffer is tolerated and reported).
+    Overall,
+}
+
+/// Checks playback: no fatal player error, a start within 10 s, continuity as asked,
+/// frames decoded. The frame floor (half the 30 fps source) leaves room for a 2-core
+/// machine that also encodes and serves.
+fn assert_plays(
+    name: &str,
+    samples: &[Value],
+    page_errors: &[Value],
+    continuity: Continuity,
+) -> usize {
+    assert!(
+        page_errors.is_empty(),
+        "{name}: page errors {page_errors:?}"
+    );
+    for s in samples {
+        let fatal: Vec<_> = s["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["fatal"] == true)
+            .collect();
+        assert!(fatal.is_empty(), "{name}: fatal errors {fatal:?}");
+    }
+    let t = |s: &Value| s["currentTime"].as_f64().unwrap_or(0.0);
+    let start = samples
+        .iter()
+        .position(|s| t(s) > 0.0 && s["readyState"].as_u64().unwrap_or(0) >= 3)
+        .unwrap_or_else(|| panic!("{name}: never started playing: {samples:?}"));
+    assert!(start <= 10, "{name}: took {start} s to start");
+    for w in samples[start..].windows(2) {
+        let advanced = t(&w[1]) - t(&w[0]);
+        if advanced <= 0.5 {
+            eprintln!(
+                "{name}: playhead advanced {advanced:.2} s in 1 s at {:.2}",
+                t(&w[0])
+            );
+            assert!(
+                continuity == Continuity::Overall,
+                "{name}: playhead stalled ({advanced:.2} s in 1 s) at {}",
+                t(&w[0])
+            );
+        }
+    }
+    let wall = (samples.len() - 1 - start) as f64;
+    let covered = t(samples.last().expect("samples")) - t(&samples[start]);
+    assert!(
+        covered >= 0.8 * wall,
+        "{name}: playhead covered {covered:.1} s in {wall} s"
+    );
+    let frames = |s: &Value| s["decodedFrames"].as_u64().unwrap_or(0);
+    let played = frames(samples.last().expect("samples")) - frames(&samples[start]);
+    let secs = (samples.len() - 1 - start) as u64;
+    assert!(
+        played >= secs * 15,
+        "{name}: decoded {played} frames in {secs} s"
+    );
+    start
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_js_low_latency_and_shaka_play_in_chromium() {
+    let o = TestOrigin::start_with_web().await;
+    let mut cmd = tools::ffmpeg_long_post(&format!("http://{}/ingest/live", o.ingest), 120);
+    let _enc = Encoder(
+        cmd.spawn()
+            .expect("ffmpeg (run `make test`, which installs it)"),
+    );
+    o.wait_segments(
+        "live",
+        &["v360", "v180", "audio"],
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
+
+    // hls.js, low-latency mode, 32 s, switching rendition after 15 s.
+    let url = format!("http://{}/?channel=live&player=hls", o.playback);
+    let (samples, errors, switched) = play(url, 32, Some(15)).await;
+    let start = assert_plays("hls.js", &samples, &errors, Continuity::EverySecond);
+    let last = samples.last().expect("samples");
+    assert_eq!(last["canBlockReload"], true, "hls.js saw CAN-BLOCK-RELOAD");
+    assert_eq!(
+        last["partTarget"].as_f64(),
+        Some(0.2),
+        "hls.js saw the part target"
+    );
+    let to = switched.as_u64().expect("a rendition switch was requested");
+    let switches: Vec<u64> = last["levelSwitches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(
+        switches.contains(&to),
+        "hls.js switched to level {to}: {switches:?}"
+    );
+    assert_eq!(last["level"].as_u64(), Some(to));
+    let latencies: Vec<f64> = samples[start..]
+        .iter()
+        .filter_map(|s| Some((s["now"].as_f64()? - s["playingDate"].as_f64()?) / 1000.0))
+        .collect();
+    assert!(
+        !latencies.is_empty(),
+        "hls.js reports the playing date (PDT)"
+    );
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    eprintln!(
+        "hls.js live latency (wall clock - PDT of the frame shown): mean {mean:.2} s over {} s",
+        latencies.len()
+    );
+    assert!(
+        mean < 4.0,
+        "low-latency playback stays within 4 s of live: {mean:.2}"
+    );
+
+    // Shaka Player on the same page, 20 s.
+    let url = format!("http://{}/?channel=live&player=shaka", o.playback);
+    let (samples, errors, _) = play(url, 20, None).await;
+    assert_plays("shaka", &samples, &errors, Continuity::Overall);
+}
