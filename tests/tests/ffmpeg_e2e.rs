@@ -82,13 +82,13 @@ async fn check_channel(o: &TestOrigin, channel: &str, videos: &[&str], audio: &s
         let f = dir.join(format!("{t}.m3u8"));
         std::fs::write(&f, &r.body).unwrap();
         files.push(f);
-        listed.push(segs);
+        listed.push(segs.segments);
     }
     let (v0, v1, a) = (&listed[0], &listed[1], &listed[2]);
     for (x, y) in v0.iter().zip(v1.iter()) {
         assert_eq!(
-            (x.0, &x.2),
-            (y.0, &y.2),
+            (x.0, &x.3),
+            (y.0, &y.3),
             "video renditions: same MSN, same PDT"
         );
     }
@@ -97,11 +97,11 @@ async fn check_channel(o: &TestOrigin, channel: &str, videos: &[&str], audio: &s
         let ms =
             |p: &str| p[20..23].parse::<i64>().unwrap() + 1000 * p[17..19].parse::<i64>().unwrap();
         assert!(
-            (ms(&x.2) - ms(&y.2)).abs() <= 25,
+            (ms(&x.3) - ms(&y.3)).abs() <= 25,
             "audio and video PDT of MSN {} differ: {} {}",
             x.0,
-            x.2,
-            y.2
+            x.3,
+            y.3
         );
     }
 
@@ -113,6 +113,29 @@ async fn check_channel(o: &TestOrigin, channel: &str, videos: &[&str], audio: &s
         let p = &parsed[dir.join(format!("{t}.m3u8")).to_str().unwrap()];
         assert_eq!(p["segments"].as_u64(), Some(segs.len() as u64), "{t}: {p}");
         assert_eq!(p["media_sequence"].as_u64(), Some(segs[0].0), "{t}: {p}");
+    }
+
+    // Follow every rendition like a low-latency player for a while: chained blocking
+    // reloads for the next part, a delta update every fifth reload. Every playlist
+    // received is checked against the rules, and the sequence against reload rules.
+    let follows: Vec<_> = videos
+        .iter()
+        .chain([&audio])
+        .map(|t| tokio::spawn(follow(o.playback, channel.to_string(), t.to_string(), 25)))
+        .collect();
+    for (t, task) in videos.iter().chain([&audio]).zip(follows) {
+        let got = task.await.expect("follow task");
+        assert_eq!(got.len(), 25, "{t}: every blocking reload answered");
+        let reports = videos.len(); // one per other rendition
+        assert!(
+            got.iter().all(|p| p.reports == reports),
+            "{t}: rendition reports"
+        );
+        assert!(
+            got.iter().any(|p| p.skipped.is_some()),
+            "{t}: a delta update skipped segments"
+        );
+        rules::check_reloads(t, &got);
     }
 
     // The MPD validates against the DASH MPD schema.
@@ -170,6 +193,36 @@ async fn check_channel(o: &TestOrigin, channel: &str, videos: &[&str], audio: &s
         "every DASH representation decodes: {frames:?}"
     );
     assert!(frames.iter().all(|n| *n > 10), "{frames:?}");
+}
+
+/// Reloads the media playlist of `track` `n` times as hls.js does in low-latency mode:
+/// each request blocks for the part after the newest one listed (`_HLS_msn`/`_HLS_part`),
+/// every fifth asks for a delta (`_HLS_skip=YES`). Returns the checked playlists.
+async fn follow(
+    playback: std::net::SocketAddr,
+    channel: String,
+    track: String,
+    n: usize,
+) -> Vec<rules::Playlist> {
+    let mut out: Vec<rules::Playlist> = Vec::new();
+    let mut query = String::new();
+    for i in 0..n {
+        let r = http::get(playback, &format!("/{channel}/{track}/index.m3u8{query}")).await;
+        assert_eq!(r.status, 200, "{track}{query}: {}", r.text());
+        let p = rules::check_media_playlist(&r.text());
+        let (msn, part) = match p.parts.last() {
+            Some(&(m, i, ..)) => (m, i + 1),
+            None => (p.segments.last().expect("segments").0 + 1, 0),
+        };
+        let skip = if (i + 1) % 5 == 0 {
+            "&_HLS_skip=YES"
+        } else {
+            ""
+        };
+        query = format!("?_HLS_msn={msn}&_HLS_part={part}{skip}");
+        out.push(p);
+    }
+    out
 }
 
 /// Media needed before checking: 6 complete 2 s segments per rendition (12 s).
