@@ -35,5 +35,8 @@ purity:
 	  echo "purity: timeline/manifest must not depend on the crates above"; exit 1; fi
 	@echo "purity: ok"
 
+# Benchmarks (not part of `make test`): figures and references for BENCHMARKS.md.
 bench: build
+	scripts/setup.sh --bench
 	$(CARGO) run --release -p weir-tests --bin bench-ingest
+	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-llhls

@@ -5,8 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+# --test: what the tests need; --bench: that plus the reference servers and load tools.
+want_test=0; want_bench=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    --bench) want_test=1; want_bench=1 ;;
+  esac
+done
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -24,6 +30,11 @@ command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ "$want_test" = 1 ]; then
   command -v xmllint >/dev/null || pkgs+=(libxml2-utils)
   [ -x /usr/lib/chromium/chromium ] || pkgs+=(chromium)
+fi
+if [ "$want_bench" = 1 ]; then
+  command -v nginx >/dev/null || pkgs+=(nginx-light)
+  command -v wrk >/dev/null || pkgs+=(wrk)
+  command -v curl >/dev/null || pkgs+=(curl)
   python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
 fi
 if [ "${#pkgs[@]}" -gt 0 ]; then

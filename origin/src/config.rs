@@ -20,6 +20,9 @@ pub struct Config {
     /// Directory of the player page (`index.html`) and its npm packages
     /// (`node_modules/hls.js`, `node_modules/shaka-player`), served at `/` and `/vendor/`.
     pub web: Option<std::path::PathBuf>,
+    /// Channels whose LL-HLS parts are addressed as byte ranges of their segment file
+    /// (`*` for all).
+    pub byterange_parts: Vec<String>,
 }
 
 impl Default for Config {
@@ -31,6 +34,7 @@ impl Default for Config {
             extra_segments: 3,
             max_box: 16 << 20,
             web: None,
+            byterange_parts: Vec::new(),
         }
     }
 }
@@ -64,6 +68,9 @@ impl Config {
                 }
                 "--max-box" => cfg.max_box = value.parse().map_err(|_| bad("number"))?,
                 "--web" => cfg.web = Some(value.into()),
+                "--byterange-parts" => {
+                    cfg.byterange_parts = value.split(',').map(String::from).collect()
+                }
                 _ => return Err(ConfigError(format!("unknown option {flag}"))),
             }
         }

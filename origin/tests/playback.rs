@@ -183,3 +183,60 @@ async fn time_source_is_iso8601_utc() {
 
     o.shutdown().await;
 }
+
+/// `/metrics` reports each channel's held bytes, its waiting requests (a held blocking
+/// reload is counted while it waits), and per rendition the segments and newest MSN;
+/// `/channels.json` lists the channel with its entry points.
+#[tokio::test(start_paused = true)]
+async fn metrics_and_channel_list() {
+    let o = TestOrigin::start().await;
+    let r = put(o.ingest, "/ingest/live/v1", VIDEO_EVERY_FRAME).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let m = get(o.playback, "/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain; version=0.0.4"))
+    );
+    let text = m.text();
+    assert!(
+        text.contains("weir_waiting_requests{channel=\"live\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("weir_segments{channel=\"live\",rendition=\"v1\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("weir_last_msn{channel=\"live\",rendition=\"v1\"} 1"),
+        "{text}"
+    );
+    let held = text
+        .lines()
+        .find_map(|l| l.strip_prefix("weir_held_bytes{channel=\"live\"} "))
+        .and_then(|v| v.parse::<usize>().ok())
+        .expect("held bytes");
+    assert!(held > VIDEO_EVERY_FRAME.len() / 2, "{held}");
+
+    // A request held for a segment that is not complete yet is counted while it waits.
+    let ch = o.channel("live");
+    let playback = o.playback;
+    let held_req = tokio::spawn(async move { get(playback, "/live/v1/seg-1.m4s").await });
+    while ch.waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let text = get(o.playback, "/metrics").await.text();
+    assert!(
+        text.contains("weir_waiting_requests{channel=\"live\"} 1"),
+        "{text}"
+    );
+    assert_eq!(held_req.await.expect("task").status, 503);
+
+    let list = get(o.playback, "/channels.json").await;
+    assert_eq!(list.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&list.text()).expect("json");
+    assert_eq!(v["channels"][0]["name"], "live");
+    assert_eq!(v["channels"][0]["hls"], "/live/master.m3u8");
+    assert_eq!(v["channels"][0]["dash"], "/live/manifest.mpd");
+    o.shutdown().await;
+}

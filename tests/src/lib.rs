@@ -142,7 +142,10 @@ impl ChannelBuilder {
                 MediaKind::Video => (false, 3_000),
                 MediaKind::Audio => (true, 380),
             };
-            t.append(&cfg, i * u64::from(frame), frame, sync, bytes)?;
+            let p = t.append(&cfg, i * u64::from(frame), frame, sync, bytes)?;
+            // Served size: the sample plus, per new chunk, a 100-byte moof header.
+            let header = if p.new_part { 100 } else { 0 };
+            t.add_part_bytes(p.msn, p.part, bytes + header);
             t.evict(self.keep);
         }
         self.media_end_us = self.media_end_us.max(to_ms * 1000);
@@ -169,6 +172,7 @@ impl ChannelBuilder {
                 .saturating_add(media_end)
                 .saturating_add(SNAPSHOT_LAG_US),
             version: 1,
+            byterange_parts: false,
             epoch_us: Some(EPOCH_US),
             tracks: self.tracks.clone(),
         }
@@ -208,6 +212,19 @@ pub fn steady() -> Result<Scenario, TimelineError> {
     Ok(Scenario {
         name: "steady",
         snapshot: b.snapshot(),
+    })
+}
+
+/// `byterange`: [`steady`] with LL-HLS parts addressed as byte ranges of their
+/// segment's file.
+pub fn byterange() -> Result<Scenario, TimelineError> {
+    let mut b = ladder("byterange");
+    b.feed(0, 30_000)?;
+    let mut snapshot = b.snapshot();
+    snapshot.byterange_parts = true;
+    Ok(Scenario {
+        name: "byterange",
+        snapshot,
     })
 }
 
@@ -253,6 +270,7 @@ pub fn discontinuity_evicted() -> Result<Scenario, TimelineError> {
 pub fn golden_scenarios() -> Result<Vec<Scenario>, TimelineError> {
     Ok(vec![
         steady()?,
+        byterange()?,
         audio_only()?,
         discontinuity()?,
         discontinuity_evicted()?,

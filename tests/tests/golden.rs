@@ -82,6 +82,11 @@ fn golden_steady() -> TestResult {
 }
 
 #[test]
+fn golden_byterange() -> TestResult {
+    check_golden(&weir_tests::byterange()?)
+}
+
+#[test]
 fn golden_audio_only() -> TestResult {
     check_golden(&weir_tests::audio_only()?)
 }

@@ -104,6 +104,7 @@ impl TrackTimeline {
                 duration: 0,
                 independent: sync,
                 complete: false,
+                bytes: 0,
             });
         }
         let part_target = ms_to_ticks(u64::from(cfg.part_target_ms), ts).max(1);

@@ -11,6 +11,10 @@ pub struct Part {
     pub independent: bool,
     /// True once no more samples will be added to the part.
     pub complete: bool,
+    /// Size in bytes of the part as served (its chunks, headers included): the part is
+    /// bytes `[offset, offset + bytes)` of its segment's file.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// A media segment: starts with a key frame at or after a target-duration grid point.
@@ -36,6 +40,20 @@ impl Segment {
     /// End of the segment so far, in track ticks.
     pub fn end(&self) -> u64 {
         self.start.saturating_add(self.duration)
+    }
+
+    /// Byte offset of part `index` within the segment's file.
+    pub fn part_offset(&self, index: usize) -> u64 {
+        self.parts.iter().take(index).map(|p| p.bytes).sum()
+    }
+
+    /// Bytes of the segment's file that belong to complete parts (a prefix of the file).
+    pub fn complete_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .take_while(|p| p.complete)
+            .map(|p| p.bytes)
+            .sum()
     }
 
     /// Start of part `index` in track ticks.

@@ -15,6 +15,10 @@ pub struct ChannelSnapshot {
     /// channel have equal contents (renders can be cached by it).
     #[serde(default)]
     pub version: u64,
+    /// LL-HLS parts are addressed as byte ranges of their segment's file instead of
+    /// files of their own.
+    #[serde(default)]
+    pub byterange_parts: bool,
     /// Server wall-clock time when the snapshot was taken, Unix microseconds.
     pub now_us: i64,
     /// Wall-clock time of media time zero, Unix microseconds: the anchor for

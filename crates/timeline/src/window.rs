@@ -73,6 +73,19 @@ impl TrackTimeline {
         self.complete_segments().next_back().map(|s| s.msn)
     }
 
+    /// Records `n` more served bytes in part `part` of segment `msn`.
+    pub fn add_part_bytes(&mut self, msn: u64, part: u32, n: u64) {
+        let first = self.segments.front().map_or(0, |s| s.msn);
+        let idx = usize::try_from(msn.wrapping_sub(first)).unwrap_or(usize::MAX);
+        if let Some(p) = self
+            .segments
+            .get_mut(idx)
+            .and_then(|s| s.parts.get_mut(part as usize))
+        {
+            p.bytes += n;
+        }
+    }
+
     /// Drops the oldest complete segments so that at most `keep` complete segments remain;
     /// returns the media sequence numbers dropped.
     pub fn evict(&mut self, keep: usize) -> Vec<u64> {

@@ -11,6 +11,28 @@ use http_body_util::{BodyExt, Full};
 
 use super::http::Body;
 
+/// A body fed by a task: each received buffer is sent as one frame; the body ends when
+/// the sender is dropped after sending everything.
+pub fn streamed(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
+    Streamed { rx }.boxed()
+}
+
+struct Streamed {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl HttpBody for Streamed {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
+}
+
 /// A body of one buffer.
 pub fn full(data: impl Into<Bytes>) -> Body {
     Full::new(data.into()).boxed()

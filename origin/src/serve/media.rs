@@ -8,6 +8,7 @@ use timeline::{ChannelSnapshot, MediaKind, TimingConfig};
 use super::body::chunks;
 use super::hold;
 use super::http::Body;
+use super::range::ByteRange;
 use super::response::ok;
 use crate::Origin;
 use crate::error::ServeError;
@@ -80,10 +81,19 @@ pub async fn segment(
     name: &str,
     track: &str,
     msn: u64,
+    range: Option<ByteRange>,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
     let ch = channel(origin, name)?;
     let what = format!("segment {msn} of '{track}'");
+    if let Some(range) = range {
+        let snap = ch.snapshot();
+        if snap.track(track).and_then(|t| t.segment(msn)).is_none() {
+            check_window(&snap, track, msn, &what)?;
+        }
+        let ct = content_type(&snap, track);
+        return super::ranged::answer(ch, track, msn, range, cfg, ct, &media_cache(cfg)).await;
+    }
     let complete = |s: &ChannelSnapshot| {
         s.track(track)
             .and_then(|t| t.segment(msn))
@@ -97,11 +107,12 @@ pub async fn segment(
             .ok_or_else(|| ServeError::Timeout(what.clone()))?;
     }
     let data = ch.segment(track, msn).ok_or(ServeError::NotFound(what))?;
-    Ok(ok(
-        content_type(&snap, track),
-        &media_cache(cfg),
-        chunks(data),
-    ))
+    let mut r = ok(content_type(&snap, track), &media_cache(cfg), chunks(data));
+    r.headers_mut().insert(
+        http::header::ACCEPT_RANGES,
+        http::HeaderValue::from_static("bytes"),
+    );
+    Ok(r)
 }
 
 /// `/{channel}/{track}/part-{msn}.{part}.m4s`: a complete part, held while in progress.

@@ -5,6 +5,8 @@ mod hold;
 pub mod http;
 mod manifests;
 mod media;
+mod range;
+mod ranged;
 mod render_cache;
 mod response;
 mod route;
@@ -53,6 +55,7 @@ impl PlaybackService {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => return Ok(web::channels(&o.channel_names())),
+            Route::Metrics => return Ok(response::metrics(o)),
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
             }
@@ -61,7 +64,14 @@ impl PlaybackService {
                 channel,
                 track,
                 msn,
-            } => return media::segment(o, &channel, &track, msn, cfg).await,
+            } => {
+                let range = req
+                    .headers()
+                    .get(::http::header::RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(range::ByteRange::parse);
+                return media::segment(o, &channel, &track, msn, range, cfg).await;
+            }
             Route::Part {
                 channel,
                 track,

@@ -12,6 +12,8 @@ pub enum Route {
     Time,
     /// `/channels.json`: the live channels and their entry points.
     Channels,
+    /// `/metrics`: Prometheus text exposition of the origin's state.
+    Metrics,
     /// `/vendor/{package}/{path}`: a file of a player package of the web directory.
     Vendor {
         /// The npm package (`hls.js` or `shaka-player`).
@@ -75,6 +77,7 @@ impl Route {
             [""] => Route::Index,
             ["time"] => Route::Time,
             ["channels.json"] => Route::Channels,
+            ["metrics"] => Route::Metrics,
             ["vendor", package, rest @ ..] => {
                 let safe = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.');
                 if !matches!(*package, "hls.js" | "shaka-player")

@@ -28,6 +28,7 @@ pub struct ChunkIn {
 #[derive(Debug)]
 pub struct Channel {
     name: String,
+    byterange_parts: bool,
     timing: TimingConfig,
     keep_segments: usize,
     state: Mutex<State>,
@@ -47,12 +48,14 @@ impl Channel {
             channel: name.to_string(),
             config: config.timing,
             version: 0,
+            byterange_parts: false,
             now_us: crate::clock::now_us(),
             epoch_us: None,
             tracks: Vec::new(),
         };
         Channel {
             name: name.to_string(),
+            byterange_parts: config.byterange_parts.iter().any(|c| c == name || c == "*"),
             timing: config.timing,
             keep_segments: (config.timing.window_segments + config.extra_segments) as usize,
             state: Mutex::new(State::default()),
@@ -142,6 +145,12 @@ impl Channel {
         .flatten()
     }
 
+    /// The chunks stored so far for segment `msn` of track `id`, complete or not (the
+    /// bytes of its complete parts are a prefix of them).
+    pub fn segment_so_far(&self, id: &str, msn: u64) -> Option<Vec<Bytes>> {
+        self.with_track(id, |t| t.media.segment(msn)).flatten()
+    }
+
     /// The chunks of complete part `part` of segment `msn` of track `id`.
     pub fn part(&self, id: &str, msn: u64, part: u32) -> Option<Vec<Bytes>> {
         self.with_track(id, |t| {
@@ -150,6 +159,12 @@ impl Channel {
             t.media.part(msn, part)
         })
         .flatten()
+    }
+
+    /// Requests currently waiting on this channel's state (blocking reloads, held
+    /// media): the receivers of its watch, other than none kept by the channel itself.
+    pub fn waiting(&self) -> usize {
+        self.tx.receiver_count()
     }
 
     /// Bytes of media held in memory for this channel.
@@ -185,6 +200,7 @@ impl Channel {
             channel: self.name.clone(),
             config: self.timing,
             version: self.tx.borrow().version + 1,
+            byterange_parts: self.byterange_parts,
             now_us: crate::clock::now_us(),
             epoch_us: st.epoch_us,
             tracks,

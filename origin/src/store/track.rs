@@ -174,6 +174,9 @@ impl LiveTrack {
             let mut bytes = Vec::with_capacity(1 + run.ranges.len());
             bytes.push(header);
             bytes.extend(run.ranges.iter().map(|&(a, b)| chunk.mdat.slice(a..b)));
+            let served: usize = bytes.iter().map(Bytes::len).sum();
+            self.timeline
+                .add_part_bytes(run.placement.msn, run.placement.part, served as u64);
             self.media
                 .append(run.placement.msn, run.placement.part, bytes);
         }

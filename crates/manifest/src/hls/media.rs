@@ -97,7 +97,7 @@ pub fn media_playlist(
     for seg in listed.iter().skip(skipped) {
         segment_head(&mut out, snap, seg, ts);
         if seg.end() > parts_from {
-            parts(&mut out, seg, ts);
+            parts(&mut out, seg, ts, snap.byterange_parts);
         }
         let _ = writeln!(
             out,
@@ -108,9 +108,9 @@ pub fn media_playlist(
     }
     if let Some(seg) = open {
         segment_head(&mut out, snap, seg, ts);
-        parts(&mut out, seg, ts);
+        parts(&mut out, seg, ts, snap.byterange_parts);
     }
-    preload_hint(&mut out, track, cfg);
+    preload_hint(&mut out, track, cfg, snap.byterange_parts);
     rendition_reports(&mut out, snap, track);
     Ok(out)
 }
@@ -136,14 +136,25 @@ fn segment_head(out: &mut String, snap: &ChannelSnapshot, seg: &Segment, ts: u32
 ///
 /// [HLS §4.4.4.9] INDEPENDENT=YES "SHOULD" mark every part that begins with an
 /// independent frame; hls.js starts playback only at such a part.
-fn parts(out: &mut String, seg: &Segment, ts: u32) {
+fn parts(out: &mut String, seg: &Segment, ts: u32, byterange: bool) {
     for (i, p) in seg.parts.iter().enumerate().filter(|(_, p)| p.complete) {
         let _ = write!(
             out,
-            "#EXT-X-PART:DURATION={},URI={}",
-            format_secs(p.duration, ts, DURATION_DECIMALS),
-            quoted(&format!("part-{}.{i}.m4s", seg.msn))
+            "#EXT-X-PART:DURATION={}",
+            format_secs(p.duration, ts, DURATION_DECIMALS)
         );
+        if byterange {
+            // [HLS §4.4.4.9] BYTERANGE is a quoted-string "<n>[@<o>]"; the parts of a
+            // segment are consecutive ranges of the segment's file.
+            let _ = write!(
+                out,
+                ",URI={},BYTERANGE={}",
+                quoted(&format!("seg-{}.m4s", seg.msn)),
+                quoted(&format!("{}@{}", p.bytes, seg.part_offset(i)))
+            );
+        } else {
+            let _ = write!(out, ",URI={}", quoted(&format!("part-{}.{i}.m4s", seg.msn)));
+        }
         out.push_str(if p.independent {
             ",INDEPENDENT=YES\n"
         } else {
@@ -164,7 +175,12 @@ fn complete_duration(seg: &Segment) -> u64 {
 /// [HLS B.1] a live playlist with parts carries a TYPE=PART hint for the next part.
 /// When the segment in progress has reached its grid point, the next part is expected
 /// to open the next segment (the key frame of a regular GOP lands there).
-fn preload_hint(out: &mut String, track: &TrackSnapshot, cfg: &timeline::TimingConfig) {
+fn preload_hint(
+    out: &mut String,
+    track: &TrackSnapshot,
+    cfg: &timeline::TimingConfig,
+    byterange: bool,
+) {
     let Some(last) = track.segments.back() else {
         return;
     };
@@ -175,11 +191,26 @@ fn preload_hint(out: &mut String, track: &TrackSnapshot, cfg: &timeline::TimingC
     } else {
         (last.msn, last.parts.iter().filter(|p| p.complete).count())
     };
-    let _ = writeln!(
-        out,
-        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI={}",
-        quoted(&format!("part-{msn}.{part}.m4s"))
-    );
+    if byterange {
+        // [HLS §4.4.5.3] a part that is a sub-range of a resource whose length is not yet
+        // known: BYTERANGE-START is its offset, BYTERANGE-LENGTH is omitted.
+        let start = if msn == last.msn {
+            last.part_offset(part)
+        } else {
+            0
+        };
+        let _ = writeln!(
+            out,
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI={},BYTERANGE-START={start}",
+            quoted(&format!("seg-{msn}.m4s"))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI={}",
+            quoted(&format!("part-{msn}.{part}.m4s"))
+        );
+    }
 }
 
 /// [HLS B.1] one EXT-X-RENDITION-REPORT per other media playlist, with a URI relative

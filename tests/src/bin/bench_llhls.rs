@@ -1,0 +1,498 @@
+//! LL-HLS benchmarks (not tests), against the release `weir` binary run as its own
+//! process and, as the reference in the same run, nginx serving the same bytes:
+//!
+//! `cargo run --release -p weir-tests --bin bench-llhls [wakeup|rps|latency|all]`
+//!
+//! - `wakeup`: 10,000 concurrent blocking playlist requests (`_HLS_msn`/`_HLS_part` for
+//!   the next part) held by weir; time from the last byte of that part written to the
+//!   ingest socket to each response's arrival. Reference: 10,000 connections to nginx
+//!   all sending a request for a static playlist of the same size at one instant.
+//! - `rps`: playlist requests per second with `wrk` (non-blocking playlist) vs nginx.
+//! - `latency`: hls.js (low-latency mode) in Chromium plays a channel ffmpeg pushes
+//!   with its wall clock in `prft`; latency = wall clock − PDT of the frame shown.
+//!
+//! Needs: target/release/weir (`make build`), nginx, wrk, node + tests/browser deps.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const CLIENTS: usize = 10_000;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo")
+        .to_path_buf();
+    if matches!(mode.as_str(), "wakeup" | "rps" | "all") {
+        let (weir, nginx) = (Proc::weir(&repo, 19180, 19181, false), Nginx::start(19190));
+        let ingest = Ingest::start("127.0.0.1:19181".parse().unwrap()).await;
+        let playback: SocketAddr = "127.0.0.1:19180".parse().unwrap();
+        let playlist = prime(&ingest, playback).await;
+        if mode != "rps" {
+            wakeup(&ingest, playback, &nginx, &playlist).await;
+        }
+        if mode != "wakeup" {
+            rps(playback, &nginx);
+        }
+        drop((weir, ingest));
+    }
+    if matches!(mode.as_str(), "latency" | "all") {
+        latency(&repo).await;
+    }
+}
+
+/// A child process killed (by its own handle) when dropped.
+struct Proc(Child);
+
+impl Proc {
+    fn weir(repo: &Path, play: u16, ingest: u16, web: bool) -> Proc {
+        let mut c = Command::new(repo.join("target/release/weir"));
+        c.args([
+            "origin",
+            "--listen",
+            &format!("127.0.0.1:{play}"),
+            "--ingest",
+            &format!("127.0.0.1:{ingest}"),
+        ]);
+        if web {
+            c.arg("--web").arg(repo.join("web"));
+        }
+        c.env("RUST_LOG", "warn").stdout(Stdio::null());
+        let p = Proc(c.spawn().expect("target/release/weir (run `make build`)"));
+        wait_port(play);
+        p
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on 127.0.0.1:`port` (benchmark start-up, not a test).
+fn wait_port(port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+/// nginx with a throw-away prefix serving one static playlist.
+struct Nginx {
+    dir: PathBuf,
+    proc: Proc,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(port: u16) -> Nginx {
+        let dir = std::env::temp_dir().join(format!("weir-bench-nginx-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        let conf = format!(
+            "worker_processes 2; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{ worker_connections 16384; }}\n\
+             http {{ access_log off; keepalive_requests 1000000;\n\
+               server {{ listen 127.0.0.1:{port} backlog=16384; root {d}/www;\n\
+                 location / {{ add_header Cache-Control \"public, max-age=1\"; }} }} }}\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new("nginx")
+            .args(["-p"])
+            .arg(&dir)
+            .args(["-c"])
+            .arg(dir.join("nginx.conf"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (apt install nginx-light)");
+        let proc = Proc(child);
+        wait_port(port);
+        Nginx { dir, proc, port }
+    }
+
+    fn put(&self, name: &str, body: &[u8]) {
+        std::fs::write(self.dir.join("www").join(name), body).unwrap();
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGKILL on the master would orphan its workers (still listening): ask the
+        // master to stop them, then wait for it.
+        let pid = self.proc.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.proc.0.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One long chunked POST feeding weir a real ffmpeg encode, chunk by chunk.
+struct Ingest {
+    conn: tokio::sync::Mutex<TcpStream>,
+    chunks: Vec<Vec<u8>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Ingest {
+    async fn start(addr: SocketAddr) -> Ingest {
+        let file = std::env::temp_dir().join(format!("weir-bench-src-{}.mp4", std::process::id()));
+        let ok = Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=640x360:rate=30",
+                "-t",
+                "20",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "30",
+                "-b:v",
+                "800k",
+            ])
+            .args([
+                "-f",
+                "mp4",
+                "-movflags",
+                "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+            ])
+            .arg(&file)
+            .status()
+            .expect("ffmpeg")
+            .success();
+        assert!(ok);
+        let data = std::fs::read(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        let mut at = 0;
+        let (mut init, mut chunks) = (Vec::new(), Vec::<Vec<u8>>::new());
+        while let Ok(cmaf::Scan::Header(h)) = cmaf::scan_header(&data[at..], u64::MAX) {
+            let b = &data[at..at + h.size as usize];
+            at += h.size as usize;
+            match &h.kind {
+                b"ftyp" | b"moov" => init.extend_from_slice(b),
+                b"moof" => chunks.push(b.to_vec()),
+                b"mdat" => chunks.last_mut().unwrap().extend_from_slice(b),
+                _ => {}
+            }
+        }
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        s.write_all(
+            b"POST /ingest/bench/v1 HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        s.write_all(&frame(&init)).await.unwrap();
+        Ingest {
+            conn: tokio::sync::Mutex::new(s),
+            chunks,
+            next: 0.into(),
+        }
+    }
+
+    /// Sends the next `n` chunks; returns when the last byte is written.
+    async fn send(&self, n: usize) {
+        let mut c = self.conn.lock().await;
+        for _ in 0..n {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            c.write_all(&frame(&self.chunks[i])).await.unwrap();
+        }
+        c.flush().await.unwrap();
+    }
+}
+
+fn frame(data: &[u8]) -> Vec<u8> {
+    let mut v = format!("{:x}\r\n", data.len()).into_bytes();
+    v.extend_from_slice(data);
+    v.extend_from_slice(b"\r\n");
+    v
+}
+
+/// One HTTP/1.1 GET on its own connection; returns (status, body length) at the last byte.
+async fn get_once(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    request(&mut s, path).await
+}
+
+async fn request(s: &mut TcpStream, path: &str) -> (u16, Vec<u8>) {
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let status = std::str::from_utf8(&raw[9..12])
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| raw[i + 4..].to_vec())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn stats(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
+    d.sort();
+    let at = |p: f64| d[((d.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.99), d[d.len() - 1])
+}
+
+async fn waiting(playback: SocketAddr) -> usize {
+    let (_, body) = get_once(playback, "/metrics").await;
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find_map(|l| l.strip_prefix("weir_waiting_requests{channel=\"bench\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Ingests 3 s of media (segment 1 complete, segment 2 in progress) and returns the
+/// resulting playlist.
+async fn prime(ingest: &Ingest, playback: SocketAddr) -> String {
+    ingest.send(90).await;
+    for _ in 0..200 {
+        let (st, body) = get_once(playback, "/bench/v1/index.m3u8").await;
+        if st == 200 {
+            return String::from_utf8_lossy(&body).to_string();
+        }
+    }
+    panic!("weir never served the bench playlist");
+}
+
+async fn wakeup(ingest: &Ingest, playback: SocketAddr, nginx: &Nginx, text: &str) {
+    let hint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-"))
+        .expect("hint");
+    let (msn, part) = hint
+        .trim_end_matches(".m4s\"")
+        .split_once('.')
+        .expect("msn.part");
+    let path = format!("/bench/v1/index.m3u8?_HLS_msn={msn}&_HLS_part={part}");
+
+    // weir: 10,000 requests held, then the part lands.
+    let t0 = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut tasks = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let (path, t0) = (path.clone(), t0.clone());
+        tasks.push(tokio::spawn(async move {
+            let (st, body) = get_once(playback, &path).await;
+            let at = Instant::now();
+            let Some(t0) = t0.get() else {
+                panic!(
+                    "answered {st} before the part landed: {}",
+                    String::from_utf8_lossy(&body)
+                );
+            };
+            (st, body.len(), at.duration_since(*t0))
+        }));
+    }
+    let started = Instant::now();
+    loop {
+        let n = waiting(playback).await;
+        if n >= CLIENTS {
+            eprintln!("  {n} requests held after {:.1?}", started.elapsed());
+            break;
+        }
+        if std::env::var_os("WEIR_BENCH_DEBUG").is_some() {
+            eprintln!("  held {n} after {:.1?}", started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The part needs 6 more frames (0.2 s at 30 fps); the last byte of the 6th is t0.
+    ingest.send(5).await;
+    {
+        let mut c = ingest.conn.lock().await;
+        let i = ingest
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        c.write_all(&frame(&ingest.chunks[i])).await.unwrap();
+        c.flush().await.unwrap();
+        let _ = t0.set(Instant::now());
+    }
+    let mut delays = Vec::with_capacity(CLIENTS);
+    let mut size = 0;
+    for t in tasks {
+        let (st, len, d) = t.await.unwrap();
+        assert_eq!(st, 200, "blocked request answered 200");
+        size = len;
+        delays.push(d);
+    }
+    let (w50, w99, wmax) = stats(delays);
+
+    // nginx: the same number of connections, all sending at one instant.
+    nginx.put("index.m3u8", &vec![b'#'; size]);
+    let nginx_addr: SocketAddr = format!("127.0.0.1:{}", nginx.port).parse().unwrap();
+    let go = Arc::new(tokio::sync::Notify::new());
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(CLIENTS);
+    let t1 = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut tasks = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let (go, ready, t1) = (go.clone(), ready_tx.clone(), t1.clone());
+        let notified = go.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(nginx_addr).await.unwrap();
+            let wait = notified.notified();
+            tokio::pin!(wait);
+            wait.as_mut().enable();
+            ready.send(()).await.unwrap();
+            wait.await;
+            let (st, _) = request(&mut s, "/index.m3u8").await;
+            let _ = go;
+            (st, Instant::now().duration_since(*t1.get().unwrap()))
+        }));
+    }
+    for _ in 0..CLIENTS {
+        ready_rx.recv().await.unwrap();
+    }
+    let _ = t1.set(Instant::now());
+    go.notify_waiters();
+    let mut ref_delays = Vec::with_capacity(CLIENTS);
+    for t in tasks {
+        let (st, d) = t.await.unwrap();
+        assert_eq!(st, 200);
+        ref_delays.push(d);
+    }
+    let (n50, n99, nmax) = stats(ref_delays);
+    println!("wake-up of {CLIENTS} concurrent blocked playlist requests ({size} B playlist):");
+    println!(
+        "  weir  (part lands -> response)      p50 {w50:>9.1?}  p99 {w99:>9.1?}  max {wmax:>9.1?}"
+    );
+    println!(
+        "  nginx (all request at once, static) p50 {n50:>9.1?}  p99 {n99:>9.1?}  max {nmax:>9.1?}"
+    );
+    println!(
+        "  ratio weir/nginx: p50 {:.2}x  p99 {:.2}x",
+        w50.as_secs_f64() / n50.as_secs_f64(),
+        w99.as_secs_f64() / n99.as_secs_f64()
+    );
+}
+
+fn wrk(url: &str) -> f64 {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c64", "-d10s", url])
+        .output()
+        .expect("wrk (apt install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn rps(playback: SocketAddr, nginx: &Nginx) {
+    let body = std::process::Command::new("curl")
+        .args(["-s", &format!("http://{playback}/bench/v1/index.m3u8")])
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    nginx.put("same.m3u8", &body);
+    let w = wrk(&format!("http://{playback}/bench/v1/index.m3u8"));
+    let n = wrk(&format!("http://127.0.0.1:{}/same.m3u8", nginx.port));
+    println!(
+        "playlist requests/s (wrk -t2 -c64 -d10s, {} B non-blocking playlist):",
+        body.len()
+    );
+    println!(
+        "  weir  {w:>10.0}\n  nginx {n:>10.0}\n  ratio weir/nginx {:.2}x",
+        w / n
+    );
+}
+
+async fn latency(repo: &Path) {
+    let _weir = Proc::weir(repo, 19280, 19281, true);
+    let x264 = "-preset veryfast -tune zerolatency -profile:v high -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0";
+    let cmd = format!(
+        "ffmpeg -v error -nostdin -re -f lavfi -i testsrc2=size=640x360:rate=30:duration=100 \
+         -re -f lavfi -i sine=frequency=1000:sample_rate=48000:duration=100 \
+         -map 0:v -map 0:v -map 1:a -c:v libx264 {x264} -b:v:0 800k -b:v:1 300k -s:v:1 320x180 \
+         -c:a aac -b:a 96k -ar 48000 -ac 2 -f dash -seg_duration 1 -streaming 1 -ldash 1 -method PUT \
+         -http_persistent 1 -frag_type every_frame -write_prft 1 -utc_timing_url http://127.0.0.1:19280/time \
+         -format_options movflags=cmaf http://127.0.0.1:19281/ingest/lat/manifest.mpd"
+    );
+    let _enc = Proc(
+        Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .spawn()
+            .expect("ffmpeg"),
+    );
+    for _ in 0..100 {
+        let (st, _) = get_once(
+            "127.0.0.1:19280".parse().unwrap(),
+            "/lat/stream0/index.m3u8",
+        )
+        .await;
+        if st == 200 {
+            break;
+        }
+    }
+    let out = Command::new("node")
+        .arg(repo.join("tests/browser/play.mjs"))
+        .args(["http://127.0.0.1:19280/?channel=lat&player=hls", "75"])
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .expect("RESULT");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let samples = v["samples"].as_array().unwrap();
+    // Skip the first 10 s (start-up and tune-in), then wall clock - PDT of the frame shown.
+    let mut lat: Vec<f64> = samples
+        .iter()
+        .skip(10)
+        .filter_map(|s| Some((s["now"].as_f64()? - s["playingDate"].as_f64()?) / 1000.0))
+        .collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    let stalls = samples.windows(2).skip(10).filter(|w| {
+        w[1]["currentTime"].as_f64().unwrap_or(0.0) - w[0]["currentTime"].as_f64().unwrap_or(0.0)
+            < 0.5
+    });
+    println!(
+        "end-to-end latency at the player (hls.js {} lowLatencyMode, Chromium, {} samples over {} s):",
+        samples
+            .last()
+            .map(|s| s["version"].to_string())
+            .unwrap_or_default(),
+        lat.len(),
+        lat.len()
+    );
+    println!(
+        "  wall clock - PDT of the frame shown: median {:.3} s  p95 {:.3} s  min {:.3} s  max {:.3} s",
+        at(0.5),
+        at(0.95),
+        lat[0],
+        lat[lat.len() - 1]
+    );
+    println!(
+        "  1-s samples with the playhead advancing < 0.5 s: {}",
+        stalls.count()
+    );
+}
