@@ -15,34 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    Body, Conn, FRAME_TICKS, Response, TestOrigin, VIDEO_EVERY_FRAME, decode, get, ingest_payload,
-    put, split,
+    Body, Conn, FRAME_TICKS, TestOrigin, VIDEO_EVERY_FRAME, decode, get, ingest_payload, put, split,
 };
-use tokio::task::JoinHandle;
+use common::{spawn_get, spin_until};
 use tokio::time::Instant;
 
 /// Three target durations at the default 2 s target.
 const HOLD_LIMIT: Duration = Duration::from_secs(6);
-
-/// Upper bound on `yield_now` rounds of a spin (each also polls the I/O driver); far
-/// above what loopback needs, so reaching it means the server never got there.
-const SPIN_LIMIT: u32 = 2_000_000;
-
-/// Yields until `done()`; panics with `what` if it never becomes true.
-async fn spin_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..SPIN_LIMIT {
-        if done() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("gave up waiting until {what}");
-}
-
-fn spawn_get(addr: std::net::SocketAddr, path: &str) -> JoinHandle<Response> {
-    let path = path.to_string();
-    tokio::spawn(async move { get(addr, &path).await })
-}
 
 /// An origin holding all of `VIDEO_EVERY_FRAME` as track `live/v1`: segment 1 in
 /// progress (no second key frame), parts 1.0 to 1.4 complete.

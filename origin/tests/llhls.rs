@@ -18,14 +18,14 @@ mod common;
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    AUDIO_AAC, Conn, FRAME_TICKS, Response, TestOrigin, VIDEO_EVERY_FRAME, decode, get,
-    ingest_payload, put, split, with_decode_time,
+    AUDIO_AAC, Conn, FRAME_TICKS, Response, TestOrigin, VIDEO_EVERY_FRAME, attrs, decode, get,
+    ingest_payload, open_upload, put, split, tag, until_frames, with_decode_time,
 };
+use common::{SPIN_LIMIT, settle, spawn_get, spin_until, video_frames};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -33,9 +33,6 @@ use tokio::time::Instant;
 
 /// Three target durations at the default 2 s target.
 const HOLD_LIMIT: Duration = Duration::from_secs(6);
-
-/// Upper bound on `yield_now` rounds of a spin (each also polls the I/O driver).
-const SPIN_LIMIT: u32 = 2_000_000;
 
 /// [HLS B.1] cache lifetimes at TD = 2 s.
 const BLOCKING_OK: &str = "public, max-age=12";
@@ -48,45 +45,11 @@ const PLAYLIST: &str = "/live/v1/index.m3u8";
 // ---------------------------------------------------------------------------------
 // Helpers.
 
-/// Yields until `done()`; panics with `what` if it never becomes true.
-async fn spin_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..SPIN_LIMIT {
-        if done() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("gave up waiting until {what}");
-}
-
-/// Yields `n` times (lets the server run without advancing the paused clock).
-async fn settle(n: u32) {
-    for _ in 0..n {
-        tokio::task::yield_now().await;
-    }
-}
-
-fn spawn_get(addr: SocketAddr, path: &str) -> JoinHandle<Response> {
-    let path = path.to_string();
-    tokio::spawn(async move { get(addr, &path).await })
-}
-
 /// GET with extra request headers, on a fresh connection.
 async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut c = Conn::open(addr).await;
     c.send_head("GET", path, headers).await;
     c.response(false).await
-}
-
-/// A media-only upload body: frames `range` of the shifted-fixture stream.
-fn video_frames(range: Range<u64>) -> Vec<u8> {
-    let fx = split(VIDEO_EVERY_FRAME);
-    let mut body = Vec::new();
-    for n in range {
-        let chunk = &fx.chunks[usize::try_from(n % 30).expect("small")];
-        body.extend(with_decode_time(chunk, n * FRAME_TICKS));
-    }
-    body
 }
 
 /// Init + `chunks` chunks of 10 AAC frames (10240 ticks at 48 kHz), from time zero.
@@ -125,53 +88,6 @@ async fn live_72() -> TestOrigin {
     let s2 = &t.segments[1];
     assert!(!s2.complete && s2.parts.len() == 2 && s2.parts.iter().all(|p| p.complete));
     o
-}
-
-/// An open chunked media-only upload to `live/v1`.
-async fn open_upload(o: &TestOrigin) -> Conn {
-    let mut c = Conn::open(o.ingest).await;
-    c.send_head(
-        "PUT",
-        "/ingest/live/v1",
-        &[("Transfer-Encoding", "chunked")],
-    )
-    .await;
-    c
-}
-
-/// Spins until track `live/v1` ends at frame `frames`.
-async fn until_frames(o: &TestOrigin, frames: u64) {
-    let ch = o.channel("live");
-    spin_until(&format!("v1 has {frames} frames"), || {
-        ch.snapshot()
-            .track("v1")
-            .and_then(|t| t.end())
-            .is_some_and(|e| e == frames * FRAME_TICKS)
-    })
-    .await;
-}
-
-/// The value after `prefix` of the first line starting with it.
-fn tag<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.strip_prefix(prefix))
-}
-
-/// Attribute list of a tag (`K=V,K="V,..."`), quotes removed.
-fn attrs(list: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut rest = list;
-    while !rest.is_empty() {
-        let (k, after) = rest.split_once('=').expect("attribute has a value");
-        let (v, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').expect("closing quote");
-            (&q[..end], q[end + 1..].strip_prefix(',').unwrap_or(""))
-        } else {
-            after.split_once(',').unwrap_or((after, ""))
-        };
-        out.insert(k.to_string(), v.to_string());
-        rest = next;
-    }
-    out
 }
 
 fn secs(v: &str) -> f64 {

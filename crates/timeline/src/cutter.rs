@@ -131,23 +131,9 @@ impl TrackTimeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TrackMeta;
 
     fn track(kind: MediaKind, timescale: u32) -> TrackTimeline {
-        TrackTimeline::new(TrackMeta {
-            id: "v".into(),
-            kind,
-            codec: "avc1.64001f".into(),
-            timescale,
-            width: 640,
-            height: 360,
-            frame_duration: 512,
-            sample_rate: 0,
-            channels: 0,
-            language: None,
-            bandwidth: 0,
-            average_bandwidth: 0,
-        })
+        crate::test_util::track("v", kind, timescale)
     }
 
     /// Feeds `n` video frames of 512 ticks at 15360 Hz (30 fps), key frame every `gop`.

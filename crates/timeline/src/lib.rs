@@ -19,9 +19,12 @@ mod cutter;
 mod error;
 mod segment;
 mod snapshot;
+#[cfg(test)]
+mod test_util;
 pub mod time;
 mod track;
 mod window;
+pub mod wire;
 
 pub use config::TimingConfig;
 pub use cutter::Placement;

@@ -1,7 +1,6 @@
 //! Response bodies.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -9,33 +8,37 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 
-use super::http::Body;
+use super::http::{Body, BodyError};
 
 /// A body fed by a task: each received buffer is sent as one frame; the body ends when
-/// the sender is dropped after sending everything.
-pub fn streamed(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
+/// the sender is dropped after sending everything. A received error aborts the body, so
+/// the client sees a truncated response (no terminal chunk, connection closed on
+/// HTTP/1.1, stream reset on HTTP/2), never a clean end.
+pub fn streamed(rx: tokio::sync::mpsc::Receiver<Result<Bytes, BodyError>>) -> Body {
     Streamed { rx }.boxed()
 }
 
 struct Streamed {
-    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, BodyError>>,
 }
 
 impl HttpBody for Streamed {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.rx.poll_recv(cx).map(|b| b.map(|b| b.map(Frame::data)))
     }
 }
 
 /// A body of one buffer.
 pub fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).boxed()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// A body that sends stored chunks one frame each, without copying them.
@@ -55,12 +58,12 @@ struct Chunks {
 
 impl HttpBody for Chunks {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let next = self.parts.pop_front();
         if let Some(b) = &next {
             self.len -= b.len() as u64;

@@ -16,7 +16,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Response body type of every weir response.
-pub type Body = BoxBody<Bytes, Infallible>;
+pub type Body = BoxBody<Bytes, BodyError>;
+
+/// Why a response body was cut short (the only failure a body can have).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// A streamed resource stopped growing before it was complete.
+    #[error("the resource stopped growing before it was complete")]
+    Incomplete,
+}
 
 /// Something that answers requests.
 pub trait Handler: Send + Sync + 'static {

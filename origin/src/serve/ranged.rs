@@ -15,7 +15,7 @@ use timeline::{ChannelSnapshot, Segment, TimingConfig};
 
 use super::body::{chunks, full, streamed};
 use super::hold;
-use super::http::Body;
+use super::http::{Body, BodyError};
 use super::range::{ByteRange, OPEN_END, slice};
 use super::response::builder;
 use crate::error::ServeError;
@@ -97,7 +97,7 @@ pub async fn answer(
     // RFC 8673: an open-ended range of content still being appended is answered with
     // the "very large" last-byte-pos and an unknown length, then streamed until the
     // segment is complete.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(STREAM_BUFFER);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BodyError>>(STREAM_BUFFER);
     tokio::spawn(feed(ch, track.to_string(), msn, range.start, *cfg, tx));
     Ok(head(
         StatusCode::PARTIAL_CONTENT,
@@ -108,15 +108,15 @@ pub async fn answer(
 }
 
 /// Sends the bytes of each part of the segment from `from` on as the part completes,
-/// until the segment is complete; stops if the client goes away or nothing new comes
-/// within the hold limit.
+/// until the segment is complete. Stops if the client goes away; if nothing new comes
+/// within the hold limit, aborts the body so the client sees the truncation.
 async fn feed(
     ch: Arc<Channel>,
     track: String,
     msn: u64,
     mut from: u64,
     cfg: TimingConfig,
-    tx: tokio::sync::mpsc::Sender<Bytes>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, BodyError>>,
 ) {
     loop {
         let snap = ch.snapshot();
@@ -133,7 +133,7 @@ async fn feed(
             let total: u64 = stored.iter().map(|b| b.len() as u64).sum();
             let to = upto.min(total);
             for b in slice(&stored, from, to) {
-                if tx.send(b).await.is_err() {
+                if tx.send(Ok(b)).await.is_err() {
                     return;
                 }
             }
@@ -146,6 +146,7 @@ async fn feed(
             segment(s, &track, msn).is_none_or(|g| g.complete || g.complete_bytes() > from)
         };
         if hold::until(&ch, &cfg, grown).await.is_none() {
+            let _ = tx.send(Err(BodyError::Incomplete)).await;
             return;
         }
     }

@@ -526,3 +526,90 @@ pub fn with_decode_time(chunk: &[u8], dts: u64) -> Vec<u8> {
     }
     c
 }
+
+// Helpers shared by the paused-time tests (llhls, byterange, hold).
+
+/// Upper bound on `yield_now` rounds of a spin (each also polls the I/O driver).
+pub const SPIN_LIMIT: u32 = 2_000_000;
+
+/// Yields until `done()`; panics with `what` if it never becomes true.
+pub async fn spin_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..SPIN_LIMIT {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
+/// Yields `n` times (lets the server run without advancing the paused clock).
+pub async fn settle(n: u32) {
+    for _ in 0..n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// GETs `path` in a task of its own (a request that is expected to be held).
+pub fn spawn_get(addr: SocketAddr, path: &str) -> tokio::task::JoinHandle<Response> {
+    let path = path.to_string();
+    tokio::spawn(async move { get(addr, &path).await })
+}
+
+/// A media-only upload body: frames `range` of the shifted-fixture stream.
+pub fn video_frames(range: std::ops::Range<u64>) -> Vec<u8> {
+    let fx = split(VIDEO_EVERY_FRAME);
+    let mut body = Vec::new();
+    for n in range {
+        let chunk = &fx.chunks[usize::try_from(n % 30).expect("small")];
+        body.extend(with_decode_time(chunk, n * FRAME_TICKS));
+    }
+    body
+}
+
+/// An open chunked media-only upload to `live/v1`.
+pub async fn open_upload(o: &TestOrigin) -> Conn {
+    let mut c = Conn::open(o.ingest).await;
+    c.send_head(
+        "PUT",
+        "/ingest/live/v1",
+        &[("Transfer-Encoding", "chunked")],
+    )
+    .await;
+    c
+}
+
+/// Spins until track `live/v1` ends at frame `frames`.
+pub async fn until_frames(o: &TestOrigin, frames: u64) {
+    let ch = o.channel("live");
+    spin_until(&format!("v1 has {frames} frames"), || {
+        ch.snapshot()
+            .track("v1")
+            .and_then(|t| t.end())
+            .is_some_and(|e| e == frames * FRAME_TICKS)
+    })
+    .await;
+}
+
+/// The value after `prefix` of the first line starting with it.
+pub fn tag<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| l.strip_prefix(prefix))
+}
+
+/// Attribute list of a tag (`K=V,K="V,..."`), quotes removed.
+pub fn attrs(list: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut rest = list;
+    while !rest.is_empty() {
+        let (k, after) = rest.split_once('=').expect("attribute has a value");
+        let (v, next) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"').expect("closing quote");
+            (&q[..end], q[end + 1..].strip_prefix(',').unwrap_or(""))
+        } else {
+            after.split_once(',').unwrap_or((after, ""))
+        };
+        out.insert(k.to_string(), v.to_string());
+        rest = next;
+    }
+    out
+}
