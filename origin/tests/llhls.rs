@@ -837,3 +837,54 @@ async fn playlists_are_served_over_h2c_prior_knowledge() {
     );
     o.shutdown().await;
 }
+
+/// The timeline API the edge renders from: the snapshot of one rendition decodes and
+/// renders to exactly the playlist the origin serves (full and delta), it blocks on
+/// directives like the playlist, and refuses bad directives with 400.
+#[tokio::test(start_paused = true)]
+async fn timeline_api_renders_the_same_playlist_and_blocks() {
+    let o = live(900).await;
+    for (skip, query) in [
+        (manifest::hls::Skip::No, ""),
+        (manifest::hls::Skip::Yes, "?_HLS_skip=YES"),
+    ] {
+        let t = get(o.playback, "/live/timeline.json?rendition=v1").await;
+        assert_eq!(t.status, 200, "{}", t.text());
+        assert_eq!(t.header("content-type"), Some(timeline::wire::CONTENT_TYPE));
+        let snap = timeline::wire::decode(&t.body).expect("wire snapshot");
+        let rendered = manifest::hls::media_playlist(&snap, "v1", skip).expect("renders");
+        let served = get(o.playback, &format!("{PLAYLIST}{query}")).await;
+        assert_eq!(
+            rendered,
+            served.text(),
+            "edge rendering equals origin rendering"
+        );
+    }
+    // Blocking: held until the next part exists, then the snapshot contains it.
+    let held = spawn_get(
+        o.playback,
+        "/live/timeline.json?rendition=v1&_HLS_msn=16&_HLS_part=0",
+    );
+    let ch = o.channel("live");
+    spin_until("the timeline request is held", || ch.waiting() > 0).await;
+    settle(1000).await;
+    assert!(!held.is_finished());
+    let r = put(o.ingest, "/ingest/live/v1", &video_frames(900..906)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = held.await.expect("task");
+    assert_eq!(t.status, 200);
+    assert_eq!(t.header("cache-control"), Some(BLOCKING_OK));
+    let snap = timeline::wire::decode(&t.body).expect("wire snapshot");
+    assert_eq!(
+        manifest::hls::last_part(snap.track("v1").expect("v1")),
+        Some((16, 0))
+    );
+    // Errors as for playlists.
+    let r = get(o.playback, "/live/timeline.json?rendition=v1&_HLS_part=1").await;
+    r.assert_reason(400, "_HLS_part requires _HLS_msn");
+    assert_eq!(r.header("cache-control"), Some(BLOCKING_FAILED));
+    get(o.playback, "/live/timeline.json?rendition=nope")
+        .await
+        .assert_reason(404, "unknown rendition");
+    o.shutdown().await;
+}

@@ -8,5 +8,23 @@ pub const DASH_MPD: &str = "application/dash+xml";
 pub const VIDEO_MP4: &str = "video/mp4";
 /// CMAF audio track files.
 pub const AUDIO_MP4: &str = "audio/mp4";
+/// [HLS B.1] cache lifetime of a successful playlist response: blocking (delivery
+/// directives) 6 × TD, non-blocking ½ TD (at least 1 s).
+pub fn cache_success(cfg: &timeline::TimingConfig, blocking: bool) -> String {
+    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
+    let age = if blocking {
+        6 * td_s
+    } else {
+        (td_s / 2).max(1)
+    };
+    format!("public, max-age={age}")
+}
+
+/// [HLS B.1] cache lifetime of a failed playlist response: blocking 4 × TD, else 1 × TD.
+pub fn cache_failure(cfg: &timeline::TimingConfig, blocking: bool) -> String {
+    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
+    format!("public, max-age={}", if blocking { 4 * td_s } else { td_s })
+}
+
 /// The UTCTiming time endpoint (`urn:mpeg:dash:utc:http-iso:2014`).
 pub const TIME: &str = "text/plain; charset=utf-8";

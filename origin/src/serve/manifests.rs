@@ -25,23 +25,7 @@ pub struct Manifest {
     pub cache: String,
 }
 
-/// [HLS B.1] cache lifetimes the low-latency server profile recommends: blocking
-/// playlist responses 6 × TD, non-blocking ones ½ TD (at least 1 s here).
-pub fn cache_success(cfg: &TimingConfig, blocking: bool) -> String {
-    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
-    let age = if blocking {
-        6 * td_s
-    } else {
-        (td_s / 2).max(1)
-    };
-    format!("public, max-age={age}")
-}
-
-/// [HLS B.1] failed playlist requests: blocking ones cached 4 × TD, others 1 × TD.
-pub fn cache_failure(cfg: &TimingConfig, blocking: bool) -> String {
-    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
-    format!("public, max-age={}", if blocking { 4 * td_s } else { td_s })
-}
+pub use manifest::headers::{cache_failure, cache_success};
 
 fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
     origin
@@ -98,8 +82,32 @@ pub async fn media(
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
-    // Ready when the playlist has a segment to list and the directives are met; a
-    // directive that became an error (it cannot) also ends the wait, to be reported.
+    let snap = hold_for(&ch, track, directives, cfg).await?;
+    let key = format!("{name}/{track}/{:?}", directives.skip);
+    let rendered = cache.get_or_render(&key, snap.version, || {
+        Ok(manifest::hls::media_playlist(
+            &snap,
+            track,
+            directives.skip,
+        )?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: HLS_PLAYLIST,
+        cache: cache_success(cfg, directives.is_blocking()),
+    })
+}
+
+/// Waits (bounded) until rendition `track` has a segment to list and `directives` are
+/// met, then returns that snapshot. Shared by playlists and the timeline API, so both
+/// hold, refuse (400) and give up (503) alike.
+pub async fn hold_for(
+    ch: &Channel,
+    track: &str,
+    directives: &Directives,
+    cfg: &TimingConfig,
+) -> Result<Arc<ChannelSnapshot>, ServeError> {
+    // A directive that became an error (it cannot) also ends the wait, to be reported.
     let ready = |s: &ChannelSnapshot| {
         s.track(track).is_some_and(|t| {
             t.last_complete_msn().is_some()
@@ -119,26 +127,14 @@ pub async fn media(
             ),
             None => format!("first segment of '{track}'"),
         };
-        snap = hold::until(&ch, cfg, ready)
+        snap = hold::until(ch, cfg, ready)
             .await
             .ok_or(ServeError::Timeout(what))?;
     }
     if let Some(t) = snap.track(track) {
         directives.readiness(t, cfg)?;
     }
-    let key = format!("{name}/{track}/{:?}", directives.skip);
-    let rendered = cache.get_or_render(&key, snap.version, || {
-        Ok(manifest::hls::media_playlist(
-            &snap,
-            track,
-            directives.skip,
-        )?)
-    })?;
-    Ok(Manifest {
-        rendered,
-        content_type: HLS_PLAYLIST,
-        cache: cache_success(cfg, directives.is_blocking()),
-    })
+    Ok(snap)
 }
 
 /// `/{channel}/manifest.mpd`.

@@ -10,6 +10,7 @@ mod ranged;
 mod render_cache;
 mod response;
 mod route;
+mod timeline_api;
 mod web;
 
 use std::sync::Arc;
@@ -56,6 +57,10 @@ impl PlaybackService {
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => return Ok(web::channels(&o.channel_names())),
             Route::Metrics => return Ok(response::metrics(o)),
+            Route::Timeline { channel } => {
+                let query = req.uri().query().unwrap_or("");
+                return timeline_api::timeline(o, &channel, query, cfg).await;
+            }
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
             }
@@ -100,7 +105,10 @@ impl Handler for PlaybackService {
         let cfg = self.origin.config().timing;
         let route = Route::parse(req.uri().path());
         let query = req.uri().query().unwrap_or("");
-        let is_playlist = matches!(route, Ok(Route::Media { .. } | Route::Master { .. }));
+        let is_playlist = matches!(
+            route,
+            Ok(Route::Media { .. } | Route::Master { .. } | Route::Timeline { .. })
+        );
         // A request naming `_HLS_msn` or `_HLS_part` is a blocking one, even when a
         // directive is invalid: its failure is cached as a blocking failure.
         let blocking = is_playlist

@@ -26,6 +26,11 @@ pub enum Route {
         /// Channel name.
         channel: String,
     },
+    /// `/{channel}/timeline.json`: the snapshot the edge renders from.
+    Timeline {
+        /// Channel name.
+        channel: String,
+    },
     /// `/{channel}/manifest.mpd`.
     Mpd {
         /// Channel name.
@@ -93,6 +98,7 @@ impl Route {
             }
             [c, "master.m3u8"] => Route::Master { channel: name(c)? },
             [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
+            [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
             [c, t, file] => {
                 let (channel, track) = (name(c)?, name(t)?);
                 match *file {

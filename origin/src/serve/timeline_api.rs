@@ -1,0 +1,50 @@
+//! The timeline API the edge renders from: `GET /{channel}/timeline.json`, the
+//! channel's snapshot in its versioned wire form (`timeline::wire`).
+//!
+//! `?rendition=ID` trims it to what a media playlist of ID needs (an LL-HLS reload
+//! must not ship every rendition's window). With delivery directives
+//! (`_HLS_msn`/`_HLS_part`) the request is held exactly like the blocking playlist
+//! request it stands for, so identical waits can be collapsed by a CDN on the URL;
+//! 400 and 503 as for playlists.
+
+use std::sync::Arc;
+
+use manifest::hls::Directives;
+use timeline::{ChannelSnapshot, TimingConfig};
+
+use super::body::full;
+use super::http::Body;
+use super::manifests::cache_success;
+use super::response::ok;
+use crate::Origin;
+use crate::error::ServeError;
+
+/// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]`.
+pub async fn timeline(
+    origin: &Origin,
+    name: &str,
+    query: &str,
+    cfg: &TimingConfig,
+) -> Result<hyper::Response<Body>, ServeError> {
+    let ch = origin
+        .channel(name)
+        .ok_or_else(|| ServeError::NotFound(format!("channel '{name}'")))?;
+    let directives = Directives::parse(query)?;
+    let rendition = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("rendition="))
+        .map(str::to_string);
+    let snap: Arc<ChannelSnapshot> = match &rendition {
+        Some(id) => super::manifests::hold_for(&ch, id, &directives, cfg).await?,
+        None => ch.snapshot(),
+    };
+    let body = match &rendition {
+        Some(id) => timeline::wire::encode(&snap.for_rendition(id)),
+        None => timeline::wire::encode(&snap),
+    };
+    Ok(ok(
+        timeline::wire::CONTENT_TYPE,
+        &cache_success(cfg, directives.is_blocking()),
+        full(body),
+    ))
+}
