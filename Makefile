@@ -1,12 +1,14 @@
 # weir: the two commands of the README are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test setup setup-test build check lint unit e2e wasm-check purity bench
+.PHONY: demo test setup setup-test build edge check lint unit e2e wasm-check purity bench
+
+EDGE_WASM = target/wasm32-wasip2/edge/edge_wasm.wasm
 
 demo: setup build
 	scripts/demo.sh
 
-test: setup-test lint unit wasm-check purity
+test: setup-test lint edge unit wasm-check purity
 
 setup:
 	scripts/setup.sh
@@ -19,11 +21,17 @@ build:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --exclude edge-wasm --all-targets -- -D warnings
+	$(CARGO) clippy -p edge-wasm --target wasm32-wasip2 -- -D warnings
+
+# The edge component (wasm32-wasip2), size-optimised; its size is reported.
+edge:
+	$(CARGO) build -p edge-wasm --target wasm32-wasip2 --profile edge
+	@echo "edge component: $(EDGE_WASM) $$(stat -c %s $(EDGE_WASM)) bytes"
 
 # Every test: unit, golden, origin integration, and end to end with real ffmpeg.
 unit:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --exclude edge-wasm
 
 # The pure crates must build for the Wasm edge target.
 wasm-check:

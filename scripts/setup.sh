@@ -53,6 +53,13 @@ if [ "$want_test" = 1 ] && [ ! -d tests/browser/node_modules/playwright-core ]; 
   (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 fi
 
+# wasmtime-cli, pinned (48.0.8 is the newest that builds with Rust 1.95), project-local:
+# the tests run the edge component under `wasmtime serve` to prove it is host-agnostic.
+if [ "$want_test" = 1 ] && [ ! -x .tools/bin/wasmtime ]; then
+  echo "setup: building wasmtime-cli 48.0.8 into .tools (about 10 minutes, once)"
+  cargo install wasmtime-cli --version 48.0.8 --locked --root .tools
+fi
+
 # Python packages for tests, in a project-local venv (.venv, git-ignored).
 if [ "$want_test" = 1 ]; then
   [ -x .venv/bin/python3 ] || python3 -m venv .venv

@@ -10,6 +10,9 @@
 //! - `rps`: playlist requests per second with `wrk` (non-blocking playlist) vs nginx.
 //! - `latency`: hls.js (low-latency mode) in Chromium plays a channel ffmpeg pushes
 //!   with its wall clock in `prft`; latency = wall clock − PDT of the frame shown.
+//! - `edge`: the same non-blocking playlist rendered by the Wasm edge component under
+//!   `wasmtime serve` (fresh instance per request) vs natively by the origin, with wrk:
+//!   requests/s and latency, as a ratio.
 //!
 //! Needs: target/release/weir (`make build`), nginx, wrk, node + tests/browser deps.
 
@@ -31,7 +34,7 @@ async fn main() {
         .parent()
         .expect("repo")
         .to_path_buf();
-    if matches!(mode.as_str(), "wakeup" | "rps" | "all") {
+    if matches!(mode.as_str(), "wakeup" | "rps" | "edge" | "all") {
         let (weir, nginx) = (Proc::weir(&repo, 19180, 19181, false), Nginx::start(19190));
         let ingest = Ingest::start("127.0.0.1:19181".parse().unwrap()).await;
         let playback: SocketAddr = "127.0.0.1:19180".parse().unwrap();
@@ -39,8 +42,11 @@ async fn main() {
         if mode != "rps" {
             wakeup(&ingest, playback, &nginx, &playlist).await;
         }
-        if mode != "wakeup" {
+        if mode == "rps" || mode == "all" {
             rps(playback, &nginx);
+        }
+        if mode == "edge" || mode == "all" {
+            edge(&repo, playback);
         }
         drop((weir, ingest));
     }
@@ -402,6 +408,62 @@ fn wrk(url: &str) -> f64 {
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
+}
+
+/// wrk's requests/s and median latency (ms) for `url`.
+fn wrk_stats(url: &str) -> (f64, f64) {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c16", "-d10s", "--latency", url])
+        .output()
+        .expect("wrk");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let p50 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("50%"))
+        .map(|v| {
+            let v = v.trim();
+            if let Some(us) = v.strip_suffix("us") {
+                us.parse::<f64>().unwrap_or(0.0) / 1000.0
+            } else if let Some(ms) = v.strip_suffix("ms") {
+                ms.parse().unwrap_or(0.0)
+            } else {
+                v.trim_end_matches('s').parse::<f64>().unwrap_or(0.0) * 1000.0
+            }
+        })
+        .unwrap_or(0.0);
+    (rps, p50)
+}
+
+fn edge(repo: &Path, playback: SocketAddr) {
+    let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
+    let child = Command::new(repo.join(".tools/bin/wasmtime"))
+        .args(["serve", "-Scli", "--addr", "127.0.0.1:19380", "--env"])
+        .arg(format!("WEIR_ORIGIN=http://{playback}"))
+        .arg(&component)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(".tools/bin/wasmtime (make test installs it) and `make edge`");
+    let _edge = Proc(child);
+    wait_port(19380);
+    let path = "/bench/v1/index.m3u8";
+    let (n_rps, n_p50) = wrk_stats(&format!("http://{playback}{path}"));
+    let (w_rps, w_p50) = wrk_stats(&format!("http://127.0.0.1:19380{path}"));
+    let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "playlist through the Wasm edge component ({size} B) under wasmtime serve vs native (wrk -t2 -c16 -d10s):"
+    );
+    println!("  native origin           {n_rps:>9.0} req/s   p50 {n_p50:.3} ms");
+    println!("  wasm edge (+ timeline)  {w_rps:>9.0} req/s   p50 {w_p50:.3} ms");
+    println!(
+        "  added per request at p50: {:.3} ms; throughput ratio wasm/native {:.2}x",
+        w_p50 - n_p50,
+        w_rps / n_rps
+    );
 }
 
 fn rps(playback: SocketAddr, nginx: &Nginx) {

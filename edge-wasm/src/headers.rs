@@ -1,0 +1,136 @@
+//! Answers of the edge: rendering and the headers the origin also sends, so a response
+//! rendered here equals the origin's own.
+
+use std::io::Write as _;
+
+use manifest::headers::{DASH_MPD, HLS_PLAYLIST, cache_failure, cache_success};
+use manifest::hls::Directives;
+use timeline::ChannelSnapshot;
+
+use crate::route::Resource;
+
+/// Names this renderer in every manifest it renders.
+const RENDER: &str = concat!("wasm/", env!("CARGO_PKG_VERSION"));
+
+/// Header list as the wasi:http `Fields` take it.
+pub type HeaderList = Vec<(String, Vec<u8>)>;
+
+/// A status, headers and body.
+pub struct Answer {
+    status: u16,
+    headers: HeaderList,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// An answer with the given parts.
+    pub fn raw(status: u16, headers: HeaderList, body: Vec<u8>) -> Answer {
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Adds CORS (and, for rendered manifests, Vary and gzip) and returns the parts.
+    pub fn finish(mut self, gzip: Option<bool>) -> (u16, HeaderList, Vec<u8>) {
+        let mut hs = std::mem::take(&mut self.headers);
+        hs.push(("access-control-allow-origin".into(), b"*".to_vec()));
+        hs.push((
+            "access-control-expose-headers".into(),
+            b"Age, Date".to_vec(),
+        ));
+        hs.push(("x-weir-render".into(), RENDER.as_bytes().to_vec()));
+        let mut body = self.body;
+        if let Some(accepted) = gzip {
+            hs.push(("vary".into(), b"Accept-Encoding".to_vec()));
+            if accepted {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                if let Ok(z) = gz.write_all(&body).and_then(|_| gz.finish()) {
+                    body = z;
+                    hs.push(("content-encoding".into(), b"gzip".to_vec()));
+                }
+            }
+        }
+        (self.status, hs, body)
+    }
+}
+
+/// A plain-text error answer with a one-line reason.
+pub fn error(status: u16, reason: &str) -> Answer {
+    Answer::raw(
+        status,
+        vec![
+            ("content-type".into(), b"text/plain; charset=utf-8".to_vec()),
+            ("cache-control".into(), b"no-store".to_vec()),
+        ],
+        format!("{reason}\n").into_bytes(),
+    )
+}
+
+/// Renders `resource` from `snap` as the origin would.
+pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, host: &str) -> Answer {
+    let cfg = &snap.config;
+    let directives = match resource {
+        Resource::Media(_) => match Directives::parse(query) {
+            Ok(d) => d,
+            Err(e) => return with_cache(error(400, &e.to_string()), cache_failure(cfg, true)),
+        },
+        _ => Directives::default(),
+    };
+    let (ct, text) = match resource {
+        Resource::Master => (HLS_PLAYLIST, manifest::hls::multivariant_playlist(snap)),
+        Resource::Media(id) => (
+            HLS_PLAYLIST,
+            manifest::hls::media_playlist(snap, id, directives.skip),
+        ),
+        Resource::Mpd => {
+            let opts = manifest::dash::MpdOptions {
+                time_url: format!("http://{host}/time"),
+            };
+            (DASH_MPD, manifest::dash::mpd(snap, &opts))
+        }
+    };
+    match text {
+        Ok(body) => Answer::raw(
+            200,
+            vec![
+                ("content-type".into(), ct.as_bytes().to_vec()),
+                (
+                    "cache-control".into(),
+                    cache_success(cfg, directives.is_blocking()).into_bytes(),
+                ),
+            ],
+            body.into_bytes(),
+        ),
+        Err(e) => {
+            let status = match e {
+                manifest::ManifestError::UnknownTrack(_) => 404,
+                manifest::ManifestError::NotReady => 503,
+            };
+            with_cache(
+                error(status, &e.to_string()),
+                cache_failure(cfg, directives.is_blocking()),
+            )
+        }
+    }
+}
+
+fn with_cache(mut a: Answer, cache: String) -> Answer {
+    for (k, v) in &mut a.headers {
+        if k == "cache-control" {
+            *v = cache.clone().into_bytes();
+        }
+    }
+    a
+}
+
+/// True when an Accept-Encoding value accepts gzip (q > 0).
+pub fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|c| {
+        let mut it = c.trim().split(';');
+        let name = it.next().unwrap_or("").trim();
+        let q0 = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
+    })
+}

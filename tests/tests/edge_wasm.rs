@@ -1,0 +1,208 @@
+//! The edge component, built for wasm32-wasip2 and run under `wasmtime serve -Scli`
+//! (an independent wasi:http host, not weir's), in front of an in-process origin that
+//! real ffmpeg fed and then left in a fixed state.
+//!
+//! For every format, delivery directive, delta and error case, the component's answer
+//! equals the origin's own native rendering: same status, content type, cache lifetime
+//! and body (gzip included), and only the component names itself in `x-weir-render`.
+//! Media requests pass through the component unchanged, `Range` included.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::http::{Resp, get, get_with};
+use support::{TestOrigin, tools};
+
+/// A child process stopped (by its own handle) when the test ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `wasmtime serve` on the component; returns once it prints its address.
+fn wasmtime_serve(origin: SocketAddr) -> (Proc, SocketAddr) {
+    let repo = tools::repo();
+    let wasmtime = repo.join(".tools/bin/wasmtime");
+    let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
+    assert!(
+        component.exists(),
+        "build the component first (`make edge`, part of `make test`)"
+    );
+    let mut child = Command::new(&wasmtime)
+        .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--env"])
+        .arg(format!("WEIR_ORIGIN=http://{origin}"))
+        .arg(&component)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); `make test` installs it",
+                wasmtime.display()
+            )
+        });
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // Readiness: wasmtime prints "Serving HTTP on http://ADDR/" once it listens.
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("wasmtime serve exited")
+            .expect("stderr line");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest
+                .trim_end_matches('/')
+                .parse::<SocketAddr>()
+                .expect("address");
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (Proc(child), addr)
+}
+
+fn gunzip(body: &[u8]) -> String {
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut s)
+        .expect("gzip");
+    s
+}
+
+/// Asserts that the component's answer equals the origin's.
+fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
+    assert_eq!(
+        native.status,
+        wasm.status,
+        "{path}: status ({})",
+        wasm.text()
+    );
+    for h in [
+        "content-type",
+        "cache-control",
+        "content-encoding",
+        "access-control-expose-headers",
+    ] {
+        assert_eq!(native.header(h), wasm.header(h), "{path}: {h}");
+    }
+    let text = |r: &Resp| {
+        if r.header("content-encoding") == Some("gzip") {
+            gunzip(&r.body)
+        } else {
+            r.text()
+        }
+    };
+    assert_eq!(text(native), text(wasm), "{path}: body");
+    assert_eq!(
+        native.header("x-weir-render"),
+        None,
+        "the origin renders natively"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
+    let o = TestOrigin::start().await;
+    let mut enc = tools::ffmpeg_long_post(&format!("http://{}/ingest/eq", o.ingest), 9);
+    let mut enc = Proc(
+        enc.spawn()
+            .expect("ffmpeg (run `make test`, which installs it)"),
+    );
+    o.wait_segments("eq", &["v360", "v180", "audio"], 3, Duration::from_secs(60))
+        .await;
+    // Let the encoder finish: the channel then stays as it is.
+    tokio::task::spawn_blocking(move || {
+        let _ = enc.0.wait();
+    })
+    .await
+    .expect("encoder");
+    let (_edge, edge) = tokio::task::spawn_blocking({
+        let origin = o.playback;
+        move || wasmtime_serve(origin)
+    })
+    .await
+    .expect("wasmtime serve");
+
+    let playlist = get(o.playback, "/eq/v360/index.m3u8").await.text();
+    let last = playlist
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("#EXT-X-PART:"))
+        .expect("parts");
+    let uri = last.split("URI=\"part-").nth(1).expect("part uri");
+    let (msn, part) = uri
+        .split_once(".m4s")
+        .expect("part")
+        .0
+        .split_once('.')
+        .expect("msn.part");
+    let (msn, part): (u64, u32) = (msn.parse().unwrap(), part.parse().unwrap());
+    let host = [("Host", "weir.test")];
+    let gzip = [("Accept-Encoding", "gzip")];
+    let cases: Vec<(String, &[(&str, &str)])> = vec![
+        ("/eq/master.m3u8".into(), &[]),
+        ("/eq/master.m3u8".into(), &gzip),
+        ("/eq/manifest.mpd".into(), &host),
+        ("/eq/v360/index.m3u8".into(), &[]),
+        ("/eq/v180/index.m3u8".into(), &gzip),
+        ("/eq/audio/index.m3u8".into(), &[]),
+        ("/eq/v360/index.m3u8?_HLS_skip=YES".into(), &[]),
+        ("/eq/audio/index.m3u8?_HLS_skip=v2".into(), &[]),
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"),
+            &[],
+        ),
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={part}&_HLS_skip=YES"),
+            &gzip,
+        ),
+        ("/eq/v360/index.m3u8?_HLS_msn=1&_HLS_part=0".into(), &[]),
+        ("/eq/v360/index.m3u8?_HLS_part=1".into(), &[]),
+        ("/eq/v360/index.m3u8?_HLS_msn=x".into(), &[]),
+        ("/eq/v360/index.m3u8?_HLS_skip=maybe".into(), &[]),
+        (format!("/eq/v360/index.m3u8?_HLS_msn={}", msn + 5), &[]),
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={}", part + 40),
+            &[],
+        ),
+        ("/eq/nope/index.m3u8".into(), &[]),
+        ("/nochannel/master.m3u8".into(), &[]),
+        ("/nochannel/manifest.mpd".into(), &[]),
+    ];
+    for (path, headers) in &cases {
+        let native = get_with(o.playback, path, headers).await;
+        let wasm = get_with(edge, path, headers).await;
+        assert_same(path, &native, &wasm);
+        assert!(
+            wasm.header("x-weir-render")
+                .is_some_and(|v| v.starts_with("wasm/")),
+            "{path}: the component names itself"
+        );
+    }
+    // Media passes through unchanged, ranges included.
+    for (path, headers) in [
+        ("/eq/v360/init.mp4", &[][..]),
+        ("/eq/v180/seg-2.m4s", &[][..]),
+        ("/eq/audio/part-2.3.m4s", &[][..]),
+        ("/eq/v360/seg-2.m4s", &[("Range", "bytes=100-299")][..]),
+        ("/time", &[][..]),
+    ] {
+        let native = get_with(o.playback, path, headers).await;
+        let wasm = get_with(edge, path, headers).await;
+        assert_eq!(native.status, wasm.status, "{path}");
+        if path != "/time" {
+            assert_eq!(native.body, wasm.body, "{path}: bytes");
+            assert_eq!(
+                native.header("content-range"),
+                wasm.header("content-range"),
+                "{path}"
+            );
+        }
+    }
+}
