@@ -124,13 +124,3 @@ fn with_cache(mut a: Answer, cache: String) -> Answer {
     }
     a
 }
-
-/// True when an Accept-Encoding value accepts gzip (q > 0).
-pub fn accepts_gzip(value: &str) -> bool {
-    value.split(',').any(|c| {
-        let mut it = c.trim().split(';');
-        let name = it.next().unwrap_or("").trim();
-        let q0 = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
-    })
-}

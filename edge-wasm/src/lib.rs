@@ -41,7 +41,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             .first()
             .map(|v| String::from_utf8_lossy(v).into_owned())
     };
-    let gzip = header("accept-encoding").is_some_and(|v| headers::accepts_gzip(&v));
+    let gzip = header("accept-encoding").is_some_and(|v| manifest::headers::accepts_gzip(&v));
     match route::parse(path) {
         Some((channel, resource))
             if req.method() == Method::Get || req.method() == Method::Head =>

@@ -26,5 +26,31 @@ pub fn cache_failure(cfg: &timeline::TimingConfig, blocking: bool) -> String {
     format!("public, max-age={}", if blocking { 4 * td_s } else { td_s })
 }
 
+/// True when an `Accept-Encoding` value accepts a gzip content coding (`gzip` or `*`
+/// without `q=0`).
+pub fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|c| {
+        let mut it = c.trim().split(';');
+        let name = it.next().unwrap_or("").trim();
+        let q0 = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
+    })
+}
+
 /// The UTCTiming time endpoint (`urn:mpeg:dash:utc:http-iso:2014`).
 pub const TIME: &str = "text/plain; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn gzip_negotiation() {
+        for yes in ["gzip", "br, gzip", "GZIP;q=0.5", "*", "deflate, gzip;q=1.0"] {
+            assert!(accepts_gzip(yes), "{yes}");
+        }
+        for no in ["", "br", "identity", "gzip;q=0", "gzip; q=0.000", "*;q=0"] {
+            assert!(!accepts_gzip(no), "{no}");
+        }
+    }
+}

@@ -146,13 +146,7 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
         .get_all(ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|c| {
-            let mut it = c.trim().split(';');
-            let name = it.next().unwrap_or("").trim();
-            let q0 = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
-        })
+        .any(manifest::headers::accepts_gzip)
 }
 
 /// The authority the client used (Host header, or :authority on HTTP/2).
