@@ -46,7 +46,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         Some((channel, resource))
             if req.method() == Method::Get || req.method() == Method::Head =>
         {
-            let host = header("host").unwrap_or_else(|| "127.0.0.1".into());
+            // wasi:http carries the client's Host as the request authority.
+            let host = req
+                .authority()
+                .or_else(|| header("host"))
+                .unwrap_or_else(|| "127.0.0.1".into());
             manifest_response(&origin, &channel, resource, query, &host, gzip, out).await
         }
         _ => pass_through(&origin, &req, &path_query, out).await,

@@ -1,6 +1,6 @@
 //! The edge component, built for wasm32-wasip2 and run under `wasmtime serve -Scli`
 //! (an independent wasi:http host, not weir's), in front of an in-process origin that
-//! real ffmpeg fed and then left in a fixed state.
+//! real ffmpeg fed before it was stopped, leaving a fixed state.
 //!
 //! For every format, delivery directive, delta and error case, the component's answer
 //! equals the origin's own native rendering: same status, content type, cache lifetime
@@ -110,18 +110,17 @@ fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
 async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
     let o = TestOrigin::start().await;
     let mut enc = tools::ffmpeg_long_post(&format!("http://{}/ingest/eq", o.ingest), 9);
-    let mut enc = Proc(
+    let enc = Proc(
         enc.spawn()
             .expect("ffmpeg (run `make test`, which installs it)"),
     );
     o.wait_segments("eq", &["v360", "v180", "audio"], 3, Duration::from_secs(60))
         .await;
-    // Let the encoder finish: the channel then stays as it is.
-    tokio::task::spawn_blocking(move || {
-        let _ = enc.0.wait();
-    })
-    .await
-    .expect("encoder");
+    // Stop the encoder (kill and reap): nothing changes the channel after this, so
+    // the origin and the edge render the same state.
+    tokio::task::spawn_blocking(move || drop(enc))
+        .await
+        .expect("encoder");
     let (_edge, edge) = tokio::task::spawn_blocking({
         let origin = o.playback;
         move || wasmtime_serve(origin)

@@ -105,9 +105,13 @@ impl Handler for PlaybackService {
         let cfg = self.origin.config().timing;
         let route = Route::parse(req.uri().path());
         let query = req.uri().query().unwrap_or("");
+        // Manifests (and the timeline they are rendered from) share the failure lifetimes.
         let is_playlist = matches!(
             route,
-            Ok(Route::Media { .. } | Route::Master { .. } | Route::Timeline { .. })
+            Ok(Route::Media { .. }
+                | Route::Master { .. }
+                | Route::Mpd { .. }
+                | Route::Timeline { .. })
         );
         // A request naming `_HLS_msn` or `_HLS_part` is a blocking one, even when a
         // directive is invalid: its failure is cached as a blocking failure.
