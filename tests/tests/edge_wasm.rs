@@ -109,7 +109,7 @@ fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
     let o = TestOrigin::start().await;
-    let mut enc = tools::ffmpeg_long_post(&format!("http://{}/ingest/eq", o.ingest), 9);
+    let mut enc = tools::ffmpeg_long_post(&format!("http://{}/ingest/eq", o.ingest), 60);
     let enc = Proc(
         enc.spawn()
             .expect("ffmpeg (run `make test`, which installs it)"),
