@@ -39,7 +39,7 @@ async fn main() {
         let ingest = Ingest::start("127.0.0.1:19181".parse().unwrap()).await;
         let playback: SocketAddr = "127.0.0.1:19180".parse().unwrap();
         let playlist = prime(&ingest, playback).await;
-        if mode != "rps" {
+        if mode == "wakeup" || mode == "all" {
             wakeup(&ingest, playback, &nginx, &playlist).await;
         }
         if mode == "rps" || mode == "all" {
