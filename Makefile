@@ -44,7 +44,7 @@ purity:
 	@echo "purity: ok"
 
 # Benchmarks (not part of `make test`): figures and references for BENCHMARKS.md.
-bench: build
+bench: build edge
 	scripts/setup.sh --bench
 	$(CARGO) run --release -p weir-tests --bin bench-ingest
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-llhls
