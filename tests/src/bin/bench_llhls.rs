@@ -515,7 +515,10 @@ async fn latency(repo: &Path) {
     }
     let out = Command::new("node")
         .arg(repo.join("tests/browser/play.mjs"))
-        .args(["http://127.0.0.1:19280/?channel=lat&player=hls&catchup=1.2", "75"])
+        .args([
+            "http://127.0.0.1:19280/?channel=lat&player=hls&catchup=1.2",
+            "75",
+        ])
         .output()
         .expect("node");
     let text = String::from_utf8_lossy(&out.stdout);
