@@ -5,6 +5,7 @@
 //! ([`TrackTimeline::append`]) and evicting like the origin does, so golden manifests
 //! exercise the same segment and part decisions as live ingest.
 
+pub mod bench;
 use manifest::ManifestError;
 use manifest::dash::MpdOptions;
 use timeline::{ChannelSnapshot, MediaKind, TimelineError, TimingConfig, TrackMeta, TrackTimeline};

@@ -8,13 +8,13 @@
 //! - `memory`: peak RSS of the process while real ffmpeg pushes 3 renditions for 60 s,
 //!   beside the media bytes the store holds (the floor a perfect store would need).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use origin::{Config, Origin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use weir_tests::bench::{chunked_frame, encode_source, split};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -25,88 +25,6 @@ async fn main() {
     if mode == "memory" || mode == "all" {
         memory().await;
     }
-}
-
-/// Splits a fragmented MP4 file into its init (ftyp+moov) and its chunks (moof+mdat),
-/// each with the media time at which its last sample ends.
-fn split(file: &[u8]) -> (Vec<u8>, Vec<(Vec<u8>, u64)>) {
-    let mut init = Vec::new();
-    let mut raw: Vec<Vec<u8>> = Vec::new();
-    let mut at = 0;
-    while let Ok(cmaf::Scan::Header(h)) = cmaf::scan_header(&file[at..], u64::MAX) {
-        let b = &file[at..at + h.size as usize];
-        at += h.size as usize;
-        match &h.kind {
-            b"ftyp" | b"moov" => init.extend_from_slice(b),
-            b"moof" => raw.push(b.to_vec()),
-            b"mdat" => raw
-                .last_mut()
-                .expect("mdat after moof")
-                .extend_from_slice(b),
-            _ => {}
-        }
-    }
-    let mut demux = cmaf::Demuxer::new();
-    demux.push(file);
-    let mut ends = Vec::new();
-    while let Some(ev) = demux.next_event().expect("valid source") {
-        if let cmaf::Event::Chunk { fragment, .. } = ev {
-            let last = fragment.tracks[0].samples.last().expect("samples");
-            ends.push(last.dts + u64::from(last.duration));
-        }
-    }
-    assert_eq!(raw.len(), ends.len());
-    (init, raw.into_iter().zip(ends).collect())
-}
-
-/// Encodes 30 s of 640x360 H.264, one CMAF chunk per frame, as fast as possible.
-fn source() -> Vec<u8> {
-    let out = std::env::temp_dir().join(format!("weir-bench-{}.mp4", std::process::id()));
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30",
-            "-t",
-            "30",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "30",
-            "-b:v",
-            "800k",
-        ])
-        .args([
-            "-f",
-            "mp4",
-            "-movflags",
-            "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg")
-        .success();
-    assert!(ok, "ffmpeg failed");
-    let data = std::fs::read(&out).expect("read source");
-    let _ = std::fs::remove_file(out);
-    data
-}
-
-fn frame(data: &[u8]) -> Vec<u8> {
-    let mut v = format!("{:x}\r\n", data.len()).into_bytes();
-    v.extend_from_slice(data);
-    v.extend_from_slice(b"\r\n");
-    v
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -127,7 +45,7 @@ fn report(name: &str, mut d: Vec<Duration>) -> (Duration, Duration) {
 }
 
 async fn delay() {
-    let (init, chunks) = split(&source());
+    let (init, chunks) = split(&encode_source(30));
     println!(
         "source: {} chunks of one frame each (640x360 H.264, 30 s)",
         chunks.len()
@@ -151,12 +69,12 @@ async fn delay() {
     )
     .await
     .unwrap();
-    s.write_all(&frame(&init)).await.unwrap();
+    s.write_all(&chunked_frame(&init)).await.unwrap();
     let ch = origin.wait_channel("bench").await;
     let mut rx = ch.subscribe();
     let mut weir = Vec::new();
     for (bytes, end) in &chunks {
-        let framed = frame(bytes);
+        let framed = chunked_frame(bytes);
         s.write_all(&framed).await.unwrap();
         let sent = Instant::now();
         rx.wait_for(|snap| {
@@ -191,7 +109,7 @@ async fn delay() {
     let mut reference = Vec::new();
     let mut expected = 0usize;
     for (bytes, _) in &chunks {
-        let framed = frame(bytes);
+        let framed = chunked_frame(bytes);
         expected += framed.len();
         r.write_all(&framed).await.unwrap();
         let sent = Instant::now();

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use weir_tests::bench::{chunked_frame, encode_source, split};
 
 const CLIENTS: usize = 10_000;
 
@@ -154,56 +155,8 @@ struct Ingest {
 
 impl Ingest {
     async fn start(addr: SocketAddr) -> Ingest {
-        let file = std::env::temp_dir().join(format!("weir-bench-src-{}.mp4", std::process::id()));
-        let ok = Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=640x360:rate=30",
-                "-t",
-                "20",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-tune",
-                "zerolatency",
-                "-g",
-                "30",
-                "-b:v",
-                "800k",
-            ])
-            .args([
-                "-f",
-                "mp4",
-                "-movflags",
-                "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-            ])
-            .arg(&file)
-            .status()
-            .expect("ffmpeg")
-            .success();
-        assert!(ok);
-        let data = std::fs::read(&file).unwrap();
-        let _ = std::fs::remove_file(&file);
-        let mut at = 0;
-        let (mut init, mut chunks) = (Vec::new(), Vec::<Vec<u8>>::new());
-        while let Ok(cmaf::Scan::Header(h)) = cmaf::scan_header(&data[at..], u64::MAX) {
-            let b = &data[at..at + h.size as usize];
-            at += h.size as usize;
-            match &h.kind {
-                b"ftyp" | b"moov" => init.extend_from_slice(b),
-                b"moof" => chunks.push(b.to_vec()),
-                b"mdat" => chunks.last_mut().unwrap().extend_from_slice(b),
-                _ => {}
-            }
-        }
+        let (init, chunks) = split(&encode_source(20));
+        let chunks: Vec<Vec<u8>> = chunks.into_iter().map(|(c, _)| c).collect();
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.set_nodelay(true).unwrap();
         s.write_all(
@@ -211,7 +164,7 @@ impl Ingest {
         )
         .await
         .unwrap();
-        s.write_all(&frame(&init)).await.unwrap();
+        s.write_all(&chunked_frame(&init)).await.unwrap();
         Ingest {
             conn: tokio::sync::Mutex::new(s),
             chunks,
@@ -224,17 +177,10 @@ impl Ingest {
         let mut c = self.conn.lock().await;
         for _ in 0..n {
             let i = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            c.write_all(&frame(&self.chunks[i])).await.unwrap();
+            c.write_all(&chunked_frame(&self.chunks[i])).await.unwrap();
         }
         c.flush().await.unwrap();
     }
-}
-
-fn frame(data: &[u8]) -> Vec<u8> {
-    let mut v = format!("{:x}\r\n", data.len()).into_bytes();
-    v.extend_from_slice(data);
-    v.extend_from_slice(b"\r\n");
-    v
 }
 
 /// One HTTP/1.1 GET on its own connection; returns (status, body length) at the last byte.
@@ -336,7 +282,9 @@ async fn wakeup(ingest: &Ingest, playback: SocketAddr, nginx: &Nginx, text: &str
         let i = ingest
             .next
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        c.write_all(&frame(&ingest.chunks[i])).await.unwrap();
+        c.write_all(&chunked_frame(&ingest.chunks[i]))
+            .await
+            .unwrap();
         c.flush().await.unwrap();
         let _ = t0.set(Instant::now());
     }
