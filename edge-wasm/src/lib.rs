@@ -74,16 +74,9 @@ async fn manifest_response(
         Resource::Media(id) => format!("{origin}/{channel}/timeline.json?rendition={id}&{query}"),
         _ => format!("{origin}/{channel}/timeline.json"),
     };
-    let resp: IncomingResponse = match spin_sdk::http::send(Request::get(url)).await {
+    let resp = match fetch(Request::get(url).build()).await {
         Ok(r) => r,
-        Err(e) => {
-            return respond(
-                out,
-                headers::error(502, &format!("origin unreachable: {e}")),
-                None,
-            )
-            .await;
-        }
+        Err(a) => return respond(out, a, None).await,
     };
     let status = resp.status();
     let origin_headers = resp.headers().entries();
@@ -108,6 +101,15 @@ async fn manifest_response(
         Err(e) => headers::error(502, &e.to_string()),
     };
     respond(out, answer, Some(gzip)).await
+}
+
+/// Sends `req` to the origin; an unreachable origin becomes a 502 answer.
+async fn fetch(req: Request) -> Result<IncomingResponse, headers::Answer> {
+    spin_sdk::http::send(req)
+        .await
+        .map_err(|e: spin_sdk::http::SendError| {
+            headers::error(502, &format!("origin unreachable: {e}"))
+        })
 }
 
 /// Sends `answer`; `gzip` Some(accepted) marks a rendered manifest (Vary, gzip).
@@ -144,16 +146,9 @@ async fn pass_through(
                 .collect::<std::collections::HashMap<String, String>>(),
         )
         .build();
-    let resp: IncomingResponse = match spin_sdk::http::send(fwd).await {
+    let resp = match fetch(fwd).await {
         Ok(r) => r,
-        Err(e) => {
-            return respond(
-                out,
-                headers::error(502, &format!("origin unreachable: {e}")),
-                None,
-            )
-            .await;
-        }
+        Err(a) => return respond(out, a, None).await,
     };
     let mut hs = resp.headers().entries();
     hs.retain(|(k, _)| !matches!(k.as_str(), "connection" | "transfer-encoding"));

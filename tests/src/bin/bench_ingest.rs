@@ -52,16 +52,7 @@ async fn delay() {
     );
 
     // weir: a chunked POST into an in-process origin; a subscriber notes publications.
-    let ingest = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let playback = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = ingest.local_addr().unwrap();
-    let origin = Arc::new(Origin::new(Config::default()));
-    tokio::spawn(origin::run(
-        ingest,
-        playback,
-        origin.clone(),
-        std::future::pending(),
-    ));
+    let (origin, addr) = start_origin().await;
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.set_nodelay(true).unwrap();
     s.write_all(
@@ -136,7 +127,9 @@ fn vm_hwm_kb() -> u64 {
         .unwrap_or(0)
 }
 
-async fn memory() {
+/// Starts an in-process origin (default timing) on port-0 listeners; returns it and
+/// its ingest address.
+async fn start_origin() -> (Arc<Origin>, std::net::SocketAddr) {
     let ingest = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let playback = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = ingest.local_addr().unwrap();
@@ -147,6 +140,11 @@ async fn memory() {
         origin.clone(),
         std::future::pending(),
     ));
+    (origin, addr)
+}
+
+async fn memory() {
+    let (origin, addr) = start_origin().await;
     let before = vm_hwm_kb();
     let x264 = "-preset veryfast -tune zerolatency -profile:v high -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0";
     let frag = "-f mp4 -movflags +frag_every_frame+empty_moov+default_base_moof+cmaf";
