@@ -5,10 +5,15 @@
 mod support;
 
 use std::process::{Child, Command};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{TestOrigin, tools};
+
+/// How far (s) the encoder must fall behind real time before a stall is blamed on it:
+/// about half of hls.js's low-latency buffer (PART-HOLD-BACK 0.6 s + a part or two).
+const STARVED_SOURCE_S: f64 = 0.4;
 
 struct Encoder(Child);
 
@@ -48,11 +53,64 @@ async fn play(
     )
 }
 
+/// Follows how far the encoder falls behind real time: records (wall clock, newest media
+/// time of `track`) at every publish of `channel` until dropped.
+struct SourceClock {
+    points: Arc<Mutex<Vec<(Instant, i64)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SourceClock {
+    fn follow(o: &TestOrigin, channel: &str, track: &'static str) -> SourceClock {
+        let points = Arc::new(Mutex::new(Vec::new()));
+        let ch = o.origin.channel(channel).expect("channel is live");
+        let mut rx = ch.subscribe();
+        let sink = points.clone();
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let snap = rx.borrow_and_update().clone();
+                let Some(t) = snap.track(track) else { continue };
+                let Some(end) = t.end() else { continue };
+                let us = timeline::time::rescale(end, t.meta.timescale, 1_000_000) as i64;
+                sink.lock().unwrap().push((Instant::now(), us));
+            }
+        });
+        SourceClock { points, task }
+    }
+
+    /// The largest amount of real time by which the source fell behind its own media
+    /// clock over any interval so far, in seconds (a starved player stalls then, whatever
+    /// the server does).
+    fn worst_lag(&self) -> f64 {
+        let points = self.points.lock().unwrap();
+        let Some(&(t0, _)) = points.first() else {
+            return 0.0;
+        };
+        let mut ahead_max = i64::MIN;
+        let mut worst = 0i64;
+        for &(at, media_us) in points.iter() {
+            let ahead = media_us - at.duration_since(t0).as_micros() as i64;
+            ahead_max = ahead_max.max(ahead);
+            worst = worst.max(ahead_max - ahead);
+        }
+        worst as f64 / 1e6
+    }
+}
+
+impl Drop for SourceClock {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// How strictly playback must be continuous.
 #[derive(Clone, Copy, PartialEq)]
 enum Continuity {
-    /// The playhead advances in every 1 s sample after the start (no stall at all).
-    EverySecond,
+    /// The playhead advances in every 1 s sample after the start; a stalled second is
+    /// accepted only when the source itself fell behind real time by at least this many
+    /// seconds during the run (CPU starvation of the encoder on a loaded 2-core machine,
+    /// reported), never when weir had the media.
+    EverySecond { starved_source: bool },
     /// Overall the playhead covers at least 80 % of the wall time after the start (a
     /// brief rebuffer is tolerated and reported).
     Overall,
@@ -94,9 +152,13 @@ fn assert_plays(
                 t(&w[0])
             );
             assert!(
-                continuity == Continuity::Overall,
-                "{name}: playhead stalled ({advanced:.2} s in 1 s) at {}",
-                t(&w[0])
+                continuity
+                    != Continuity::EverySecond {
+                        starved_source: false
+                    },
+                "{name}: playhead stalled ({advanced:.2} s in 1 s) at {} while the source kept up; sample {}",
+                t(&w[0]),
+                w[1]
             );
         }
     }
@@ -134,8 +196,17 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
 
     // hls.js, low-latency mode, 32 s, switching rendition after 15 s.
     let url = format!("http://{}/?channel=live&player=hls", o.playback);
+    let source = SourceClock::follow(&o, "live", "v360");
     let (samples, errors, switched) = play(url, 32, Some(15)).await;
-    let start = assert_plays("hls.js", &samples, &errors, Continuity::EverySecond);
+    let lag = source.worst_lag();
+    eprintln!("source: worst fall-behind of the encoder vs real time {lag:.2} s");
+    let starved_source = lag >= STARVED_SOURCE_S;
+    let start = assert_plays(
+        "hls.js",
+        &samples,
+        &errors,
+        Continuity::EverySecond { starved_source },
+    );
     let last = samples.last().expect("samples");
     assert_eq!(last["canBlockReload"], true, "hls.js saw CAN-BLOCK-RELOAD");
     assert_eq!(
