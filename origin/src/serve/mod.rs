@@ -45,7 +45,7 @@ impl PlaybackService {
 
     async fn answer(
         &self,
-        req: &Request<Incoming>,
+        req: &Request<()>,
         route: Route,
         directives: &Directives,
     ) -> Result<Response<Body>, ServeError> {
@@ -99,6 +99,15 @@ impl PlaybackService {
 
 impl Handler for PlaybackService {
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        // Playback requests carry no body worth reading.
+        self.respond(req.map(|_| ())).await
+    }
+}
+
+impl PlaybackService {
+    /// Answers one player request; also the in-process entry point of a co-hosted edge
+    /// node (`weir up`).
+    pub async fn respond(self: Arc<Self>, req: Request<()>) -> Response<Body> {
         if req.method() == Method::OPTIONS {
             return response::preflight();
         }
@@ -145,7 +154,7 @@ impl Handler for PlaybackService {
 }
 
 /// True when the client accepts a gzip content coding.
-fn accepts_gzip(req: &Request<Incoming>) -> bool {
+fn accepts_gzip(req: &Request<()>) -> bool {
     req.headers()
         .get_all(ACCEPT_ENCODING)
         .iter()
@@ -154,7 +163,7 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
 }
 
 /// The authority the client used (Host header, or :authority on HTTP/2).
-fn host(req: &Request<Incoming>) -> String {
+fn host(req: &Request<()>) -> String {
     req.headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())

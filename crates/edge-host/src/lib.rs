@@ -1,0 +1,120 @@
+//! # edge-host
+//!
+//! weir's native edge node (`weir edge`): it reads a Spin manifest (`spin.toml`), compiles
+//! each component once with wasmtime, pre-instantiates it against WASI 0.2 and wasi:http,
+//! and answers every player request with a fresh instance taken from wasmtime's pooling
+//! allocator, the way Spin and `wasmtime serve` run `wasi:http/proxy` components.
+//!
+//! - Outbound HTTP of a component is deny-by-default: only its `allowed_outbound_hosts`
+//!   ([`allow`]). Requests to a co-hosted origin (`weir up`) are answered in-process
+//!   ([`outbound::local_service`]); others go over a pooled plain-HTTP client.
+//! - Configuration reaches the component as environment variables (`environment` in
+//!   spin.toml, overridable from the command line).
+//!
+//! Layering: this crate knows nothing of media or manifests; all of that is in the
+//! component. It depends on wasmtime, which the pure crates never do.
+
+pub mod allow;
+pub mod error;
+pub mod host;
+pub mod outbound;
+pub mod server;
+pub mod spin;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use allow::AllowList;
+pub use error::EdgeError;
+pub use host::Hosted;
+pub use outbound::{LocalService, local_service};
+pub use server::serve;
+
+/// How to build an edge node.
+pub struct EdgeOptions {
+    /// The Spin manifest.
+    pub manifest: PathBuf,
+    /// Environment entries that replace or add to each component's `environment`.
+    pub env: Vec<(String, String)>,
+    /// Entries added to each component's `allowed_outbound_hosts`.
+    pub allow: Vec<String>,
+    /// An in-process service and the `host:port` it stands for.
+    pub local: Option<(String, LocalService)>,
+    /// Instances that may be alive at once (each held request holds one); further
+    /// requests get 503 until one ends.
+    pub max_instances: u32,
+}
+
+impl EdgeOptions {
+    /// Options for `manifest` with no overrides and room for 1,000 concurrent requests.
+    pub fn new(manifest: impl Into<PathBuf>) -> Self {
+        EdgeOptions {
+            manifest: manifest.into(),
+            env: Vec::new(),
+            allow: Vec::new(),
+            local: None,
+            max_instances: 1000,
+        }
+    }
+}
+
+/// The hosted components and their routes.
+pub struct EdgeNode {
+    routes: Vec<(spin::Route, Hosted)>,
+}
+
+/// Linear memory one instance may grow to.
+const MAX_MEMORY: usize = 64 << 20;
+
+impl EdgeNode {
+    /// Reads the manifest, compiles and links every component.
+    pub fn load(options: EdgeOptions) -> Result<EdgeNode, EdgeError> {
+        let engine = engine(options.max_instances)?;
+        let extra = AllowList::parse(&options.allow)?;
+        let slots = Arc::new(Semaphore::new(options.max_instances as usize));
+        let mut routes = Vec::new();
+        for mut spec in spin::load(&options.manifest)? {
+            spec.allowed.extend(extra.clone());
+            spec.environment.extend(options.env.iter().cloned());
+            let outbound = outbound::Outbound::new(spec.allowed.clone(), options.local.clone());
+            tracing::info!(
+                "edge: component {} ({}) on route {:?}",
+                spec.id,
+                spec.source.display(),
+                spec.route
+            );
+            routes.push((
+                spec.route.clone(),
+                Hosted::new(&engine, &spec, outbound, slots.clone())?,
+            ));
+        }
+        Ok(EdgeNode { routes })
+    }
+
+    /// The component serving `path` (the first matching trigger, as in Spin).
+    pub fn route(&self, path: &str) -> Option<&Hosted> {
+        self.routes
+            .iter()
+            .find(|(r, _)| r.matches(path))
+            .map(|(_, h)| h)
+    }
+}
+
+/// One engine for every component: Cranelift, async host calls, and the pooling
+/// allocator sized for `max_instances` live instances.
+fn engine(max_instances: u32) -> Result<Engine, EdgeError> {
+    let mut pool = PoolingAllocationConfig::default();
+    // A Rust wasip2 component is a handful of core instances around one memory.
+    pool.total_component_instances(max_instances)
+        .total_core_instances(max_instances.saturating_mul(8))
+        .total_memories(max_instances.saturating_mul(2))
+        .total_tables(max_instances.saturating_mul(2))
+        .max_memory_size(MAX_MEMORY);
+    let mut config = Config::new();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(|e| EdgeError::Engine(format!("{e:#}")))
+}

@@ -1,0 +1,137 @@
+//! Outbound HTTP of hosted components: the allow-list check, the in-process short-cut
+//! to a co-hosted origin, and a pooled plain-HTTP client for everything else.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::allow::AllowList;
+
+/// Boxed error of a local response body.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Body of a response produced in-process.
+pub type LocalBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// A future of a local response.
+pub type LocalFuture = Pin<Box<dyn Future<Output = http::Response<LocalBody>> + Send>>;
+
+/// An in-process HTTP service (the co-hosted origin). Request bodies are not passed on:
+/// the short-cut only serves `GET`/`HEAD` reads.
+pub type LocalService = Arc<dyn Fn(http::Request<()>) -> LocalFuture + Send + Sync>;
+
+/// Wraps an async function returning any body into a [`LocalService`].
+pub fn local_service<F, Fut, B>(f: F) -> LocalService
+where
+    F: Fn(http::Request<()>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<B>> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    Arc::new(move |req| {
+        let fut = f(req);
+        Box::pin(async move { fut.await.map(|b| b.map_err(Into::into).boxed_unsync()) })
+    })
+}
+
+/// Where outbound requests of one component may go, and how they get there.
+#[derive(Clone)]
+pub struct Outbound {
+    allowed: Arc<AllowList>,
+    /// `host:port` served in-process, and by what.
+    local: Option<(String, LocalService)>,
+    client: Client<HttpConnector, WasiBody>,
+}
+
+impl Outbound {
+    /// Outbound access limited to `allowed`; requests to `local`'s authority (when
+    /// allowed) are answered in-process.
+    pub fn new(allowed: AllowList, local: Option<(String, LocalService)>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Outbound {
+            allowed: Arc::new(allowed),
+            local,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+}
+
+type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ),
+    Error,
+>;
+
+fn done() -> Box<dyn Future<Output = Result<(), Error>> + Send> {
+    Box::new(async { Ok(()) })
+}
+
+impl WasiHttpHooks for Outbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let this = self.clone();
+        Box::new(async move { this.send(request).await })
+    }
+}
+
+impl Outbound {
+    async fn send(self, request: http::Request<WasiBody>) -> SendResult {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("http").to_string();
+        let Some(authority) = uri.authority().cloned() else {
+            return Err(Error::HttpRequestUriInvalid);
+        };
+        // Spin: "allowed_outbound_hosts … any request to a host not in the list is
+        // refused" (deny by default).
+        if !self
+            .allowed
+            .permits(&scheme, authority.host(), authority.port_u16())
+        {
+            tracing::warn!(
+                "outbound request to {scheme}://{authority} denied (allowed_outbound_hosts)"
+            );
+            return Err(Error::HttpRequestDenied);
+        }
+        if let Some((local_authority, service)) = &self.local
+            && scheme == "http"
+            && authority.as_str() == local_authority
+            && matches!(*request.method(), http::Method::GET | http::Method::HEAD)
+        {
+            let (parts, _) = request.into_parts();
+            let resp = service(http::Request::from_parts(parts, ())).await;
+            let resp = resp.map(|b| {
+                b.map_err(|e| Error::InternalError(Some(e.to_string())))
+                    .boxed_unsync()
+            });
+            return Ok((resp, done()));
+        }
+        if scheme != "http" {
+            tracing::warn!("outbound {scheme}:// is not supported by the edge node");
+            return Err(Error::TlsProtocolError);
+        }
+        let resp = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                Error::ConnectionRefused
+            } else {
+                Error::HttpProtocolError
+            }
+        })?;
+        Ok((resp.map(|b| b.map_err(Error::from).boxed_unsync()), done()))
+    }
+}

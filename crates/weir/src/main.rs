@@ -1,0 +1,114 @@
+//! `weir`: the command-line entry point.
+//!
+//! - `weir origin [options]`: the native origin (ingest on 127.0.0.1:8081, playback on
+//!   127.0.0.1:8080 by default).
+//! - `weir edge [--spin FILE] [--listen ADDR] [--env K=V]… [--allow URL]…`: the edge node
+//!   hosting the Wasm component(s) of a Spin manifest, in front of a running origin.
+//! - `weir up [options]`: both in one process: the origin's playback listener moves to
+//!   127.0.0.1:8082 (`--origin-listen`), the edge node serves players on `--listen`
+//!   (127.0.0.1:8080), and the component's requests to the origin are answered
+//!   in-process.
+
+mod args;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use args::{Command, EdgeArgs};
+use edge_host::{EdgeNode, EdgeOptions};
+use origin::Origin;
+use origin::serve::PlaybackService;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let command = match args::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(usage) => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match command {
+        Command::Origin(config) => {
+            let ingest = bind(config.ingest).await?;
+            let playback = bind(config.playback).await?;
+            tracing::info!(
+                "weir origin: ingest on http://{}/ingest/{{channel}}/..., playback on http://{}/",
+                ingest.local_addr()?,
+                playback.local_addr()?
+            );
+            origin::run(ingest, playback, Arc::new(Origin::new(config)), shutdown).await?;
+        }
+        Command::Edge(edge) => {
+            let listener = bind(edge.listen).await?;
+            let node = load(edge, None)?;
+            tracing::info!("weir edge: players on http://{}/", listener.local_addr()?);
+            edge_host::serve(listener, Arc::new(node), shutdown).await;
+        }
+        Command::Up { mut config, edge } => {
+            let ingest = bind(config.ingest).await?;
+            let playback = bind(edge.origin_listen).await?;
+            let players = bind(edge.listen).await?;
+            let internal = playback.local_addr()?;
+            config.playback = internal;
+            let origin = Arc::new(Origin::new(config));
+            let service = Arc::new(PlaybackService::new(origin.clone()));
+            let local = edge_host::local_service(move |req| service.clone().respond(req));
+            let node = load(edge, Some((internal.to_string(), local)))?;
+            tracing::info!(
+                "weir up: ingest on http://{}/ingest/{{channel}}/..., players on http://{}/ \
+                 (edge component), origin playback on http://{internal}/",
+                ingest.local_addr()?,
+                players.local_addr()?
+            );
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let edge_task = tokio::spawn(edge_host::serve(players, Arc::new(node), {
+                let mut rx = stop_rx.clone();
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }
+            }));
+            origin::run(ingest, playback, origin, async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await?;
+            let _ = edge_task.await;
+        }
+    }
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
+}
+
+/// Loads the edge node; with a co-hosted origin, the component is pointed at it.
+fn load(
+    edge: EdgeArgs,
+    local: Option<(String, edge_host::LocalService)>,
+) -> anyhow::Result<EdgeNode> {
+    let mut options = EdgeOptions::new(&edge.spin);
+    options.env = edge.env;
+    options.allow = edge.allow;
+    options.max_instances = edge.max_instances;
+    if let Some((authority, _)) = &local {
+        options
+            .env
+            .push(("WEIR_ORIGIN".into(), format!("http://{authority}")));
+        options.allow.push(format!("http://{authority}"));
+    }
+    options.local = local;
+    EdgeNode::load(options).with_context(|| format!("loading {}", edge.spin.display()))
+}
