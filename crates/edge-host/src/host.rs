@@ -17,7 +17,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::EdgeError;
-use crate::outbound::Outbound;
+use crate::outbound::{BoxError, Outbound};
 use crate::spin::HostedComponent;
 
 /// Per-request state of an instance: its WASI context, resources and outbound hooks.
@@ -85,7 +85,7 @@ impl Hosted {
     pub async fn handle<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B::Error: Into<BoxError>,
     {
         // Taken before instantiation and released when the instance is dropped, so the
         // pool is never asked for more than it holds.
@@ -111,7 +111,7 @@ impl Hosted {
     ) -> wasmtime::Result<http::Response<HyperOutgoingBody>>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B::Error: Into<BoxError>,
     {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr().envs(&self.env);
@@ -125,6 +125,9 @@ impl Hosted {
             },
         );
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let req = req.map(|b| {
+            b.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.into().to_string())))
+        });
         let req = store
             .data_mut()
             .http()
