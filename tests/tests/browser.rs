@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{TestOrigin, tools};
+use support::{TestEdge, TestOrigin, tools};
 
 /// How far (s) the encoder must fall behind real time before a stall is blamed on it:
 /// about half of hls.js's low-latency buffer (PART-HOLD-BACK 0.6 s + a part or two).
@@ -76,6 +76,11 @@ impl SourceClock {
             }
         });
         SourceClock { points, task }
+    }
+
+    /// Forgets what was recorded (a new phase of the test starts).
+    fn reset(&self) {
+        self.points.lock().unwrap().clear();
     }
 
     /// The largest amount of real time by which the source fell behind its own media
@@ -178,6 +183,28 @@ fn assert_plays(
     start
 }
 
+/// Checks that the player reports the playing date (PDT) and stays within 4 s of live
+/// (wall clock − PDT of the frame shown); prints the mean.
+fn assert_low_latency(name: &str, samples: &[Value]) {
+    let latencies: Vec<f64> = samples
+        .iter()
+        .filter_map(|s| Some((s["now"].as_f64()? - s["playingDate"].as_f64()?) / 1000.0))
+        .collect();
+    assert!(
+        !latencies.is_empty(),
+        "{name} reports the playing date (PDT)"
+    );
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    eprintln!(
+        "{name} live latency (wall clock - PDT of the frame shown): mean {mean:.2} s over {} s",
+        latencies.len()
+    );
+    assert!(
+        mean < 4.0,
+        "{name}: low-latency playback stays within 4 s of live: {mean:.2}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_js_low_latency_and_shaka_play_in_chromium() {
     let o = TestOrigin::start_with_web().await;
@@ -226,26 +253,43 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
         "hls.js switched to level {to}: {switches:?}"
     );
     assert_eq!(last["level"].as_u64(), Some(to));
-    let latencies: Vec<f64> = samples[start..]
-        .iter()
-        .filter_map(|s| Some((s["now"].as_f64()? - s["playingDate"].as_f64()?) / 1000.0))
-        .collect();
-    assert!(
-        !latencies.is_empty(),
-        "hls.js reports the playing date (PDT)"
-    );
-    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
-    eprintln!(
-        "hls.js live latency (wall clock - PDT of the frame shown): mean {mean:.2} s over {} s",
-        latencies.len()
-    );
-    assert!(
-        mean < 4.0,
-        "low-latency playback stays within 4 s of live: {mean:.2}"
-    );
+    assert_low_latency("hls.js", &samples[start..]);
 
     // Shaka Player on the same page, 20 s.
     let url = format!("http://{}/?channel=live&player=shaka", o.playback);
     let (samples, errors, _) = play(url, 20, None).await;
     assert_plays("shaka", &samples, &errors, Continuity::Overall);
+
+    // hls.js through `weir edge`: the Wasm component renders every playlist (blocking
+    // reloads included) from the origin's timeline API over HTTP; media and the page
+    // pass through it.
+    let edge = TestEdge::start(o.playback).await;
+    let before = (edge.node.stats.requests(), edge.node.stats.blocking());
+    source.reset();
+    let url = format!("http://{}/?channel=live&player=hls", edge.addr);
+    let (samples, errors, _) = play(url, 20, None).await;
+    let lag = source.worst_lag();
+    eprintln!("source (edge phase): worst fall-behind {lag:.2} s");
+    let start = assert_plays(
+        "hls.js via weir edge",
+        &samples,
+        &errors,
+        Continuity::EverySecond {
+            starved_source: lag >= STARVED_SOURCE_S,
+        },
+    );
+    assert_low_latency("hls.js via weir edge", &samples[start..]);
+    let last = samples.last().expect("samples");
+    assert_eq!(
+        last["canBlockReload"], true,
+        "hls.js saw CAN-BLOCK-RELOAD via the edge"
+    );
+    let requests = edge.node.stats.requests() - before.0;
+    let blocking = edge.node.stats.blocking() - before.1;
+    eprintln!("weir edge: {requests} requests, {blocking} blocking reloads in 20 s");
+    // Two renditions (video + audio) reloading about every part (0.2 s) for ~15 s.
+    assert!(
+        blocking >= 40,
+        "blocking reloads went through the component: {blocking}"
+    );
 }

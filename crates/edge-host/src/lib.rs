@@ -20,6 +20,7 @@ pub mod host;
 pub mod outbound;
 pub mod server;
 pub mod spin;
+pub mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use error::EdgeError;
 pub use host::Hosted;
 pub use outbound::{LocalService, local_service};
 pub use server::serve;
+pub use stats::EdgeStats;
 
 /// How to build an edge node.
 pub struct EdgeOptions {
@@ -65,6 +67,8 @@ impl EdgeOptions {
 /// The hosted components and their routes.
 pub struct EdgeNode {
     routes: Vec<(spin::Route, Hosted)>,
+    /// What the node has served.
+    pub stats: EdgeStats,
 }
 
 /// Linear memory one instance may grow to.
@@ -92,7 +96,10 @@ impl EdgeNode {
                 Hosted::new(&engine, &spec, outbound, slots.clone())?,
             ));
         }
-        Ok(EdgeNode { routes })
+        Ok(EdgeNode {
+            routes,
+            stats: EdgeStats::default(),
+        })
     }
 
     /// The component serving `path` (the first matching trigger, as in Spin).

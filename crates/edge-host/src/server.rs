@@ -38,7 +38,10 @@ pub async fn serve(
                 let node = node.clone();
                 async move {
                     let resp = match node.route(req.uri().path()) {
-                        Some(h) => h.handle(req).await,
+                        Some(h) => {
+                            node.stats.count(req.uri().query());
+                            h.handle(req).await
+                        }
                         None => plain(404, "no component is routed to this path\n"),
                     };
                     Ok::<_, Infallible>(resp)

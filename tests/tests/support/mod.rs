@@ -15,6 +15,47 @@ use origin::{Config, Origin};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// A running `weir edge` node (the repository's spin.toml and component) in front of
+/// an origin's playback listener, reached over HTTP as a separate edge would.
+pub struct TestEdge {
+    /// The node, for its counters.
+    pub node: Arc<edge_host::EdgeNode>,
+    /// Its player-facing address.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestEdge {
+    /// Starts the node on a port-0 listener, pointed at `origin` (allowed outbound).
+    pub async fn start(origin: SocketAddr) -> TestEdge {
+        let mut o = edge_host::EdgeOptions::new(tools::repo().join("spin.toml"));
+        o.env = vec![("WEIR_ORIGIN".into(), format!("http://{origin}"))];
+        o.allow = vec![format!("http://{origin}")];
+        let node = Arc::new(
+            edge_host::EdgeNode::load(o).expect("the edge component loads (run `make edge`)"),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind edge");
+        let addr = listener.local_addr().expect("edge address");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(edge_host::serve(listener, node.clone(), async {
+            let _ = rx.await;
+        }));
+        TestEdge {
+            node,
+            addr,
+            stop: Some(tx),
+        }
+    }
+}
+
+impl Drop for TestEdge {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 /// A running origin.
 pub struct TestOrigin {
     /// The origin's state, for readiness waits.
