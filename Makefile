@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 EDGE_WASM = target/wasm32-wasip2/edge/edge_wasm.wasm
 
-demo: setup build
+demo: setup build edge
 	scripts/demo.sh
 
 test: setup-test lint edge unit wasm-check purity
@@ -17,7 +17,7 @@ setup-test:
 	scripts/setup.sh --test
 
 build:
-	$(CARGO) build --release -p origin
+	$(CARGO) build --release -p weir
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -47,4 +47,5 @@ purity:
 bench: build edge
 	scripts/setup.sh --bench
 	$(CARGO) run --release -p weir-tests --bin bench-ingest
+	$(CARGO) run --release -p weir-tests --bin bench-edge
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-llhls

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Starts weir (origin serving players) and an ffmpeg live test source pushing three
-# renditions (360p, 180p, AAC) as long chunked POSTs; prints the URLs to play.
-# Ports: WEIR_PLAYBACK (default 127.0.0.1:8080), WEIR_INGEST (default 127.0.0.1:8081).
+# Starts `weir up` (the origin, and the edge node serving players through the Wasm
+# component of spin.toml) and an ffmpeg live test source pushing three renditions
+# (360p, 180p, AAC) as long chunked POSTs; prints the URLs to play.
+# Ports: WEIR_PLAYBACK (players, edge; default 127.0.0.1:8080), WEIR_INGEST (default
+# 127.0.0.1:8081), WEIR_ORIGIN_LISTEN (the origin's own playback; default 127.0.0.1:8082).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLAY="${WEIR_PLAYBACK:-127.0.0.1:8080}"
 INGEST="${WEIR_INGEST:-127.0.0.1:8081}"
+ORIGIN="${WEIR_ORIGIN_LISTEN:-127.0.0.1:8082}"
 CH=demo
 
-./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --web web &
+./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --origin-listen "$ORIGIN" --web web --spin spin.toml &
 WEIR=$!
 FFMPEG=
 cleanup() { [ -n "$FFMPEG" ] && kill "$FFMPEG" 2>/dev/null; kill "$WEIR" 2>/dev/null; wait 2>/dev/null; }
@@ -36,6 +39,8 @@ weir is live (Ctrl-C stops weir and the test source):
   HLS : http://$PLAY/$CH/master.m3u8
   DASH: http://$PLAY/$CH/manifest.mpd
   time: http://$PLAY/time
+Manifests above are rendered by the Wasm component (response header x-weir-render);
+the origin's native rendering of the same channel: http://$ORIGIN/$CH/master.m3u8
 Play with e.g.  ffplay http://$PLAY/$CH/master.m3u8   or   mpv http://$PLAY/$CH/manifest.mpd
 The first playlist is answered once every rendition has a complete 2 s segment.
 

@@ -73,13 +73,26 @@ struct Got {
     body: String,
 }
 
+/// One request to the component (no collapsing).
 async fn get(node: &EdgeNode, path_query: &str) -> Got {
-    let req = http::Request::get(path_query)
+    let path = path_query.split('?').next().unwrap_or("/");
+    let hosted = node.route(path).expect("routed");
+    got(hosted.handle(request(path_query)).await).await
+}
+
+/// One request through the node's front door (collapsing on).
+async fn answer(node: &EdgeNode, path_query: &str) -> Got {
+    got(node.answer(request(path_query)).await).await
+}
+
+fn request(path_query: &str) -> http::Request<Empty<Bytes>> {
+    http::Request::get(path_query)
         .header("host", "127.0.0.1:8080")
         .body(Empty::<Bytes>::new())
-        .expect("request");
-    let path = path_query.split('?').next().unwrap_or("/");
-    let resp = node.route(path).expect("routed").handle(req).await;
+        .expect("request")
+}
+
+async fn got(resp: http::Response<edge_host::HyperOutgoingBody>) -> Got {
     let (status, content_type, cache, render) = {
         let h = |n: &str| {
             resp.headers()
@@ -248,4 +261,45 @@ async fn requests_beyond_the_instance_limit_get_503_and_the_held_one_completes()
     entered.notified().await;
     release.notify_one();
     assert_eq!(again.await.expect("third request").status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_blocking_reloads_share_one_instance_and_one_origin_request() {
+    let release = Arc::new(Notify::new());
+    let origin_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, calls) = (release.clone(), origin_calls.clone());
+    let snap = weir_tests::steady().expect("steady").snapshot;
+    let last = snap.tracks[0].last_complete_msn().expect("segments");
+    // The origin holds the blocking reload until released.
+    let held = local_service(move |_req: http::Request<()>| {
+        let (r, calls, snap) = (r.clone(), calls.clone(), snap.clone());
+        async move {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            r.notified().await;
+            http::Response::new(Full::new(Bytes::from(timeline::wire::encode(
+                &snap.for_rendition("v360"),
+            ))))
+        }
+    });
+    // One instance only: without collapsing, all but one viewer would get 503.
+    let node = Arc::new(node(RECORDED, Some(held), 1));
+    let url = format!("/steady/v360/index.m3u8?_HLS_msn={last}");
+    let viewers: Vec<_> = (0..50)
+        .map(|_| {
+            let (node, url) = (node.clone(), url.clone());
+            tokio::spawn(async move { answer(&node, &url).await })
+        })
+        .collect();
+    // Every viewer has joined once 49 count as collapsed.
+    while node.stats.collapsed_requests() < 49 {
+        tokio::task::yield_now().await;
+    }
+    release.notify_one();
+    for v in viewers {
+        let got = v.await.expect("viewer");
+        assert_eq!(got.status, 200, "{}", got.body);
+        assert_eq!(got.body, golden("steady", "v360.m3u8"));
+    }
+    assert_eq!(origin_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(node.collapse.as_ref().map(|c| c.in_flight()), Some(0));
 }

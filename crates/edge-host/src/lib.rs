@@ -15,6 +15,7 @@
 //! component. It depends on wasmtime, which the pure crates never do.
 
 pub mod allow;
+pub mod collapse;
 pub mod error;
 pub mod host;
 pub mod outbound;
@@ -28,6 +29,8 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+/// Body of every response of the node.
+pub use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 pub use allow::AllowList;
 pub use error::EdgeError;
@@ -49,6 +52,8 @@ pub struct EdgeOptions {
     /// Instances that may be alive at once (each held request holds one); further
     /// requests get 503 until one ends.
     pub max_instances: u32,
+    /// Collapse identical in-flight manifest requests into one component call.
+    pub collapse: bool,
 }
 
 impl EdgeOptions {
@@ -60,6 +65,7 @@ impl EdgeOptions {
             allow: Vec::new(),
             local: None,
             max_instances: 1000,
+            collapse: true,
         }
     }
 }
@@ -69,6 +75,8 @@ pub struct EdgeNode {
     routes: Vec<(spin::Route, Hosted)>,
     /// What the node has served.
     pub stats: EdgeStats,
+    /// In-flight manifest requests, when collapsing is on.
+    pub collapse: Option<collapse::Collapser>,
 }
 
 /// Linear memory one instance may grow to.
@@ -99,7 +107,46 @@ impl EdgeNode {
         Ok(EdgeNode {
             routes,
             stats: EdgeStats::default(),
+            collapse: options.collapse.then(collapse::Collapser::default),
         })
+    }
+
+    /// Answers `req`: routed to its component; identical in-flight manifest requests
+    /// share one answer when collapsing is on.
+    pub async fn answer<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<outbound::BoxError>,
+    {
+        let Some(hosted) = self.route(req.uri().path()) else {
+            return host::plain(404, "no component is routed to this path\n");
+        };
+        self.stats.count(req.uri().query());
+        let (Some(collapser), Some(key)) = (&self.collapse, collapse::Key::of(&req)) else {
+            return hosted.handle(req).await;
+        };
+        let rx = match collapser.join(key) {
+            collapse::Role::Follower(rx) => {
+                self.stats.collapsed();
+                rx
+            }
+            collapse::Role::Leader(leader) => {
+                let rx = leader.subscribe();
+                let hosted = hosted.clone();
+                // Runs on its own so the leader's client going away does not cancel
+                // the answer the followers wait for.
+                tokio::spawn(async move {
+                    let resp = hosted.handle(req).await;
+                    let shared = collapse::Shared::collect(resp).await;
+                    leader.publish(Arc::new(shared));
+                });
+                rx
+            }
+        };
+        match collapse::follow(rx).await {
+            Some(shared) => shared.response(),
+            None => host::plain(502, "the collapsed manifest request failed\n"),
+        }
     }
 
     /// The component serving `path` (the first matching trigger, as in Spin).

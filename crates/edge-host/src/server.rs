@@ -11,7 +11,6 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
 
 use crate::EdgeNode;
-use crate::host::plain;
 
 /// Serves players on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -36,16 +35,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let node = node.clone();
-                async move {
-                    let resp = match node.route(req.uri().path()) {
-                        Some(h) => {
-                            node.stats.count(req.uri().query());
-                            h.handle(req).await
-                        }
-                        None => plain(404, "no component is routed to this path\n"),
-                    };
-                    Ok::<_, Infallible>(resp)
-                }
+                async move { Ok::<_, Infallible>(node.answer(req).await) }
             });
             if let Err(e) = Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), svc)

@@ -2,11 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Requests the edge node has handed to components.
+/// Requests the edge node has answered.
 #[derive(Debug, Default)]
 pub struct EdgeStats {
     requests: AtomicU64,
     blocking: AtomicU64,
+    collapsed: AtomicU64,
 }
 
 impl EdgeStats {
@@ -19,7 +20,17 @@ impl EdgeStats {
         }
     }
 
-    /// Requests handed to a component so far.
+    /// Counts one request answered with another's answer (collapsed).
+    pub fn collapsed(&self) {
+        self.collapsed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests answered with another identical request's answer.
+    pub fn collapsed_requests(&self) -> u64 {
+        self.collapsed.load(Ordering::Relaxed)
+    }
+
+    /// Requests routed to a component so far (collapsed ones included).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }

@@ -10,6 +10,7 @@ pub const USAGE: &str = "usage:
   weir origin [--ingest ADDR] [--listen ADDR] [--target-duration-ms N] [--part-target-ms N]
               [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
   weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
+              [--no-collapse]
   weir up     [origin options] [edge options] [--origin-listen ADDR]";
 
 /// Options of the edge node.
@@ -27,6 +28,8 @@ pub struct EdgeArgs {
     pub max_instances: u32,
     /// `weir up`: the origin's playback listener (default 127.0.0.1:8082).
     pub origin_listen: SocketAddr,
+    /// Collapse identical in-flight manifest requests (on unless `--no-collapse`).
+    pub collapse: bool,
 }
 
 impl Default for EdgeArgs {
@@ -38,6 +41,7 @@ impl Default for EdgeArgs {
             allow: Vec::new(),
             max_instances: 1000,
             origin_listen: ([127, 0, 0, 1], 8082).into(),
+            collapse: true,
         }
     }
 }
@@ -95,6 +99,10 @@ fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<Str
     let mut others = Vec::new();
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
+        if flag == "--no-collapse" {
+            edge.collapse = false;
+            continue;
+        }
         let is_edge = matches!(
             flag.as_str(),
             "--spin" | "--env" | "--allow" | "--max-instances" | "--origin-listen" | "--listen"
@@ -141,7 +149,7 @@ mod tests {
     #[test]
     fn up_splits_origin_and_edge_options() {
         let Ok(Command::Up { config, edge }) = parse(args(
-            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --env A=b --origin-listen 127.0.0.1:9002",
+            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-collapse --env A=b --origin-listen 127.0.0.1:9002",
         )) else {
             panic!("up parses")
         };
@@ -150,6 +158,7 @@ mod tests {
         assert_eq!(edge.spin, PathBuf::from("x/spin.toml"));
         assert_eq!(edge.env, vec![("A".into(), "b".into())]);
         assert_eq!(config.timing.window_segments, 6);
+        assert!(!edge.collapse);
     }
 
     #[test]

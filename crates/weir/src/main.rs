@@ -103,6 +103,7 @@ fn load(
     options.env = edge.env;
     options.allow = edge.allow;
     options.max_instances = edge.max_instances;
+    options.collapse = edge.collapse;
     if let Some((authority, _)) = &local {
         options
             .env

@@ -10,9 +10,10 @@
 //! - `rps`: playlist requests per second with `wrk` (non-blocking playlist) vs nginx.
 //! - `latency`: hls.js (low-latency mode) in Chromium plays a channel ffmpeg pushes
 //!   with its wall clock in `prft`; latency = wall clock − PDT of the frame shown.
-//! - `edge`: the same non-blocking playlist rendered by the Wasm edge component under
-//!   `wasmtime serve` (fresh instance per request) vs natively by the origin, with wrk:
-//!   requests/s and latency, as a ratio.
+//! - `edge`: the same non-blocking playlist rendered by the Wasm edge component (fresh
+//!   instance per request) under `wasmtime serve`, under `weir edge` (both fetching the
+//!   timeline over HTTP) and under `weir up` (timeline in-process) vs natively by the
+//!   origin, with wrk: requests/s and latency, as a ratio.
 //!
 //! Needs: target/release/weir (`make build`), nginx, wrk, node + tests/browser deps.
 
@@ -47,7 +48,7 @@ async fn main() {
             rps(playback, &nginx);
         }
         if mode == "edge" || mode == "all" {
-            edge(&repo, playback);
+            edge(&repo, playback).await;
         }
         drop((weir, ingest));
     }
@@ -387,8 +388,35 @@ fn wrk_stats(url: &str) -> (f64, f64) {
     (rps, p50)
 }
 
-fn edge(repo: &Path, playback: SocketAddr) {
+/// Spawns `target/release/weir` with `args` (quiet) and waits for `port`.
+fn weir_cmd(repo: &Path, args: &[String], port: u16) -> Proc {
+    let p = Proc(
+        Command::new(repo.join("target/release/weir"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("target/release/weir (run `make build`)"),
+    );
+    wait_port(port);
+    p
+}
+
+fn row(name: &str, (rps, p50): (f64, f64)) {
+    println!("  {name:<40} {rps:>9.0} req/s   p50 {p50:.3} ms");
+}
+
+async fn edge(repo: &Path, playback: SocketAddr) {
     let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
+    let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
+    let path = "/bench/v1/index.m3u8";
+    println!(
+        "playlist through the Wasm edge component ({size} B), fresh instance per request, vs native (wrk -t2 -c16 -d10s, same run):"
+    );
+    let native = wrk_stats(&format!("http://{playback}{path}"));
+    row("native origin", native);
+
+    // `wasmtime serve` (wasmtime-cli 48.0.8), over HTTP to the origin.
     let child = Command::new(repo.join(".tools/bin/wasmtime"))
         .args(["serve", "-Scli", "--addr", "127.0.0.1:19380", "--env"])
         .arg(format!("WEIR_ORIGIN=http://{playback}"))
@@ -396,22 +424,91 @@ fn edge(repo: &Path, playback: SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect(".tools/bin/wasmtime (make test installs it) and `make edge`");
-    let _edge = Proc(child);
+    let serve = Proc(child);
     wait_port(19380);
-    let path = "/bench/v1/index.m3u8";
-    let (n_rps, n_p50) = wrk_stats(&format!("http://{playback}{path}"));
-    let (w_rps, w_p50) = wrk_stats(&format!("http://127.0.0.1:19380{path}"));
-    let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "playlist through the Wasm edge component ({size} B) under wasmtime serve vs native (wrk -t2 -c16 -d10s):"
+    let _ = get_once("127.0.0.1:19380".parse().unwrap(), path).await;
+    let ws = wrk_stats(&format!("http://127.0.0.1:19380{path}"));
+    row("wasmtime serve -> origin (HTTP)", ws);
+    drop(serve);
+
+    // `weir edge` as its own process, over HTTP to the origin.
+    let node = weir_cmd(
+        repo,
+        &[
+            "edge".into(),
+            "--listen".into(),
+            "127.0.0.1:19383".into(),
+            "--spin".into(),
+            repo.join("spin.toml").display().to_string(),
+            "--env".into(),
+            format!("WEIR_ORIGIN=http://{playback}"),
+            "--allow".into(),
+            format!("http://{playback}"),
+        ],
+        19383,
     );
-    println!("  native origin           {n_rps:>9.0} req/s   p50 {n_p50:.3} ms");
-    println!("  wasm edge (+ timeline)  {w_rps:>9.0} req/s   p50 {w_p50:.3} ms");
-    println!(
-        "  added per request at p50: {:.3} ms; throughput ratio wasm/native {:.2}x",
-        w_p50 - n_p50,
-        w_rps / n_rps
+    let _ = get_once("127.0.0.1:19383".parse().unwrap(), path).await;
+    let we = wrk_stats(&format!("http://127.0.0.1:19383{path}"));
+    row("weir edge -> origin (HTTP)", we);
+    drop(node);
+
+    // `weir up`: origin + edge node in one process, the timeline fetched in-process.
+    let up = weir_cmd(
+        repo,
+        &[
+            "up".into(),
+            "--listen".into(),
+            "127.0.0.1:19480".into(),
+            "--ingest".into(),
+            "127.0.0.1:19481".into(),
+            "--origin-listen".into(),
+            "127.0.0.1:19482".into(),
+            "--spin".into(),
+            repo.join("spin.toml").display().to_string(),
+        ],
+        19480,
     );
+    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
+    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let up_native = wrk_stats(&format!("http://127.0.0.1:19482{path}"));
+    let up_edge = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
+    row("weir up: native origin listener", up_native);
+    row("weir up: edge node (in-process timeline)", up_edge);
+    drop((ingest, up));
+    // The same without request collapsing: every request runs its own instance.
+    let up = weir_cmd(
+        repo,
+        &[
+            "up".into(),
+            "--no-collapse".into(),
+            "--listen".into(),
+            "127.0.0.1:19480".into(),
+            "--ingest".into(),
+            "127.0.0.1:19481".into(),
+            "--origin-listen".into(),
+            "127.0.0.1:19482".into(),
+            "--spin".into(),
+            repo.join("spin.toml").display().to_string(),
+        ],
+        19480,
+    );
+    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
+    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let up_single = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
+    row("weir up: edge node, --no-collapse", up_single);
+    drop((ingest, up));
+    for (name, (rps, p50), (n_rps, n_p50)) in [
+        ("wasmtime serve", ws, native),
+        ("weir edge", we, native),
+        ("weir up edge", up_edge, up_native),
+        ("weir up edge --no-collapse", up_single, up_native),
+    ] {
+        println!(
+            "  {name}: +{:.3} ms per request at p50, throughput {:.2}x native",
+            p50 - n_p50,
+            rps / n_rps
+        );
+    }
 }
 
 fn rps(playback: SocketAddr, nginx: &Nginx) {

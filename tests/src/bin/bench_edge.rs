@@ -1,0 +1,138 @@
+//! Per-request cost of a playlist render through the edge component hosted by
+//! `weir edge` (crates/edge-host), against the native renderer, in one process and one
+//! run (a benchmark, not a test):
+//!
+//! `cargo run --release -p weir-tests --bin bench-edge`
+//!
+//! The channel is the golden `steady` scenario (3 renditions, 10-segment window with
+//! LL-HLS parts); the request is the v360 media playlist. Paths, each timed per request
+//! (sequentially, after a warm-up):
+//! - `native render`: `manifest::hls::media_playlist` on the in-memory snapshot (what the
+//!   origin does before its render cache);
+//! - `native decode+render`: the same work the component does, natively: decode the
+//!   timeline wire form of the rendition, then render;
+//! - `wasm, fresh instance`: a wasi:http request through the hosted component: a fresh
+//!   instance from the pooling allocator, the component's outbound timeline fetch
+//!   answered in-process from pre-encoded bytes, decode + render inside Wasm, the
+//!   response body collected.
+//!
+//! Needs: `make edge` (the component).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use edge_host::{EdgeNode, EdgeOptions, local_service};
+use http_body_util::{BodyExt, Empty, Full};
+use manifest::hls::Skip;
+
+const WARMUP: usize = 1_000;
+const ITERATIONS: usize = 20_000;
+const ORIGIN: &str = "bench.invalid:8082";
+
+fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
+    d.sort();
+    let us = |x: Duration| x.as_secs_f64() * 1e6;
+    let mean = d.iter().map(|x| us(*x)).sum::<f64>() / d.len() as f64;
+    (us(d[d.len() / 2]), us(d[d.len() * 99 / 100]), mean)
+}
+
+fn time<F: FnMut()>(mut f: F) -> (f64, f64, f64) {
+    for _ in 0..WARMUP {
+        f();
+    }
+    let mut d = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        f();
+        d.push(t.elapsed());
+    }
+    percentiles(d)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let snap = weir_tests::steady().expect("steady scenario").snapshot;
+    let wire = Bytes::from(timeline::wire::encode(&snap.for_rendition("v360")));
+    let expected = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
+
+    let native = time(|| {
+        let text = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
+        std::hint::black_box(text);
+    });
+    let decode = time(|| {
+        let s = timeline::wire::decode(&wire).expect("decodes");
+        let text = manifest::hls::media_playlist(&s, "v360", Skip::No).expect("renders");
+        std::hint::black_box(text);
+    });
+
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo")
+        .to_path_buf();
+    let mut o = EdgeOptions::new(repo.join("spin.toml"));
+    o.env = vec![("WEIR_ORIGIN".into(), format!("http://{ORIGIN}"))];
+    o.allow = vec![format!("http://{ORIGIN}")];
+    let body = wire.clone();
+    o.local = Some((
+        ORIGIN.to_string(),
+        local_service(move |_req: http::Request<()>| {
+            let body = body.clone();
+            async move { http::Response::new(Full::new(body)) }
+        }),
+    ));
+    let started = Instant::now();
+    let node = EdgeNode::load(o).expect("component (run `make edge`)");
+    let load = started.elapsed();
+    let hosted = node.route("/steady/v360/index.m3u8").expect("routed");
+    let one = || async {
+        let req = http::Request::get("/steady/v360/index.m3u8")
+            .header("host", "127.0.0.1:8080")
+            .body(Empty::<Bytes>::new())
+            .expect("request");
+        let resp = hosted.handle(req).await;
+        resp.into_body().collect().await.expect("body").to_bytes()
+    };
+    assert_eq!(
+        one().await,
+        expected.as_bytes(),
+        "the component renders what native does"
+    );
+    for _ in 0..WARMUP {
+        one().await;
+    }
+    let mut d = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        std::hint::black_box(one().await);
+        d.push(t.elapsed());
+    }
+    let wasm = percentiles(d);
+
+    let size = std::fs::metadata(repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "playlist render per request ({} B v360 playlist, {} B timeline; {ITERATIONS} sequential requests):",
+        expected.len(),
+        wire.len()
+    );
+    println!("  path                         p50 µs    p99 µs   mean µs");
+    for (name, (p50, p99, mean)) in [
+        ("native render", native),
+        ("native decode+render", decode),
+        ("wasm, fresh pooled instance", wasm),
+    ] {
+        println!("  {name:<28} {p50:>7.1}   {p99:>7.1}   {mean:>7.1}");
+    }
+    println!(
+        "  wasm added at p50: {:.1} µs over native render ({:.1}x), {:.1} µs over native decode+render ({:.1}x)",
+        wasm.0 - native.0,
+        wasm.0 / native.0,
+        wasm.0 - decode.0,
+        wasm.0 / decode.0
+    );
+    println!(
+        "  component: {size} B; compile + link at start-up {:.0} ms",
+        load.as_secs_f64() * 1e3
+    );
+}
