@@ -32,6 +32,25 @@ impl Answer {
         }
     }
 
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The value of header `name` (lower case), as text.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The body, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// Adds CORS (and, for rendered manifests, Vary and gzip) and returns the parts.
     pub fn finish(mut self, gzip: Option<bool>) -> (u16, HeaderList, Vec<u8>) {
         let mut hs = std::mem::take(&mut self.headers);
@@ -69,7 +88,7 @@ pub fn error(status: u16, reason: &str) -> Answer {
 }
 
 /// Renders `resource` from `snap` as the origin would.
-pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, host: &str) -> Answer {
+pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url: &str) -> Answer {
     let cfg = &snap.config;
     let directives = match resource {
         Resource::Media(_) => match Directives::parse(query) {
@@ -86,7 +105,7 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, host: &s
         ),
         Resource::Mpd => {
             let opts = manifest::dash::MpdOptions {
-                time_url: format!("http://{host}/time"),
+                time_url: time_url.to_string(),
             };
             (DASH_MPD, manifest::dash::mpd(snap, &opts))
         }

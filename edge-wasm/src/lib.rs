@@ -16,6 +16,7 @@
 //! `http://127.0.0.1:8082`), portable across Spin, `wasmtime serve --env` and `weir edge`.
 
 mod headers;
+mod render_export;
 mod route;
 
 use futures::{SinkExt, StreamExt};
@@ -74,7 +75,11 @@ async fn manifest_response(
         Resource::Media(id) => format!("{origin}/{channel}/timeline.json?rendition={id}&{query}"),
         _ => format!("{origin}/{channel}/timeline.json"),
     };
-    let resp = match fetch(Request::get(url).build()).await {
+    // The compact binary form: decoding it is most of the component's work otherwise.
+    let req = Request::get(url)
+        .header("accept", timeline::wire::BINARY_CONTENT_TYPE)
+        .build();
+    let resp = match fetch(req).await {
         Ok(r) => r,
         Err(a) => return respond(out, a, None).await,
     };
@@ -97,7 +102,7 @@ async fn manifest_response(
         return respond(out, headers::Answer::raw(status, hs, body), None).await;
     }
     let answer = match timeline::wire::decode(&body) {
-        Ok(snap) => headers::render(&snap, &resource, query, host),
+        Ok(snap) => headers::render(&snap, &resource, query, &format!("http://{host}/time")),
         Err(e) => headers::error(502, &e.to_string()),
     };
     respond(out, answer, Some(gzip)).await

@@ -59,7 +59,21 @@ fn recorded_origin(scenarios: Vec<(String, ChannelSnapshot)>) -> LocalService {
                 Some(id) => snap.for_rendition(id),
                 None => snap.clone(),
             };
-            http::Response::new(Full::new(Bytes::from(timeline::wire::encode(&snap))))
+            // As the origin: the encoding the component asks for.
+            let accept = req
+                .headers()
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let format = timeline::wire::Format::negotiate(accept);
+            assert_eq!(
+                format,
+                timeline::wire::Format::Binary,
+                "the component asks for binary"
+            );
+            http::Response::new(Full::new(Bytes::from(timeline::wire::encode_as(
+                &snap, format,
+            ))))
         }
     })
 }
@@ -253,7 +267,12 @@ async fn requests_beyond_the_instance_limit_get_503_and_the_held_one_completes()
     let first = first.await.expect("first request");
     assert_eq!(first.status, 200);
     assert_eq!(first.body, golden("steady", "master.m3u8"));
-    // The slot is free again once the first instance is gone.
+    // The slot is free again once the first instance is gone (it may outlive its
+    // response by a moment: the component finishes after its body is out).
+    let hosted = node.route("/steady/master.m3u8").expect("routed");
+    while hosted.free_instances() == 0 {
+        tokio::task::yield_now().await;
+    }
     let again = tokio::spawn({
         let node = node.clone();
         async move { get(&node, "/steady/master.m3u8").await }
@@ -291,7 +310,7 @@ async fn identical_blocking_reloads_share_one_instance_and_one_origin_request() 
         })
         .collect();
     // Every viewer has joined once 49 count as collapsed.
-    while node.stats.collapsed_requests() < 49 {
+    while node.stats.collapsed_requests() < 49 && !viewers.iter().all(|v| v.is_finished()) {
         tokio::task::yield_now().await;
     }
     release.notify_one();
@@ -302,4 +321,97 @@ async fn identical_blocking_reloads_share_one_instance_and_one_origin_request() 
     }
     assert_eq!(origin_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(node.collapse.as_ref().map(|c| c.in_flight()), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_does() {
+    use edge_host::render::{Directives, RenderError, Resource, Skip};
+    let node = node(RECORDED, None, 8);
+    let r = node
+        .route("/")
+        .expect("routed")
+        .renderer()
+        .expect("the component exports weir:edge/render")
+        .clone();
+    let plain = Directives {
+        msn: None,
+        part: None,
+        skip: Skip::No,
+    };
+    let mut warm = r.warm().await.expect("warm instance");
+    let mut checked = 0;
+    for s in weir_tests::golden_scenarios().expect("scenarios") {
+        let snap = &s.snapshot;
+        let wire = timeline::wire::encode_as(snap, timeline::wire::Format::Binary);
+        let json = timeline::wire::encode(snap);
+        let mut cases = vec![
+            (Resource::Master, plain, "master.m3u8".to_string()),
+            (
+                Resource::Mpd(weir_tests::mpd_options().time_url),
+                plain,
+                "manifest.mpd".to_string(),
+            ),
+        ];
+        for t in &snap.tracks {
+            let id = t.meta.id.clone();
+            cases.push((Resource::Media(id.clone()), plain, format!("{id}.m3u8")));
+            let delta = Directives {
+                skip: Skip::Yes,
+                ..plain
+            };
+            cases.push((
+                Resource::Media(id.clone()),
+                delta,
+                format!("{id}.delta.m3u8"),
+            ));
+        }
+        for (what, d, file) in cases {
+            let fresh = r.render_fresh(&wire, &what, d).await.expect("call");
+            let rendered = fresh.unwrap_or_else(|e| panic!("{} {file}: {e:?}", s.name));
+            assert_eq!(rendered.body, golden(s.name, &file), "{} {file}", s.name);
+            assert_eq!(rendered.cache_control, cache_success(&snap.config, false));
+            // The same from JSON, on a warm instance reused across calls.
+            let again = warm
+                .render(&json, &what, d)
+                .await
+                .expect("call")
+                .expect("renders");
+            assert_eq!(again.body, rendered.body);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 35, "{checked}");
+    let snap = weir_tests::steady().expect("steady").snapshot;
+    let wire = timeline::wire::encode_as(&snap, timeline::wire::Format::Binary);
+    let media = Resource::Media("v360".into());
+    let call = |what: Resource, d: Directives, bytes: Vec<u8>| {
+        let r = r.clone();
+        async move { r.render_fresh(&bytes, &what, d).await.expect("call") }
+    };
+    let part_only = Directives {
+        part: Some(1),
+        ..plain
+    };
+    assert!(
+        matches!(call(media.clone(), part_only, wire.clone()).await, Err(RenderError::BadRequest(m)) if m.contains("_HLS_msn"))
+    );
+    assert!(matches!(
+        call(Resource::Media("nope".into()), plain, wire.clone()).await,
+        Err(RenderError::NotFound(_))
+    ));
+    let empty = timeline::wire::encode(&weir_tests::no_media().expect("no_media"));
+    assert!(matches!(
+        call(Resource::Master, plain, empty).await,
+        Err(RenderError::NotReady(_))
+    ));
+    assert!(matches!(
+        call(media.clone(), plain, b"<html>".to_vec()).await,
+        Err(RenderError::BadSnapshot(_))
+    ));
+    let blocking = Directives {
+        msn: Some(snap.tracks[0].last_complete_msn().unwrap()),
+        ..plain
+    };
+    let r2 = call(media, blocking, wire).await.expect("renders");
+    assert_eq!(r2.cache_control, cache_success(&snap.config, true));
 }

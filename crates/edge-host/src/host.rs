@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::EdgeError;
 use crate::outbound::{BoxError, Outbound};
+use crate::render::{RenderHost, RendererPre};
 use crate::spin::HostedComponent;
 
 /// Per-request state of an instance: its WASI context, resources and outbound hooks.
@@ -26,6 +27,20 @@ pub struct State {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     outbound: Outbound,
+}
+
+impl State {
+    /// Fresh per-instance state: `env` as the environment, stderr inherited.
+    pub(crate) fn new(env: &[(String, String)], outbound: Outbound) -> State {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stderr().envs(env);
+        State {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            outbound,
+        }
+    }
 }
 
 impl WasiView for State {
@@ -55,6 +70,7 @@ pub struct Hosted {
     outbound: Outbound,
     /// One permit per instance the pooling allocator has room for.
     slots: Arc<Semaphore>,
+    renderer: Option<RenderHost>,
 }
 
 impl Hosted {
@@ -71,13 +87,34 @@ impl Hosted {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
-        let pre = ProxyPre::new(linker.instantiate_pre(&component).map_err(err)?).map_err(err)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(err)?;
+        let env = Arc::new(spec.environment.clone().into_iter().collect::<Vec<_>>());
+        // The component's own render export, if it has one (weir's does).
+        let renderer = RendererPre::new(instance_pre.clone())
+            .ok()
+            .map(|pre| RenderHost {
+                pre,
+                env: env.clone(),
+                outbound: outbound.clone(),
+            });
+        let pre = ProxyPre::new(instance_pre).map_err(err)?;
         Ok(Hosted {
             pre,
-            env: Arc::new(spec.environment.clone().into_iter().collect()),
+            env,
             outbound,
             slots,
+            renderer,
         })
+    }
+
+    /// Instances that can still be started now.
+    pub fn free_instances(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// The component's `weir:edge/render` export, when it has one.
+    pub fn renderer(&self) -> Option<&RenderHost> {
+        self.renderer.as_ref()
     }
 
     /// Answers `req` with a fresh instance of the component. The instance lives until the
@@ -113,16 +150,9 @@ impl Hosted {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let mut wasi = WasiCtx::builder();
-        wasi.inherit_stderr().envs(&self.env);
         let mut store = Store::new(
             self.pre.engine(),
-            State {
-                table: ResourceTable::new(),
-                wasi: wasi.build(),
-                http: WasiHttpCtx::new(),
-                outbound: self.outbound.clone(),
-            },
+            State::new(&self.env, self.outbound.clone()),
         );
         let (tx, rx) = tokio::sync::oneshot::channel();
         let req = req.map(|b| {

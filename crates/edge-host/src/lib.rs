@@ -19,6 +19,7 @@ pub mod collapse;
 pub mod error;
 pub mod host;
 pub mod outbound;
+pub mod render;
 pub mod server;
 pub mod spin;
 pub mod stats;

@@ -59,7 +59,12 @@ impl PlaybackService {
             Route::Metrics => return Ok(response::metrics(o)),
             Route::Timeline { channel } => {
                 let query = req.uri().query().unwrap_or("");
-                return timeline_api::timeline(o, &channel, query, cfg).await;
+                let accept = req
+                    .headers()
+                    .get(::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                return timeline_api::timeline(o, &channel, query, accept, cfg).await;
             }
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;

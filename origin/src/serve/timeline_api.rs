@@ -5,11 +5,13 @@
 //! must not ship every rendition's window). With delivery directives
 //! (`_HLS_msn`/`_HLS_part`) the request is held exactly like the blocking playlist
 //! request it stands for, so identical waits can be collapsed by a CDN on the URL;
-//! 400 and 503 as for playlists.
+//! 400 and 503 as for playlists. `Accept: application/vnd.weir.timeline+postcard`
+//! selects the compact binary encoding (what weir's edge component asks for).
 
 use std::sync::Arc;
 
 use manifest::hls::Directives;
+use timeline::wire::Format;
 use timeline::{ChannelSnapshot, TimingConfig};
 
 use super::body::full;
@@ -24,6 +26,7 @@ pub async fn timeline(
     origin: &Origin,
     name: &str,
     query: &str,
+    accept: &str,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
     let ch = origin
@@ -38,13 +41,19 @@ pub async fn timeline(
         Some(id) => super::manifests::hold_for(&ch, id, &directives, cfg).await?,
         None => ch.snapshot(),
     };
+    let format = Format::negotiate(accept);
     let body = match &rendition {
-        Some(id) => timeline::wire::encode(&snap.for_rendition(id)),
-        None => timeline::wire::encode(&snap),
+        Some(id) => timeline::wire::encode_as(&snap.for_rendition(id), format),
+        None => timeline::wire::encode_as(&snap, format),
     };
-    Ok(ok(
-        timeline::wire::CONTENT_TYPE,
+    let mut resp = ok(
+        format.content_type(),
         &cache_success(cfg, directives.is_blocking()),
         full(body),
-    ))
+    );
+    resp.headers_mut().insert(
+        hyper::header::VARY,
+        hyper::header::HeaderValue::from_static("Accept"),
+    );
+    Ok(resp)
 }

@@ -10,7 +10,7 @@
 //! - `native render`: `manifest::hls::media_playlist` on the in-memory snapshot (what the
 //!   origin does before its render cache);
 //! - `native decode+render`: the same work the component does, natively: decode the
-//!   timeline wire form of the rendition, then render;
+//!   binary timeline wire form of the rendition, then render (and the same from JSON);
 //! - `wasm, fresh instance`: a wasi:http request through the hosted component: a fresh
 //!   instance from the pooling allocator, the component's outbound timeline fetch
 //!   answered in-process from pre-encoded bytes, decode + render inside Wasm, the
@@ -52,11 +52,21 @@ fn time<F: FnMut()>(mut f: F) -> (f64, f64, f64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let snap = weir_tests::steady().expect("steady scenario").snapshot;
-    let wire = Bytes::from(timeline::wire::encode(&snap.for_rendition("v360")));
+    let trimmed = snap.for_rendition("v360");
+    let json = Bytes::from(timeline::wire::encode(&trimmed));
+    let wire = Bytes::from(timeline::wire::encode_as(
+        &trimmed,
+        timeline::wire::Format::Binary,
+    ));
     let expected = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
 
     let native = time(|| {
         let text = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
+        std::hint::black_box(text);
+    });
+    let decode_json = time(|| {
+        let s = timeline::wire::decode(&json).expect("decodes");
+        let text = manifest::hls::media_playlist(&s, "v360", Skip::No).expect("renders");
         std::hint::black_box(text);
     });
     let decode = time(|| {
@@ -112,13 +122,15 @@ async fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
     println!(
-        "playlist render per request ({} B v360 playlist, {} B timeline; {ITERATIONS} sequential requests):",
+        "playlist render per request ({} B v360 playlist, timeline {} B binary / {} B JSON; {ITERATIONS} sequential requests):",
         expected.len(),
-        wire.len()
+        wire.len(),
+        json.len()
     );
     println!("  path                         p50 µs    p99 µs   mean µs");
     for (name, (p50, p99, mean)) in [
         ("native render", native),
+        ("native decode JSON+render", decode_json),
         ("native decode+render", decode),
         ("wasm, fresh pooled instance", wasm),
     ] {

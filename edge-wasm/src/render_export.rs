@@ -1,0 +1,68 @@
+//! The `weir:edge/render` export (wit/weir.wit): rendering without HTTP, for hosts
+//! that fetch the timeline themselves and call the component directly (cheaper than a
+//! wasi:http round trip per request; see BENCHMARKS.md). It answers exactly as the HTTP
+//! entry point does: the same directive rules, renderers and header policy.
+
+#![allow(missing_docs, unsafe_code)]
+
+spin_sdk::wit_bindgen::generate!({
+    world: "renderer",
+    path: "../wit",
+    runtime_path: "spin_sdk::wit_bindgen::rt",
+});
+
+use exports::weir::edge::render::{Directives, Guest, RenderError, Rendered, Resource, Skip};
+
+use crate::headers;
+use crate::route;
+
+struct RenderExport;
+
+impl Guest for RenderExport {
+    fn render(
+        snapshot: Vec<u8>,
+        what: Resource,
+        directives: Directives,
+    ) -> Result<Rendered, RenderError> {
+        let snap = timeline::wire::decode(&snapshot)
+            .map_err(|e| RenderError::BadSnapshot(e.to_string()))?;
+        let (resource, time_url) = match what {
+            Resource::Master => (route::Resource::Master, String::new()),
+            Resource::Media(id) => (route::Resource::Media(id), String::new()),
+            Resource::Mpd(url) => (route::Resource::Mpd, url),
+        };
+        let answer = headers::render(&snap, &resource, &query(&directives), &time_url);
+        let reason = || answer.text().trim_end().to_string();
+        match answer.status() {
+            200 => Ok(Rendered {
+                content_type: answer.header("content-type"),
+                cache_control: answer.header("cache-control"),
+                body: answer.text(),
+            }),
+            400 => Err(RenderError::BadRequest(reason())),
+            404 => Err(RenderError::NotFound(reason())),
+            503 => Err(RenderError::NotReady(reason())),
+            _ => Err(RenderError::BadSnapshot(reason())),
+        }
+    }
+}
+
+/// The query string the directives stand for, parsed again by the one directive
+/// parser, so both entry points apply the same rules.
+fn query(d: &Directives) -> String {
+    let mut q = Vec::new();
+    if let Some(m) = d.msn {
+        q.push(format!("_HLS_msn={m}"));
+    }
+    if let Some(p) = d.part {
+        q.push(format!("_HLS_part={p}"));
+    }
+    match d.skip {
+        Skip::No => {}
+        Skip::Yes => q.push("_HLS_skip=YES".into()),
+        Skip::V2 => q.push("_HLS_skip=v2".into()),
+    }
+    q.join("&")
+}
+
+export!(RenderExport);
