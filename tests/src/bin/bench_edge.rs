@@ -11,7 +11,9 @@
 //!   origin does before its render cache);
 //! - `native decode+render`: the same work the component does, natively: decode the
 //!   binary timeline wire form of the rendition, then render (and the same from JSON);
-//! - `wasm, fresh instance`: a wasi:http request through the hosted component: a fresh
+//! - `render export`: the component's `weir:edge/render` called directly with the same
+//!   binary timeline, on a fresh pooled instance per call, and on one warm instance;
+//! - `wasi:http, fresh instance`: a wasi:http request through the hosted component: a fresh
 //!   instance from the pooling allocator, the component's outbound timeline fetch
 //!   answered in-process from pre-encoded bytes, decode + render inside Wasm, the
 //!   response body collected.
@@ -118,6 +120,45 @@ async fn main() {
     }
     let wasm = percentiles(d);
 
+    // The render export: the host holds the timeline bytes and calls the component.
+    let r = hosted.renderer().expect("weir:edge/render export").clone();
+    let what = edge_host::render::Resource::Media("v360".into());
+    let plain = edge_host::render::Directives {
+        msn: None,
+        part: None,
+        skip: edge_host::render::Skip::No,
+    };
+    let first = r
+        .render_fresh(&wire, &what, plain)
+        .await
+        .expect("call")
+        .expect("renders");
+    assert_eq!(
+        first.body, expected,
+        "the render export renders what native does"
+    );
+    let mut fresh_d = Vec::with_capacity(ITERATIONS);
+    for i in 0..WARMUP + ITERATIONS {
+        let t = Instant::now();
+        let out = r.render_fresh(&wire, &what, plain).await.expect("call");
+        std::hint::black_box(out.expect("renders"));
+        if i >= WARMUP {
+            fresh_d.push(t.elapsed());
+        }
+    }
+    let export_fresh = percentiles(fresh_d);
+    let mut warm = r.warm().await.expect("warm instance");
+    let mut warm_d = Vec::with_capacity(ITERATIONS);
+    for i in 0..WARMUP + ITERATIONS {
+        let t = Instant::now();
+        let out = warm.render(&wire, &what, plain).await.expect("call");
+        std::hint::black_box(out.expect("renders"));
+        if i >= WARMUP {
+            warm_d.push(t.elapsed());
+        }
+    }
+    let export_warm = percentiles(warm_d);
+
     let size = std::fs::metadata(repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -132,17 +173,25 @@ async fn main() {
         ("native render", native),
         ("native decode JSON+render", decode_json),
         ("native decode+render", decode),
-        ("wasm, fresh pooled instance", wasm),
+        ("wasi:http, fresh instance", wasm),
+        ("render export, fresh inst.", export_fresh),
+        ("render export, warm inst.", export_warm),
     ] {
         println!("  {name:<28} {p50:>7.1}   {p99:>7.1}   {mean:>7.1}");
     }
-    println!(
-        "  wasm added at p50: {:.1} µs over native render ({:.1}x), {:.1} µs over native decode+render ({:.1}x)",
-        wasm.0 - native.0,
-        wasm.0 / native.0,
-        wasm.0 - decode.0,
-        wasm.0 / decode.0
-    );
+    for (name, w) in [
+        ("wasi:http, fresh instance", wasm),
+        ("render export, fresh inst.", export_fresh),
+        ("render export, warm inst.", export_warm),
+    ] {
+        println!(
+            "  {name}: +{:.1} µs at p50 over native decode+render ({:.2}x), +{:.1} µs over native render alone ({:.1}x)",
+            w.0 - decode.0,
+            w.0 / decode.0,
+            w.0 - native.0,
+            w.0 / native.0
+        );
+    }
     println!(
         "  component: {size} B; compile + link at start-up {:.0} ms",
         load.as_secs_f64() * 1e3
