@@ -15,6 +15,7 @@
 //! Configuration: the environment variable `WEIR_ORIGIN` (default
 //! `http://127.0.0.1:8082`), portable across Spin, `wasmtime serve --env` and `weir edge`.
 
+mod flow;
 mod headers;
 mod render_export;
 mod route;
@@ -25,101 +26,60 @@ use spin_sdk::http::{
 };
 use spin_sdk::http_component;
 
-use route::Resource;
-
-/// Default origin when `WEIR_ORIGIN` is not set.
-const DEFAULT_ORIGIN: &str = "http://127.0.0.1:8082";
-
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let origin = std::env::var("WEIR_ORIGIN").unwrap_or_else(|_| DEFAULT_ORIGIN.to_string());
-    let origin = origin.trim_end_matches('/').to_string();
+    let origin = flow::origin();
     let path_query = req.path_with_query().unwrap_or_else(|| "/".into());
-    let (path, query) = path_query.split_once('?').unwrap_or((&path_query, ""));
     let header = |name: &str| {
         req.headers()
             .get(name)
             .first()
             .map(|v| String::from_utf8_lossy(v).into_owned())
     };
-    let gzip = header("accept-encoding").is_some_and(|v| manifest::headers::accepts_gzip(&v));
-    match route::parse(path) {
-        Some((channel, resource))
-            if req.method() == Method::Get || req.method() == Method::Head =>
-        {
-            // wasi:http carries the client's Host as the request authority.
-            let host = req
-                .authority()
-                .or_else(|| header("host"))
-                .unwrap_or_else(|| "127.0.0.1".into());
-            manifest_response(&origin, &channel, resource, query, &host, gzip, out).await
-        }
-        _ => pass_through(&origin, &req, &path_query, out).await,
+    // wasi:http carries the client's Host as the request authority.
+    let host = req
+        .authority()
+        .or_else(|| header("host"))
+        .unwrap_or_default();
+    let method = match req.method() {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        _ => "",
+    };
+    let accept_encoding = header("accept-encoding").unwrap_or_default();
+    match flow::Head::parse(method, &path_query, &host, &accept_encoding) {
+        Some(head) => manifest_response(&origin, &head, out).await,
+        None => pass_through(&origin, &req, &path_query, out).await,
     }
 }
 
 /// Renders a manifest from the origin's timeline.
-async fn manifest_response(
-    origin: &str,
-    channel: &str,
-    resource: Resource,
-    query: &str,
-    host: &str,
-    gzip: bool,
-    out: ResponseOutparam,
-) {
-    let url = match &resource {
-        Resource::Media(id) if query.is_empty() => {
-            format!("{origin}/{channel}/timeline.json?rendition={id}")
-        }
-        Resource::Media(id) => format!("{origin}/{channel}/timeline.json?rendition={id}&{query}"),
-        _ => format!("{origin}/{channel}/timeline.json"),
-    };
+async fn manifest_response(origin: &str, head: &flow::Head, out: ResponseOutparam) {
     // The compact binary form: decoding it is most of the component's work otherwise.
-    let req = Request::get(url)
+    let req = Request::get(head.timeline_url(origin))
         .header("accept", timeline::wire::BINARY_CONTENT_TYPE)
         .build();
     let resp = match fetch(req).await {
         Ok(r) => r,
-        Err(a) => return respond(out, a, None).await,
+        Err(reason) => return send(out, flow::origin_failed(&reason)).await,
     };
     let status = resp.status();
     let origin_headers = resp.headers().entries();
-    let body = match resp.into_body().await {
-        Ok(b) => b,
-        Err(e) => {
-            return respond(out, headers::error(502, &format!("origin body: {e}")), None).await;
-        }
-    };
-    if status != 200 {
-        // The origin's answer (400 bad directive, 404 unknown, 503 timeout) stands,
-        // with its reason and cache lifetime.
-        let keep = ["content-type", "cache-control"];
-        let hs = origin_headers
-            .into_iter()
-            .filter(|(k, _)| keep.contains(&k.as_str()))
-            .collect();
-        return respond(out, headers::Answer::raw(status, hs, body), None).await;
+    match resp.into_body().await {
+        Ok(body) => send(out, head.answer(status, origin_headers, body)).await,
+        Err(e) => send(out, flow::origin_failed(&format!("origin body: {e}"))).await,
     }
-    let answer = match timeline::wire::decode(&body) {
-        Ok(snap) => headers::render(&snap, &resource, query, &format!("http://{host}/time")),
-        Err(e) => headers::error(502, &e.to_string()),
-    };
-    respond(out, answer, Some(gzip)).await
 }
 
-/// Sends `req` to the origin; an unreachable origin becomes a 502 answer.
-async fn fetch(req: Request) -> Result<IncomingResponse, headers::Answer> {
+/// Sends `req` to the origin; why it failed otherwise.
+async fn fetch(req: Request) -> Result<IncomingResponse, String> {
     spin_sdk::http::send(req)
         .await
-        .map_err(|e: spin_sdk::http::SendError| {
-            headers::error(502, &format!("origin unreachable: {e}"))
-        })
+        .map_err(|e: spin_sdk::http::SendError| format!("origin unreachable: {e}"))
 }
 
-/// Sends `answer`; `gzip` Some(accepted) marks a rendered manifest (Vary, gzip).
-async fn respond(out: ResponseOutparam, answer: headers::Answer, gzip: Option<bool>) {
-    let (status, hs, body) = answer.finish(gzip);
+/// Sends a finished answer.
+async fn send(out: ResponseOutparam, (status, hs, body): (u16, headers::HeaderList, Vec<u8>)) {
     let fields = Fields::from_list(&hs).unwrap_or_else(|_| Fields::new());
     let resp = OutgoingResponse::new(fields);
     let _ = resp.set_status_code(status);
@@ -153,7 +113,7 @@ async fn pass_through(
         .build();
     let resp = match fetch(fwd).await {
         Ok(r) => r,
-        Err(a) => return respond(out, a, None).await,
+        Err(reason) => return send(out, flow::origin_failed(&reason)).await,
     };
     let mut hs = resp.headers().entries();
     hs.retain(|(k, _)| !matches!(k.as_str(), "connection" | "transfer-encoding"));

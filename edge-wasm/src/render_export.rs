@@ -1,7 +1,8 @@
-//! The `weir:edge/render` export (wit/weir.wit): rendering without HTTP, for hosts
-//! that fetch the timeline themselves and call the component directly (cheaper than a
-//! wasi:http round trip per request; see BENCHMARKS.md). It answers exactly as the HTTP
-//! entry point does: the same directive rules, renderers and header policy.
+//! The `weir:edge/render` and `weir:edge/manifest-handler` exports (wit/weir.wit):
+//! rendering without wasi:http, for hosts that fetch the timeline themselves and call
+//! the component directly (cheaper than a wasi:http round trip per request; see
+//! BENCHMARKS.md). They answer exactly as the HTTP entry point does: the same flow,
+//! directive rules, renderers and header policy.
 
 #![allow(missing_docs, unsafe_code)]
 
@@ -11,8 +12,10 @@ spin_sdk::wit_bindgen::generate!({
     runtime_path: "spin_sdk::wit_bindgen::rt",
 });
 
+use exports::weir::edge::manifest_handler::{self, Answer, OriginRequest, RequestHead};
 use exports::weir::edge::render::{Directives, Guest, RenderError, Rendered, Resource, Skip};
 
+use crate::flow;
 use crate::headers;
 use crate::route;
 
@@ -63,6 +66,41 @@ fn query(d: &Directives) -> String {
         Skip::V2 => q.push("_HLS_skip=v2".into()),
     }
     q.join("&")
+}
+
+impl manifest_handler::Guest for RenderExport {
+    fn plan(head: RequestHead) -> Option<OriginRequest> {
+        let h = flow::Head::parse(
+            &head.method,
+            &head.path_with_query,
+            &head.host,
+            &head.accept_encoding,
+        )?;
+        Some(OriginRequest {
+            url: h.timeline_url(&flow::origin()),
+            accept: timeline::wire::BINARY_CONTENT_TYPE.to_string(),
+        })
+    }
+
+    fn respond(head: RequestHead, origin: Result<Answer, String>) -> Answer {
+        let (status, headers, body) = match flow::Head::parse(
+            &head.method,
+            &head.path_with_query,
+            &head.host,
+            &head.accept_encoding,
+        ) {
+            None => flow::origin_failed("not a manifest request"),
+            Some(h) => match origin {
+                Ok(a) => h.answer(a.status, a.headers, a.body),
+                Err(reason) => flow::origin_failed(&reason),
+            },
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
 }
 
 export!(RenderExport);

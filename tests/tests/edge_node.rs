@@ -27,7 +27,19 @@ fn spin_toml() -> std::path::PathBuf {
 
 /// Loads the repository's spin.toml with the component pointed at `origin`.
 fn node(origin: &str, local: Option<LocalService>, max_instances: u32) -> EdgeNode {
+    node_with(origin, local, max_instances, true)
+}
+
+/// [`node`], choosing whether manifests go through the component's
+/// `manifest-handler` export (`fast`) or through wasi:http.
+fn node_with(
+    origin: &str,
+    local: Option<LocalService>,
+    max_instances: u32,
+    fast: bool,
+) -> EdgeNode {
     let mut o = EdgeOptions::new(spin_toml());
+    o.fast_manifests = fast;
     o.env = vec![("WEIR_ORIGIN".into(), format!("http://{origin}"))];
     o.allow = vec![format!("http://{RECORDED}")];
     o.local = local.map(|l| (RECORDED.to_string(), l));
@@ -147,9 +159,17 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
         .map(|s| (s.name.to_string(), s.snapshot.clone()))
         .collect();
     recorded.push(("empty".into(), weir_tests::no_media().expect("no_media")));
-    let node = node(RECORDED, Some(recorded_origin(recorded)), 64);
+    // Both ways the node can run the component: its manifest-handler export, and its
+    // wasi:http entry point (the one Spin and `wasmtime serve` use).
+    for fast in [true, false] {
+        let node = node_with(RECORDED, Some(recorded_origin(recorded.clone())), 64, fast);
+        check_recorded(&node, &scenarios).await;
+    }
+}
+
+async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
     let mut checked = 0;
-    for s in &scenarios {
+    for s in scenarios {
         let cfg = &s.snapshot.config;
         let plain = cache_success(cfg, false);
         let mut cases = vec![
@@ -190,7 +210,7 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
             ));
         }
         for (url, file, ct, cache) in cases {
-            let got = get(&node, &url).await;
+            let got = get(node, &url).await;
             assert_eq!(got.status, 200, "{url}: {}", got.body);
             assert_eq!(got.render, "wasm/0.1.0", "{url}: rendered by the component");
             assert_eq!(got.content_type, ct, "{url}");
@@ -212,7 +232,7 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
         "_HLS_skip=maybe",
         "_HLS_msn=1&_HLS_part=-1",
     ] {
-        let got = get(&node, &format!("/steady/v360/index.m3u8?{q}")).await;
+        let got = get(node, &format!("/steady/v360/index.m3u8?{q}")).await;
         let reason = Directives::parse(q)
             .expect_err("native parser refuses it")
             .to_string();
@@ -220,12 +240,12 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
         assert_eq!(got.body, format!("{reason}\n"), "{q}");
         assert_eq!(got.cache, cache_failure(cfg, true), "{q}");
     }
-    let got = get(&node, "/steady/nope/index.m3u8").await;
+    let got = get(node, "/steady/nope/index.m3u8").await;
     assert_eq!(
         (got.status, got.cache.as_str()),
         (404, cache_failure(cfg, false).as_str())
     );
-    let got = get(&node, "/empty/master.m3u8").await;
+    let got = get(node, "/empty/master.m3u8").await;
     assert_eq!(got.status, 503, "no complete segment yet: {}", got.body);
 }
 

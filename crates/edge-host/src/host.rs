@@ -71,6 +71,9 @@ pub struct Hosted {
     /// One permit per instance the pooling allocator has room for.
     slots: Arc<Semaphore>,
     renderer: Option<RenderHost>,
+    /// Serve manifests through the component's `manifest-handler` export when it has
+    /// one (else, and for everything else, through wasi:http).
+    fast_manifests: bool,
 }
 
 impl Hosted {
@@ -81,8 +84,15 @@ impl Hosted {
         spec: &HostedComponent,
         outbound: Outbound,
         slots: Arc<Semaphore>,
+        fast_manifests: bool,
     ) -> Result<Self, EdgeError> {
         let err = |e: wasmtime::Error| component_error(&spec.source, e);
+        if !spec.source.is_file() {
+            return Err(EdgeError::Component {
+                path: spec.source.clone(),
+                message: "no such file (weir's component is built by `make edge`)".into(),
+            });
+        }
         let component = Component::from_file(engine, &spec.source).map_err(err)?;
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
@@ -104,6 +114,7 @@ impl Hosted {
             outbound,
             slots,
             renderer,
+            fast_manifests,
         })
     }
 
@@ -132,6 +143,19 @@ impl Hosted {
                 "the edge node is at its instance limit; retry shortly\n",
             );
         };
+        if self.fast_manifests
+            && let Some(r) = &self.renderer
+            && let Some(head) = crate::fast::head_of(&req)
+        {
+            match crate::fast::manifest(r, &self.outbound, head).await {
+                Ok(Some(resp)) => return resp,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!("edge component failed: {e:#}");
+                    return plain(502, "the edge component failed to answer\n");
+                }
+            }
+        }
         match self.call(req, slot).await {
             Ok(resp) => resp,
             Err(e) => {

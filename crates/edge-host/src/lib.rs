@@ -17,6 +17,7 @@
 pub mod allow;
 pub mod collapse;
 pub mod error;
+mod fast;
 pub mod host;
 pub mod outbound;
 pub mod render;
@@ -55,6 +56,9 @@ pub struct EdgeOptions {
     pub max_instances: u32,
     /// Collapse identical in-flight manifest requests into one component call.
     pub collapse: bool,
+    /// Serve manifests through the component's `weir:edge/manifest-handler` export
+    /// when it has one; `false` serves every request through wasi:http.
+    pub fast_manifests: bool,
 }
 
 impl EdgeOptions {
@@ -67,6 +71,7 @@ impl EdgeOptions {
             local: None,
             max_instances: 1000,
             collapse: true,
+            fast_manifests: true,
         }
     }
 }
@@ -95,14 +100,20 @@ impl EdgeNode {
             spec.environment.extend(options.env.iter().cloned());
             let outbound = outbound::Outbound::new(spec.allowed.clone(), options.local.clone());
             tracing::info!(
-                "edge: component {} ({}) on route {:?}",
+                "edge: component {} ({}) on route {}",
                 spec.id,
                 spec.source.display(),
                 spec.route
             );
             routes.push((
                 spec.route.clone(),
-                Hosted::new(&engine, &spec, outbound, slots.clone())?,
+                Hosted::new(
+                    &engine,
+                    &spec,
+                    outbound,
+                    slots.clone(),
+                    options.fast_manifests,
+                )?,
             ));
         }
         Ok(EdgeNode {

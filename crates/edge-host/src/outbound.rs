@@ -91,6 +91,40 @@ impl WasiHttpHooks for Outbound {
 }
 
 impl Outbound {
+    /// `GET url` with `Accept: accept`, under the same rules as the component's own
+    /// requests; the whole answer (status, headers, body), or why it failed.
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<(u16, Vec<(String, Vec<u8>)>, Bytes), String> {
+        let req = http::Request::get(url)
+            .header(http::header::ACCEPT, accept)
+            .body(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .map_err(|e| format!("origin request: {e}"))?;
+        let (resp, _io) = self
+            .clone()
+            .send(req)
+            .await
+            .map_err(|e| format!("origin unreachable: ErrorCode::{e:?}"))?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("origin body: {e:?}"))?
+            .to_bytes();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+            .collect();
+        Ok((parts.status.as_u16(), headers, body))
+    }
+
     async fn send(self, request: http::Request<WasiBody>) -> SendResult {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("http").to_string();

@@ -20,6 +20,7 @@ mod bindings {
     });
 }
 
+pub use bindings::exports::weir::edge::manifest_handler::{Answer, OriginRequest, RequestHead};
 pub use bindings::exports::weir::edge::render::{
     Directives, RenderError, Rendered, Resource, Skip,
 };
@@ -34,7 +35,7 @@ pub struct RenderHost {
 }
 
 impl RenderHost {
-    fn store(&self) -> Store<State> {
+    pub(crate) fn store(&self) -> Store<State> {
         Store::new(
             self.pre.engine(),
             State::new(&self.env, self.outbound.clone()),

@@ -53,6 +53,15 @@ pub enum Route {
     Exact(String),
 }
 
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Wildcard(prefix) => write!(f, "{prefix}/..."),
+            Route::Exact(path) => f.write_str(path),
+        }
+    }
+}
+
 impl Route {
     fn parse(route: &str) -> Option<Route> {
         if !route.starts_with('/') {
@@ -170,6 +179,7 @@ environment = { WEIR_ORIGIN = "http://127.0.0.1:8082" }
         assert_eq!(c[0].environment["WEIR_ORIGIN"], "http://127.0.0.1:8082");
         assert!(c[0].route.matches("/live/master.m3u8"));
         assert!(c[0].route.matches("/"));
+        assert_eq!(c[0].route.to_string(), "/...");
     }
 
     #[test]

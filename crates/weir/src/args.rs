@@ -10,7 +10,7 @@ pub const USAGE: &str = "usage:
   weir origin [--ingest ADDR] [--listen ADDR] [--target-duration-ms N] [--part-target-ms N]
               [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
   weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
-              [--no-collapse]
+              [--no-collapse] [--wasi-http-only]
   weir up     [origin options] [edge options] [--origin-listen ADDR]";
 
 /// Options of the edge node.
@@ -30,6 +30,9 @@ pub struct EdgeArgs {
     pub origin_listen: SocketAddr,
     /// Collapse identical in-flight manifest requests (on unless `--no-collapse`).
     pub collapse: bool,
+    /// Serve manifests through the component's manifest-handler export (on unless
+    /// `--wasi-http-only`).
+    pub fast_manifests: bool,
 }
 
 impl Default for EdgeArgs {
@@ -42,6 +45,7 @@ impl Default for EdgeArgs {
             max_instances: 1000,
             origin_listen: ([127, 0, 0, 1], 8082).into(),
             collapse: true,
+            fast_manifests: true,
         }
     }
 }
@@ -103,6 +107,10 @@ fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<Str
             edge.collapse = false;
             continue;
         }
+        if flag == "--wasi-http-only" {
+            edge.fast_manifests = false;
+            continue;
+        }
         let is_edge = matches!(
             flag.as_str(),
             "--spin" | "--env" | "--allow" | "--max-instances" | "--origin-listen" | "--listen"
@@ -149,7 +157,7 @@ mod tests {
     #[test]
     fn up_splits_origin_and_edge_options() {
         let Ok(Command::Up { config, edge }) = parse(args(
-            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-collapse --env A=b --origin-listen 127.0.0.1:9002",
+            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-collapse --wasi-http-only --env A=b --origin-listen 127.0.0.1:9002",
         )) else {
             panic!("up parses")
         };
@@ -159,6 +167,7 @@ mod tests {
         assert_eq!(edge.env, vec![("A".into(), "b".into())]);
         assert_eq!(config.timing.window_segments, 6);
         assert!(!edge.collapse);
+        assert!(!edge.fast_manifests);
     }
 
     #[test]

@@ -104,6 +104,7 @@ fn load(
     options.allow = edge.allow;
     options.max_instances = edge.max_instances;
     options.collapse = edge.collapse;
+    options.fast_manifests = edge.fast_manifests;
     if let Some((authority, _)) = &local {
         options
             .env

@@ -13,6 +13,8 @@
 //!   binary timeline wire form of the rendition, then render (and the same from JSON);
 //! - `render export`: the component's `weir:edge/render` called directly with the same
 //!   binary timeline, on a fresh pooled instance per call, and on one warm instance;
+//! - `manifest-handler, fresh`: the whole request as `weir edge` serves it by default:
+//!   a fresh instance, the component's `plan`, the node's in-process fetch, `respond`;
 //! - `wasi:http, fresh instance`: a wasi:http request through the hosted component: a fresh
 //!   instance from the pooling allocator, the component's outbound timeline fetch
 //!   answered in-process from pre-encoded bytes, decode + render inside Wasm, the
@@ -51,6 +53,35 @@ fn time<F: FnMut()>(mut f: F) -> (f64, f64, f64) {
     percentiles(d)
 }
 
+/// Times whole requests for the v360 playlist through `node` (no collapsing: one at a
+/// time), checking the first answer.
+async fn per_request(node: &EdgeNode, expected: &str) -> (f64, f64, f64) {
+    let hosted = node.route("/steady/v360/index.m3u8").expect("routed");
+    let one = || async {
+        let req = http::Request::get("/steady/v360/index.m3u8")
+            .header("host", "127.0.0.1:8080")
+            .body(Empty::<Bytes>::new())
+            .expect("request");
+        let resp = hosted.handle(req).await;
+        resp.into_body().collect().await.expect("body").to_bytes()
+    };
+    assert_eq!(
+        one().await,
+        expected.as_bytes(),
+        "the component renders what native does"
+    );
+    for _ in 0..WARMUP {
+        one().await;
+    }
+    let mut d = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        std::hint::black_box(one().await);
+        d.push(t.elapsed());
+    }
+    percentiles(d)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let snap = weir_tests::steady().expect("steady scenario").snapshot;
@@ -81,44 +112,28 @@ async fn main() {
         .parent()
         .expect("repo")
         .to_path_buf();
-    let mut o = EdgeOptions::new(repo.join("spin.toml"));
-    o.env = vec![("WEIR_ORIGIN".into(), format!("http://{ORIGIN}"))];
-    o.allow = vec![format!("http://{ORIGIN}")];
-    let body = wire.clone();
-    o.local = Some((
-        ORIGIN.to_string(),
-        local_service(move |_req: http::Request<()>| {
-            let body = body.clone();
-            async move { http::Response::new(Full::new(body)) }
-        }),
-    ));
-    let started = Instant::now();
-    let node = EdgeNode::load(o).expect("component (run `make edge`)");
-    let load = started.elapsed();
-    let hosted = node.route("/steady/v360/index.m3u8").expect("routed");
-    let one = || async {
-        let req = http::Request::get("/steady/v360/index.m3u8")
-            .header("host", "127.0.0.1:8080")
-            .body(Empty::<Bytes>::new())
-            .expect("request");
-        let resp = hosted.handle(req).await;
-        resp.into_body().collect().await.expect("body").to_bytes()
+    let options = |fast: bool| {
+        let mut o = EdgeOptions::new(repo.join("spin.toml"));
+        o.env = vec![("WEIR_ORIGIN".into(), format!("http://{ORIGIN}"))];
+        o.allow = vec![format!("http://{ORIGIN}")];
+        o.fast_manifests = fast;
+        let body = wire.clone();
+        o.local = Some((
+            ORIGIN.to_string(),
+            local_service(move |_req: http::Request<()>| {
+                let body = body.clone();
+                async move { http::Response::new(Full::new(body)) }
+            }),
+        ));
+        o
     };
-    assert_eq!(
-        one().await,
-        expected.as_bytes(),
-        "the component renders what native does"
-    );
-    for _ in 0..WARMUP {
-        one().await;
-    }
-    let mut d = Vec::with_capacity(ITERATIONS);
-    for _ in 0..ITERATIONS {
-        let t = Instant::now();
-        std::hint::black_box(one().await);
-        d.push(t.elapsed());
-    }
-    let wasm = percentiles(d);
+    let started = Instant::now();
+    let node = EdgeNode::load(options(false)).expect("component (run `make edge`)");
+    let load = started.elapsed();
+    let wasm = per_request(&node, &expected).await;
+    let fast_node = EdgeNode::load(options(true)).expect("component");
+    let handler = per_request(&fast_node, &expected).await;
+    let hosted = node.route("/steady/v360/index.m3u8").expect("routed");
 
     // The render export: the host holds the timeline bytes and calls the component.
     let r = hosted.renderer().expect("weir:edge/render export").clone();
@@ -174,6 +189,7 @@ async fn main() {
         ("native decode JSON+render", decode_json),
         ("native decode+render", decode),
         ("wasi:http, fresh instance", wasm),
+        ("manifest-handler, fresh", handler),
         ("render export, fresh inst.", export_fresh),
         ("render export, warm inst.", export_warm),
     ] {
@@ -181,6 +197,7 @@ async fn main() {
     }
     for (name, w) in [
         ("wasi:http, fresh instance", wasm),
+        ("manifest-handler, fresh", handler),
         ("render export, fresh inst.", export_fresh),
         ("render export, warm inst.", export_warm),
     ] {

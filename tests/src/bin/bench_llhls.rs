@@ -497,11 +497,39 @@ async fn edge(repo: &Path, playback: SocketAddr) {
     let up_single = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
     row("weir up: edge node, --no-collapse", up_single);
     drop((ingest, up));
+    // And every request through the component's wasi:http entry point.
+    let up = weir_cmd(
+        repo,
+        &[
+            "up".into(),
+            "--no-collapse".into(),
+            "--wasi-http-only".into(),
+            "--listen".into(),
+            "127.0.0.1:19480".into(),
+            "--ingest".into(),
+            "127.0.0.1:19481".into(),
+            "--origin-listen".into(),
+            "127.0.0.1:19482".into(),
+            "--spin".into(),
+            repo.join("spin.toml").display().to_string(),
+        ],
+        19480,
+    );
+    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
+    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let up_wasi = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
+    row("weir up: --no-collapse --wasi-http-only", up_wasi);
+    drop((ingest, up));
     for (name, (rps, p50), (n_rps, n_p50)) in [
         ("wasmtime serve", ws, native),
         ("weir edge", we, native),
         ("weir up edge", up_edge, up_native),
         ("weir up edge --no-collapse", up_single, up_native),
+        (
+            "weir up edge --no-collapse --wasi-http-only",
+            up_wasi,
+            up_native,
+        ),
     ] {
         println!(
             "  {name}: +{:.3} ms per request at p50, throughput {:.2}x native",

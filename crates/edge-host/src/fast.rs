@@ -1,0 +1,86 @@
+//! Manifests through the component's `weir:edge/manifest-handler` export: one fresh
+//! instance asks which timeline it needs (`plan`), the node fetches it under the same
+//! outbound rules (allow-list, in-process origin), and the instance answers from it
+//! (`respond`). Same component code and bytes as the wasi:http path, without its
+//! per-request resources and streams (see BENCHMARKS.md).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::outbound::Outbound;
+use crate::render::{Answer, RenderHost, RequestHead};
+
+/// What the component sees of `req`; `None` for methods that are never manifests.
+pub fn head_of<B>(req: &http::Request<B>) -> Option<RequestHead> {
+    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+        return None;
+    }
+    let header = |n: http::header::HeaderName| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    // As wasi:http does: the authority of the request, else its Host header.
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| header(http::header::HOST));
+    let head = RequestHead {
+        method: req.method().as_str().to_string(),
+        path_with_query: req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+        host,
+        accept_encoding: header(http::header::ACCEPT_ENCODING),
+    };
+    Some(head)
+}
+
+/// The answer to `head` if it is a manifest request; `None` hands it to wasi:http.
+pub async fn manifest(
+    r: &RenderHost,
+    outbound: &Outbound,
+    head: RequestHead,
+) -> wasmtime::Result<Option<http::Response<HyperOutgoingBody>>> {
+    let mut store = r.store();
+    let inst = r.pre.instantiate_async(&mut store).await?;
+    let handler = inst.weir_edge_manifest_handler();
+    let Some(plan) = handler.call_plan(&mut store, &head).await? else {
+        return Ok(None);
+    };
+    let origin = outbound
+        .get(&plan.url, &plan.accept)
+        .await
+        .map(|(status, headers, body)| Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+        });
+    let origin = origin.as_ref().map_err(String::as_str);
+    let answer = handler.call_respond(&mut store, &head, origin).await?;
+    Ok(Some(response(answer)))
+}
+
+fn response(a: Answer) -> http::Response<HyperOutgoingBody> {
+    let mut r = http::Response::new(
+        Full::new(Bytes::from(a.body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = http::StatusCode::from_u16(a.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for (k, v) in a.headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_bytes(&v),
+        ) {
+            r.headers_mut().append(k, v);
+        }
+    }
+    r
+}
