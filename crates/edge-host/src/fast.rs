@@ -11,9 +11,14 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::outbound::Outbound;
 use crate::render::{Answer, RenderHost, RequestHead};
 
-/// What the component sees of `req`; `None` for methods that are never manifests.
+/// What the component sees of `req`; `None` for requests that are not manifests (by
+/// method, and by the playlist/MPD file extensions, so media requests do not pay for an
+/// instance that would only say "not mine"; the component's `plan` still decides).
 pub fn head_of<B>(req: &http::Request<B>) -> Option<RequestHead> {
-    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+    let path = req.uri().path();
+    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+        || !(path.ends_with(".m3u8") || path.ends_with(".mpd"))
+    {
         return None;
     }
     let header = |n: http::header::HeaderName| {
