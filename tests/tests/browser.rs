@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,15 +14,6 @@ use support::{TestEdge, TestOrigin, tools};
 /// How far (s) the encoder must fall behind real time before a stall is blamed on it:
 /// about half of hls.js's low-latency buffer (PART-HOLD-BACK 0.6 s + a part or two).
 const STARVED_SOURCE_S: f64 = 0.4;
-
-struct Encoder(Child);
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Runs the page driver; returns (samples, page errors, level switched to).
 async fn play(
@@ -208,11 +199,10 @@ fn assert_low_latency(name: &str, samples: &[Value]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_js_low_latency_and_shaka_play_in_chromium() {
     let o = TestOrigin::start_with_web().await;
-    let mut cmd = tools::ffmpeg_long_post(&format!("http://{}/ingest/live", o.ingest), 120);
-    let _enc = Encoder(
-        cmd.spawn()
-            .expect("ffmpeg (run `make test`, which installs it)"),
-    );
+    let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
+        &format!("http://{}/ingest/live", o.ingest),
+        120,
+    ));
     o.wait_segments(
         "live",
         &["v360", "v180", "audio"],

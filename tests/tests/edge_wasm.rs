@@ -11,24 +11,15 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::TestOrigin;
 use support::http::{Resp, get, get_with};
-use support::{TestOrigin, tools};
-
-/// A child process stopped (by its own handle) when the test ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::tools::{self, Killed};
 
 /// Starts `wasmtime serve` on the component; returns once it prints its address.
-fn wasmtime_serve(origin: SocketAddr) -> (Proc, SocketAddr) {
+fn wasmtime_serve(origin: SocketAddr) -> (Killed, SocketAddr) {
     let repo = tools::repo();
     let wasmtime = repo.join(".tools/bin/wasmtime");
     let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
@@ -64,7 +55,7 @@ fn wasmtime_serve(origin: SocketAddr) -> (Proc, SocketAddr) {
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
-    (Proc(child), addr)
+    (Killed(child), addr)
 }
 
 fn gunzip(body: &[u8]) -> String {
@@ -109,11 +100,10 @@ fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
     let o = TestOrigin::start().await;
-    let mut enc = tools::ffmpeg_long_post(&format!("http://{}/ingest/eq", o.ingest), 60);
-    let enc = Proc(
-        enc.spawn()
-            .expect("ffmpeg (run `make test`, which installs it)"),
-    );
+    let enc = tools::spawn_encoder(tools::ffmpeg_long_post(
+        &format!("http://{}/ingest/eq", o.ingest),
+        60,
+    ));
     o.wait_segments("eq", &["v360", "v180", "audio"], 3, Duration::from_secs(60))
         .await;
     // Stop the encoder (kill and reap): nothing changes the channel after this, so

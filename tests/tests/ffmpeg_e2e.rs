@@ -9,26 +9,9 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use support::{TestOrigin, http, rules, tools};
-
-/// Kills the encoder when the test ends, whatever happens.
-struct Encoder(Child);
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(mut cmd: Command) -> Encoder {
-    Encoder(cmd.spawn().unwrap_or_else(|e| {
-        panic!("cannot start ffmpeg: {e} (run `make test`, which installs it)")
-    }))
-}
 
 fn workdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("weir-e2e-{}-{name}", std::process::id()));
@@ -233,7 +216,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_dash_muxer_low_latency_put() {
     let o = TestOrigin::start().await;
-    let _enc = spawn(tools::ffmpeg_dash(
+    let _enc = tools::spawn_encoder(tools::ffmpeg_dash(
         &format!("http://{}/ingest/dashch", o.ingest),
         40,
     ));
@@ -257,7 +240,7 @@ async fn ffmpeg_dash_muxer_low_latency_put() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_long_chunked_post_per_rendition() {
     let o = TestOrigin::start().await;
-    let _enc = spawn(tools::ffmpeg_long_post(
+    let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
         &format!("http://{}/ingest/postch", o.ingest),
         40,
     ));

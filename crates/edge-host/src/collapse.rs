@@ -20,6 +20,8 @@ use http_body_util::{BodyExt, Full};
 use tokio::sync::watch;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::request::{header_text, is_manifest_path, path_and_query};
+
 /// Largest answer that is buffered and shared; a larger one ends the collapse with 502
 /// for the followers (a manifest is never near this).
 const MAX_SHARED: usize = 4 << 20;
@@ -37,26 +39,13 @@ impl Key {
     /// The key of `req` if it is a collapsible manifest request (`GET` of a `.m3u8` or
     /// `.mpd`), else `None`.
     pub fn of<B>(req: &http::Request<B>) -> Option<Key> {
-        let path = req.uri().path();
-        if req.method() != http::Method::GET || !(path.ends_with(".m3u8") || path.ends_with(".mpd"))
-        {
+        if req.method() != http::Method::GET || !is_manifest_path(req.uri().path()) {
             return None;
         }
-        let header = |n: http::header::HeaderName| {
-            req.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
         Some(Key {
-            path_and_query: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default(),
-            accept_encoding: header(http::header::ACCEPT_ENCODING),
-            host: header(http::header::HOST),
+            path_and_query: path_and_query(req),
+            accept_encoding: header_text(req, http::header::ACCEPT_ENCODING),
+            host: header_text(req, http::header::HOST),
         })
     }
 }

@@ -10,41 +10,29 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::outbound::Outbound;
 use crate::render::{Answer, RenderHost, RequestHead};
+use crate::request::{header_text, is_manifest_path, path_and_query};
 
 /// What the component sees of `req`; `None` for requests that are not manifests (by
 /// method, and by the playlist/MPD file extensions, so media requests do not pay for an
 /// instance that would only say "not mine"; the component's `plan` still decides).
 pub fn head_of<B>(req: &http::Request<B>) -> Option<RequestHead> {
-    let path = req.uri().path();
     if !matches!(*req.method(), http::Method::GET | http::Method::HEAD)
-        || !(path.ends_with(".m3u8") || path.ends_with(".mpd"))
+        || !is_manifest_path(req.uri().path())
     {
         return None;
     }
-    let header = |n: http::header::HeaderName| {
-        req.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
     // As wasi:http does: the authority of the request, else its Host header.
     let host = req
         .uri()
         .authority()
         .map(|a| a.to_string())
-        .unwrap_or_else(|| header(http::header::HOST));
-    let head = RequestHead {
+        .unwrap_or_else(|| header_text(req, http::header::HOST));
+    Some(RequestHead {
         method: req.method().as_str().to_string(),
-        path_with_query: req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into()),
+        path_with_query: path_and_query(req),
         host,
-        accept_encoding: header(http::header::ACCEPT_ENCODING),
-    };
-    Some(head)
+        accept_encoding: header_text(req, http::header::ACCEPT_ENCODING),
+    })
 }
 
 /// The answer to `head` if it is a manifest request; `None` hands it to wasi:http.

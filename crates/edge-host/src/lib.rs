@@ -21,6 +21,7 @@ mod fast;
 pub mod host;
 pub mod outbound;
 pub mod render;
+mod request;
 pub mod server;
 pub mod spin;
 pub mod stats;

@@ -40,17 +40,21 @@ fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
     (us(d[d.len() / 2]), us(d[d.len() * 99 / 100]), mean)
 }
 
-fn time<F: FnMut()>(mut f: F) -> (f64, f64, f64) {
-    for _ in 0..WARMUP {
-        f();
-    }
-    let mut d = Vec::with_capacity(ITERATIONS);
-    for _ in 0..ITERATIONS {
-        let t = Instant::now();
-        f();
-        d.push(t.elapsed());
-    }
-    percentiles(d)
+/// Runs `$body` WARMUP times, then times ITERATIONS runs of it one by one; its value is
+/// kept from the optimiser. A macro so the body may `.await` (and borrow mutably).
+macro_rules! measure {
+    ($body:expr) => {{
+        for _ in 0..WARMUP {
+            std::hint::black_box($body);
+        }
+        let mut d = Vec::with_capacity(ITERATIONS);
+        for _ in 0..ITERATIONS {
+            let t = Instant::now();
+            std::hint::black_box($body);
+            d.push(t.elapsed());
+        }
+        percentiles(d)
+    }};
 }
 
 /// Times whole requests for the v360 playlist through `node` (no collapsing: one at a
@@ -70,16 +74,7 @@ async fn per_request(node: &EdgeNode, expected: &str) -> (f64, f64, f64) {
         expected.as_bytes(),
         "the component renders what native does"
     );
-    for _ in 0..WARMUP {
-        one().await;
-    }
-    let mut d = Vec::with_capacity(ITERATIONS);
-    for _ in 0..ITERATIONS {
-        let t = Instant::now();
-        std::hint::black_box(one().await);
-        d.push(t.elapsed());
-    }
-    percentiles(d)
+    measure!(one().await)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -93,20 +88,13 @@ async fn main() {
     ));
     let expected = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
 
-    let native = time(|| {
-        let text = manifest::hls::media_playlist(&snap, "v360", Skip::No).expect("renders");
-        std::hint::black_box(text);
-    });
-    let decode_json = time(|| {
-        let s = timeline::wire::decode(&json).expect("decodes");
-        let text = manifest::hls::media_playlist(&s, "v360", Skip::No).expect("renders");
-        std::hint::black_box(text);
-    });
-    let decode = time(|| {
-        let s = timeline::wire::decode(&wire).expect("decodes");
-        let text = manifest::hls::media_playlist(&s, "v360", Skip::No).expect("renders");
-        std::hint::black_box(text);
-    });
+    let render = |s: &timeline::ChannelSnapshot| {
+        manifest::hls::media_playlist(s, "v360", Skip::No).expect("renders")
+    };
+    let read = |bytes: &[u8]| timeline::wire::decode(bytes).expect("decodes");
+    let native = measure!(render(&snap));
+    let decode_json = measure!(render(&read(&json)));
+    let decode = measure!(render(&read(&wire)));
 
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -152,27 +140,19 @@ async fn main() {
         first.body, expected,
         "the render export renders what native does"
     );
-    let mut fresh_d = Vec::with_capacity(ITERATIONS);
-    for i in 0..WARMUP + ITERATIONS {
-        let t = Instant::now();
-        let out = r.render_fresh(&wire, &what, plain).await.expect("call");
-        std::hint::black_box(out.expect("renders"));
-        if i >= WARMUP {
-            fresh_d.push(t.elapsed());
-        }
-    }
-    let export_fresh = percentiles(fresh_d);
+    let export_fresh = measure!(
+        r.render_fresh(&wire, &what, plain)
+            .await
+            .expect("call")
+            .expect("renders")
+    );
     let mut warm = r.warm().await.expect("warm instance");
-    let mut warm_d = Vec::with_capacity(ITERATIONS);
-    for i in 0..WARMUP + ITERATIONS {
-        let t = Instant::now();
-        let out = warm.render(&wire, &what, plain).await.expect("call");
-        std::hint::black_box(out.expect("renders"));
-        if i >= WARMUP {
-            warm_d.push(t.elapsed());
-        }
-    }
-    let export_warm = percentiles(warm_d);
+    let export_warm = measure!(
+        warm.render(&wire, &what, plain)
+            .await
+            .expect("call")
+            .expect("renders")
+    );
 
     let size = std::fs::metadata(repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm"))
         .map(|m| m.len())

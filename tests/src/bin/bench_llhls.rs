@@ -402,6 +402,29 @@ fn weir_cmd(repo: &Path, args: &[String], port: u16) -> Proc {
     p
 }
 
+/// Starts `weir up` (players on 19480, ingest 19481, origin 19482) with `flags` and
+/// primes its bench channel through the edge.
+async fn weir_up(repo: &Path, flags: &[&str]) -> (Proc, Ingest) {
+    let mut args: Vec<String> = vec!["up".into()];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    for a in [
+        "--listen",
+        "127.0.0.1:19480",
+        "--ingest",
+        "127.0.0.1:19481",
+        "--origin-listen",
+        "127.0.0.1:19482",
+        "--spin",
+    ] {
+        args.push(a.into());
+    }
+    args.push(repo.join("spin.toml").display().to_string());
+    let up = weir_cmd(repo, &args, 19480);
+    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
+    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    (up, ingest)
+}
+
 fn row(name: &str, (rps, p50): (f64, f64)) {
     println!("  {name:<40} {rps:>9.0} req/s   p50 {p50:.3} ms");
 }
@@ -453,70 +476,19 @@ async fn edge(repo: &Path, playback: SocketAddr) {
     drop(node);
 
     // `weir up`: origin + edge node in one process, the timeline fetched in-process.
-    let up = weir_cmd(
-        repo,
-        &[
-            "up".into(),
-            "--listen".into(),
-            "127.0.0.1:19480".into(),
-            "--ingest".into(),
-            "127.0.0.1:19481".into(),
-            "--origin-listen".into(),
-            "127.0.0.1:19482".into(),
-            "--spin".into(),
-            repo.join("spin.toml").display().to_string(),
-        ],
-        19480,
-    );
-    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
-    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let (up, ingest) = weir_up(repo, &[]).await;
     let up_native = wrk_stats(&format!("http://127.0.0.1:19482{path}"));
     let up_edge = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
     row("weir up: native origin listener", up_native);
     row("weir up: edge node (in-process timeline)", up_edge);
     drop((ingest, up));
     // The same without request collapsing: every request runs its own instance.
-    let up = weir_cmd(
-        repo,
-        &[
-            "up".into(),
-            "--no-collapse".into(),
-            "--listen".into(),
-            "127.0.0.1:19480".into(),
-            "--ingest".into(),
-            "127.0.0.1:19481".into(),
-            "--origin-listen".into(),
-            "127.0.0.1:19482".into(),
-            "--spin".into(),
-            repo.join("spin.toml").display().to_string(),
-        ],
-        19480,
-    );
-    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
-    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let (up, ingest) = weir_up(repo, &["--no-collapse"]).await;
     let up_single = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
     row("weir up: edge node, --no-collapse", up_single);
     drop((ingest, up));
     // And every request through the component's wasi:http entry point.
-    let up = weir_cmd(
-        repo,
-        &[
-            "up".into(),
-            "--no-collapse".into(),
-            "--wasi-http-only".into(),
-            "--listen".into(),
-            "127.0.0.1:19480".into(),
-            "--ingest".into(),
-            "127.0.0.1:19481".into(),
-            "--origin-listen".into(),
-            "127.0.0.1:19482".into(),
-            "--spin".into(),
-            repo.join("spin.toml").display().to_string(),
-        ],
-        19480,
-    );
-    let ingest = Ingest::start("127.0.0.1:19481".parse().unwrap()).await;
-    prime(&ingest, "127.0.0.1:19480".parse().unwrap()).await;
+    let (up, ingest) = weir_up(repo, &["--no-collapse", "--wasi-http-only"]).await;
     let up_wasi = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
     row("weir up: --no-collapse --wasi-http-only", up_wasi);
     drop((ingest, up));

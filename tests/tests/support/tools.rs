@@ -2,7 +2,7 @@
 //! players, xmllint with the DASH MPD schema, Python `m3u8` as an independent parser.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// Test source: 640x360 30 fps test pattern with a burnt-in clock, 1 kHz tone.
 pub const SOURCE: &[&str] = &[
@@ -49,6 +49,24 @@ const X264: &[&str] = &[
     "0",
 ];
 const AAC: &[&str] = &["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"];
+
+/// A child process killed and reaped (by its own handle) when dropped, whatever the
+/// test does.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the encoder `cmd` (one of the `ffmpeg_*` commands).
+pub fn spawn_encoder(mut cmd: Command) -> Killed {
+    Killed(cmd.spawn().unwrap_or_else(|e| {
+        panic!("cannot start ffmpeg: {e} (run `make test`, which installs it)")
+    }))
+}
 
 /// ffmpeg's DASH muxer in low-latency mode: one chunked PUT per segment, keep-alive,
 /// every frame its own CMAF chunk. Tracks arrive as stream0 (360p), stream1 (180p),
