@@ -27,7 +27,7 @@ try {
     const s = await page.evaluate(() => window.playerState());
     delete s.events;
     samples.push(s);
-    console.log(JSON.stringify({ i, t: s.currentTime, frames: s.decodedFrames, latency: s.latency, level: s.level, errors: s.errors.length }));
+    console.log(JSON.stringify({ i, t: s.currentTime, frames: s.decodedFrames, latency: s.latency, target: s.targetLatency, level: s.level, errors: s.errors.length }));
     if (switchAt && i === +switchAt && s.levels && s.levels.length > 1) {
       switchedTo = (s.level + 1) % s.levels.length;
       await page.evaluate(l => window.switchLevel(l), switchedTo);

@@ -1,18 +1,29 @@
 //! Real players in a real browser: weir's own player page, served by weir, opened in
 //! Debian's Chromium, playing a channel that real ffmpeg pushes: hls.js in low-latency
 //! mode (blocking playlist reloads, parts) for 30 s with a rendition switch, then Shaka.
+//!
+//! hls.js runs with a target latency of [`TARGET_LATENCY_S`] instead of the playlists'
+//! PART-HOLD-BACK (0.6 s): the test machine (2 cores) also encodes three renditions in
+//! real time, runs Chromium and a debug weir, and its scheduling hiccups exceed 0.6 s of
+//! buffer whatever the server does (CI saw such stalls). The latency at PART-HOLD-BACK is
+//! measured by `make bench` (bench-llhls), on a quiet machine.
 
 mod support;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use support::{TestEdge, TestOrigin, tools};
 
-/// How far (s) the encoder must fall behind real time before a stall is blamed on it:
-/// about half of hls.js's low-latency buffer (PART-HOLD-BACK 0.6 s + a part or two).
+/// hls.js's target latency in this test (s): low-latency mode all the same (blocking
+/// reloads, parts), with room for a loaded machine's hiccups.
+const TARGET_LATENCY_S: f64 = 1.5;
+
+/// How far (s) the encoder must fall behind real time before a stall is blamed on the
+/// machine rather than on weir: a real-time encoder that late means the 2 cores were
+/// starved, Chromium's fetch and decode threads with it.
 const STARVED_SOURCE_S: f64 = 0.4;
 
 /// Runs the page driver; returns (samples, page errors, level switched to).
@@ -44,11 +55,30 @@ async fn play(
     )
 }
 
-/// Follows how far the encoder falls behind real time: records (wall clock, newest media
-/// time of `track`) at every publish of `channel` until dropped.
+/// One publish of the followed track, as the origin made it.
+#[derive(Clone, Copy)]
+struct Publish {
+    /// Wall clock at the publish, Unix µs.
+    wall_us: i64,
+    /// Newest media time of the track, µs.
+    media_us: i64,
+    /// Program date-time of that media time (the channel's anchor + media time), Unix µs.
+    edge_pdt_us: Option<i64>,
+}
+
+/// Follows the origin's live edge: records every publish of `track` on `channel` until
+/// dropped, to tell how far the encoder fell behind real time and how far a player sits
+/// behind what weir had published.
 struct SourceClock {
-    points: Arc<Mutex<Vec<(Instant, i64)>>>,
+    points: Arc<Mutex<Vec<Publish>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+fn unix_us() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    d.as_micros() as i64
 }
 
 impl SourceClock {
@@ -62,8 +92,12 @@ impl SourceClock {
                 let snap = rx.borrow_and_update().clone();
                 let Some(t) = snap.track(track) else { continue };
                 let Some(end) = t.end() else { continue };
-                let us = timeline::time::rescale(end, t.meta.timescale, 1_000_000) as i64;
-                sink.lock().unwrap().push((Instant::now(), us));
+                let media_us = timeline::time::rescale(end, t.meta.timescale, 1_000_000) as i64;
+                sink.lock().unwrap().push(Publish {
+                    wall_us: unix_us(),
+                    media_us,
+                    edge_pdt_us: snap.epoch_us.map(|e| e + media_us),
+                });
             }
         });
         SourceClock { points, task }
@@ -79,17 +113,24 @@ impl SourceClock {
     /// the server does).
     fn worst_lag(&self) -> f64 {
         let points = self.points.lock().unwrap();
-        let Some(&(t0, _)) = points.first() else {
-            return 0.0;
-        };
         let mut ahead_max = i64::MIN;
         let mut worst = 0i64;
-        for &(at, media_us) in points.iter() {
-            let ahead = media_us - at.duration_since(t0).as_micros() as i64;
+        for p in points.iter() {
+            let ahead = p.media_us - p.wall_us;
             ahead_max = ahead_max.max(ahead);
             worst = worst.max(ahead_max - ahead);
         }
         worst as f64 / 1e6
+    }
+
+    /// How far (s) the frame shown at wall clock `now_ms` (Unix ms) with program date
+    /// `playing_ms` was behind the newest media the origin had published by then: the
+    /// latency weir and the player add, without the encoder's own lag.
+    fn behind_edge(&self, now_ms: f64, playing_ms: f64) -> Option<f64> {
+        let now_us = (now_ms * 1000.0) as i64;
+        let points = self.points.lock().unwrap();
+        let last = points.iter().rev().find(|p| p.wall_us <= now_us)?;
+        Some((last.edge_pdt_us? as f64 / 1000.0 - playing_ms) / 1000.0)
     }
 }
 
@@ -174,25 +215,55 @@ fn assert_plays(
     start
 }
 
-/// Checks that the player reports the playing date (PDT) and stays within 4 s of live
-/// (wall clock − PDT of the frame shown); prints the mean.
-fn assert_low_latency(name: &str, samples: &[Value]) {
-    let latencies: Vec<f64> = samples
-        .iter()
-        .filter_map(|s| Some((s["now"].as_f64()? - s["playingDate"].as_f64()?) / 1000.0))
-        .collect();
+/// How far (s) beyond its own target latency a low-latency player may sit behind weir's
+/// live edge, on average: joining a live stream starts at an independent part, up to one
+/// GOP (1 s) before the target position, plus a part (0.2 s) in flight.
+const MAX_BEYOND_TARGET_S: f64 = 1.2;
+
+/// Checks that the player reports the playing date (PDT) and its target latency, and that
+/// on average the frame shown is within [`MAX_BEYOND_TARGET_S`] of that target behind the
+/// newest media weir had published at that moment. The target is ours (the page's
+/// `latency`) plus hls.js's own back-off after a stall (stalls are judged apart). The
+/// bound grows by the encoder's worst fall-behind in the phase: what starves a real-time
+/// encoder on this machine starves the player's fetch and decode too (with both cores
+/// hogged by busy loops the encoder fell 0.99 s behind and hls.js sat 1.36 s beyond its
+/// target, without a stall). Prints both and the live latency (wall clock − PDT, which
+/// also holds the encoder's own lag).
+fn assert_low_latency(name: &str, samples: &[Value], source: &SourceClock) {
+    let mut latency = Vec::new();
+    let mut behind = Vec::new();
+    let mut beyond = Vec::new();
+    for s in samples {
+        let (Some(now), Some(playing)) = (s["now"].as_f64(), s["playingDate"].as_f64()) else {
+            continue;
+        };
+        latency.push((now - playing) / 1000.0);
+        let (Some(b), Some(target)) = (
+            source.behind_edge(now, playing),
+            s["targetLatency"].as_f64(),
+        ) else {
+            continue;
+        };
+        behind.push(b);
+        beyond.push(b - target);
+    }
     assert!(
-        !latencies.is_empty(),
-        "{name} reports the playing date (PDT)"
+        !beyond.is_empty(),
+        "{name} reports the playing date (PDT) and its target latency: {samples:?}"
     );
-    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (latency, behind, beyond) = (mean(&latency), mean(&behind), mean(&beyond));
+    let bound = MAX_BEYOND_TARGET_S + source.worst_lag();
     eprintln!(
-        "{name} live latency (wall clock - PDT of the frame shown): mean {mean:.2} s over {} s",
-        latencies.len()
+        "{name}: live latency (wall clock - PDT of the frame shown) mean {latency:.2} s; \
+         behind weir's live edge mean {behind:.2} s, {beyond:.2} s beyond the player's \
+         target, over {} s",
+        samples.len()
     );
     assert!(
-        mean < 4.0,
-        "{name}: low-latency playback stays within 4 s of live: {mean:.2}"
+        beyond < bound,
+        "{name}: low-latency playback stays within {bound:.2} s of its target behind \
+         weir's live edge: {beyond:.2} s"
     );
 }
 
@@ -212,7 +283,10 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
     .await;
 
     // hls.js, low-latency mode, 32 s, switching rendition after 15 s.
-    let url = format!("http://{}/?channel=live&player=hls", o.playback);
+    let url = format!(
+        "http://{}/?channel=live&player=hls&latency={TARGET_LATENCY_S}",
+        o.playback
+    );
     let source = SourceClock::follow(&o, "live", "v360");
     let (samples, errors, switched) = play(url, 32, Some(15)).await;
     let lag = source.worst_lag();
@@ -243,7 +317,7 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
         "hls.js switched to level {to}: {switches:?}"
     );
     assert_eq!(last["level"].as_u64(), Some(to));
-    assert_low_latency("hls.js", &samples[start..]);
+    assert_low_latency("hls.js", &samples[start..], &source);
 
     // Shaka Player on the same page, 20 s.
     let url = format!("http://{}/?channel=live&player=shaka", o.playback);
@@ -256,7 +330,10 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
     let edge = TestEdge::start(o.playback).await;
     let before = (edge.node.stats.requests(), edge.node.stats.blocking());
     source.reset();
-    let url = format!("http://{}/?channel=live&player=hls", edge.addr);
+    let url = format!(
+        "http://{}/?channel=live&player=hls&latency={TARGET_LATENCY_S}",
+        edge.addr
+    );
     let (samples, errors, _) = play(url, 20, None).await;
     let lag = source.worst_lag();
     eprintln!("source (edge phase): worst fall-behind {lag:.2} s");
@@ -268,7 +345,7 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
             starved_source: lag >= STARVED_SOURCE_S,
         },
     );
-    assert_low_latency("hls.js via weir edge", &samples[start..]);
+    assert_low_latency("hls.js via weir edge", &samples[start..], &source);
     let last = samples.last().expect("samples");
     assert_eq!(
         last["canBlockReload"], true,
