@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 /// Body of every response of the node.
 pub use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -88,6 +88,14 @@ pub struct EdgeNode {
 
 /// Linear memory one instance may grow to.
 const MAX_MEMORY: usize = 64 << 20;
+
+/// Bytes of each pooled linear memory kept resident between instances: what a playlist
+/// request touches (stack, data, heap) with room to spare. Costs up to this much RSS per
+/// warm slot (`max_unused_warm_slots`, 100 by default, plus the live ones).
+const KEEP_RESIDENT: usize = 2 << 20;
+
+/// Bytes of each pooled table kept resident between instances.
+const KEEP_RESIDENT_TABLE: usize = 64 << 10;
 
 impl EdgeNode {
     /// Reads the manifest, compiles and links every component.
@@ -180,7 +188,14 @@ fn engine(max_instances: u32) -> Result<Engine, EdgeError> {
         .total_core_instances(max_instances.saturating_mul(8))
         .total_memories(max_instances.saturating_mul(2))
         .total_tables(max_instances.saturating_mul(2))
-        .max_memory_size(MAX_MEMORY);
+        .max_memory_size(MAX_MEMORY)
+        // A fresh instance per request must not pay a page fault for every page it
+        // touches: slots keep the pages a request dirtied resident and reset them with
+        // memset (only the dirty ones, found with Linux's PAGEMAP_SCAN where the kernel
+        // has it, ≥ 6.7) instead of madvise. Measured in BENCHMARKS.md (bench-edge).
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT_TABLE)
+        .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| EdgeError::Engine(format!("{e:#}")))

@@ -13,6 +13,8 @@
 //!   binary timeline wire form of the rendition, then render (and the same from JSON);
 //! - `render export`: the component's `weir:edge/render` called directly with the same
 //!   binary timeline, on a fresh pooled instance per call, and on one warm instance;
+//! - `instantiate only`: a fresh store and instance of the component, dropped unused
+//!   (what a fresh instance costs before any work);
 //! - `manifest-handler, fresh`: the whole request as `weir edge` serves it by default:
 //!   a fresh instance, the component's `plan`, the node's in-process fetch, `respond`;
 //! - `wasi:http, fresh instance`: a wasi:http request through the hosted component: a fresh
@@ -146,6 +148,7 @@ async fn main() {
             .expect("call")
             .expect("renders")
     );
+    let instantiate = measure!(r.warm().await.expect("instance"));
     let mut warm = r.warm().await.expect("warm instance");
     let export_warm = measure!(
         warm.render(&wire, &what, plain)
@@ -172,6 +175,7 @@ async fn main() {
         ("manifest-handler, fresh", handler),
         ("render export, fresh inst.", export_fresh),
         ("render export, warm inst.", export_warm),
+        ("instantiate only (no call)", instantiate),
     ] {
         println!("  {name:<28} {p50:>7.1}   {p99:>7.1}   {mean:>7.1}");
     }
