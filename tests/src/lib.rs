@@ -6,6 +6,7 @@
 //! exercise the same segment and part decisions as live ingest.
 
 pub mod bench;
+pub mod playlist_edge;
 use manifest::ManifestError;
 use manifest::dash::MpdOptions;
 use timeline::{ChannelSnapshot, MediaKind, TimelineError, TimingConfig, TrackMeta, TrackTimeline};

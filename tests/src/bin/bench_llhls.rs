@@ -558,14 +558,26 @@ async fn latency(repo: &Path) {
             break;
         }
     }
-    let out = Command::new("node")
-        .arg(repo.join("tests/browser/play.mjs"))
-        .args([
-            "http://127.0.0.1:19280/?channel=lat&player=hls&catchup=1.2",
-            "75",
-        ])
-        .output()
-        .expect("node");
+    let announced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let follower = tokio::spawn(follow_edge(
+        "127.0.0.1:19280".parse().unwrap(),
+        "/lat/stream0/index.m3u8",
+        announced.clone(),
+    ));
+    let script = repo.join("tests/browser/play.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args([
+                "http://127.0.0.1:19280/?channel=lat&player=hls&catchup=1.2",
+                "75",
+            ])
+            .output()
+            .expect("node")
+    })
+    .await
+    .expect("player");
+    follower.abort();
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
@@ -605,4 +617,47 @@ async fn latency(repo: &Path) {
         "  1-s samples with the playhead advancing < 0.5 s: {}",
         stalls.count()
     );
+    let mut announced = announced.lock().unwrap().clone();
+    if announced.is_empty() {
+        println!("  (no blocking reload of the playlist edge answered)");
+        return;
+    }
+    announced.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| announced[((announced.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "  of which before the player: wall clock at a blocking reload's answer - PDT of the \
+         playlist's newest part end: median {:.3} s  p95 {:.3} s  ({} reloads of stream0 after 10 s)",
+        at(0.5),
+        at(0.95),
+        announced.len()
+    );
+}
+
+/// Follows the live edge of `path` the way hls.js does (blocking reload for the part
+/// after the newest one, on a fresh connection each) and records, for each answer after
+/// the first 10 s, wall clock − program date-time of the newest part's end: how late a
+/// part is announced (encoder, ingest and weir; no player), into `sink`. Runs until
+/// aborted.
+async fn follow_edge(addr: SocketAddr, path: &'static str, sink: Arc<std::sync::Mutex<Vec<f64>>>) {
+    use weir_tests::playlist_edge::edge;
+    let started = Instant::now();
+    let mut query = String::new();
+    loop {
+        let (status, body) = get_once(addr, &format!("{path}{query}")).await;
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_micros() as i64;
+        let Some(e) = (status == 200)
+            .then(|| edge(&String::from_utf8_lossy(&body)))
+            .flatten()
+        else {
+            query.clear();
+            continue;
+        };
+        if started.elapsed() > Duration::from_secs(10) {
+            sink.lock().unwrap().push((now_us - e.end_us) as f64 / 1e6);
+        }
+        query = format!("?_HLS_msn={}&_HLS_part={}", e.next_msn, e.next_part);
+    }
 }
