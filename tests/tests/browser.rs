@@ -217,8 +217,10 @@ fn assert_plays(
 
 /// How far (s) beyond its own target latency a low-latency player may sit behind weir's
 /// live edge, on average: joining a live stream starts at an independent part, up to one
-/// GOP (1 s) before the target position, plus a part (0.2 s) in flight.
-const MAX_BEYOND_TARGET_S: f64 = 1.2;
+/// GOP (1 s) before the target position, plus a part (0.2 s) in flight, plus 0.3 s for a
+/// loaded machine. Seen: 0.7-0.8 s on a quiet machine; up to 1.55 s with a busy loop
+/// hogging one core (the encoder then fell 0.4-0.9 s behind, which the bound adds).
+const MAX_BEYOND_TARGET_S: f64 = 1.5;
 
 /// Checks that the player reports the playing date (PDT) and its target latency, and that
 /// on average the frame shown is within [`MAX_BEYOND_TARGET_S`] of that target behind the
