@@ -12,7 +12,7 @@ mod support;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::{TestEdge, TestOrigin, tools};
@@ -74,13 +74,6 @@ struct SourceClock {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn unix_us() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    d.as_micros() as i64
-}
-
 impl SourceClock {
     fn follow(o: &TestOrigin, channel: &str, track: &'static str) -> SourceClock {
         let points = Arc::new(Mutex::new(Vec::new()));
@@ -94,7 +87,7 @@ impl SourceClock {
                 let Some(end) = t.end() else { continue };
                 let media_us = timeline::time::rescale(end, t.meta.timescale, 1_000_000) as i64;
                 sink.lock().unwrap().push(Publish {
-                    wall_us: unix_us(),
+                    wall_us: origin::clock::now_us(),
                     media_us,
                     edge_pdt_us: snap.epoch_us.map(|e| e + media_us),
                 });

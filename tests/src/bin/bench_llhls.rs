@@ -644,10 +644,7 @@ async fn follow_edge(addr: SocketAddr, path: &'static str, sink: Arc<std::sync::
     let mut query = String::new();
     loop {
         let (status, body) = get_once(addr, &format!("{path}{query}")).await;
-        let now_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_micros() as i64;
+        let now_us = origin::clock::now_us();
         let Some(e) = (status == 200)
             .then(|| edge(&String::from_utf8_lossy(&body)))
             .flatten()
