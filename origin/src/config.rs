@@ -4,6 +4,34 @@ use std::net::SocketAddr;
 
 use timeline::TimingConfig;
 
+/// Bounds on what encoders can make the origin hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Channels at most (default 64); an upload for one more is refused (429).
+    pub max_channels: usize,
+    /// Tracks per channel at most (default 16); one more is refused (429).
+    pub max_tracks: usize,
+    /// Complete segments kept downloadable beyond the listed window, for late readers.
+    pub extra_segments: u32,
+    /// A track without ingest for this long is removed, and a channel without tracks
+    /// (or without ingest) for this long too (default 300 s).
+    pub idle_timeout_s: u64,
+    /// Samples per ingest fragment at most (the demuxer refuses more, 400).
+    pub max_samples: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_channels: 64,
+            max_tracks: 16,
+            extra_segments: 3,
+            idle_timeout_s: 300,
+            max_samples: 16_384,
+        }
+    }
+}
+
 /// Everything configurable about an origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -13,8 +41,8 @@ pub struct Config {
     pub playback: SocketAddr,
     /// Segment/part targets and window size.
     pub timing: TimingConfig,
-    /// Complete segments kept downloadable beyond the listed window, for late readers.
-    pub extra_segments: u32,
+    /// Bounds on channels, tracks, samples and idle time.
+    pub limits: Limits,
     /// Largest top-level box accepted from an encoder, in bytes.
     pub max_box: u64,
     /// Directory of the player page (`index.html`) and its npm packages
@@ -31,7 +59,7 @@ impl Default for Config {
             ingest: SocketAddr::from(([127, 0, 0, 1], 8081)),
             playback: SocketAddr::from(([127, 0, 0, 1], 8080)),
             timing: TimingConfig::default(),
-            extra_segments: 3,
+            limits: Limits::default(),
             max_box: 16 << 20,
             web: None,
             byterange_parts: Vec::new(),
@@ -67,6 +95,22 @@ impl Config {
                     cfg.timing.window_segments = value.parse().map_err(|_| bad("number"))?
                 }
                 "--max-box" => cfg.max_box = value.parse().map_err(|_| bad("number"))?,
+                "--max-channels" => {
+                    cfg.limits.max_channels = value.parse().map_err(|_| bad("number"))?
+                }
+                "--max-tracks" => {
+                    cfg.limits.max_tracks = value.parse().map_err(|_| bad("number"))?
+                }
+                "--idle-timeout" => {
+                    cfg.limits.idle_timeout_s = value.parse().map_err(|_| bad("number"))?
+                }
+                "--max-samples" => {
+                    cfg.limits.max_samples = value.parse().map_err(|_| bad("number"))?
+                }
+                "--max-keyframe-interval-ms" => {
+                    cfg.timing.max_keyframe_interval_ms =
+                        value.parse().map_err(|_| bad("number"))?
+                }
                 "--web" => cfg.web = Some(value.into()),
                 "--byterange-parts" => {
                     cfg.byterange_parts = value.split(',').map(String::from).collect()
@@ -90,6 +134,14 @@ impl Config {
             return Err(ConfigError(
                 "--part-target-ms must be between 1 and the target duration".into(),
             ));
+        }
+        if self.limits.max_channels == 0 || self.limits.max_tracks == 0 {
+            return Err(ConfigError(
+                "--max-channels and --max-tracks must be at least 1".into(),
+            ));
+        }
+        if self.limits.idle_timeout_s == 0 {
+            return Err(ConfigError("--idle-timeout must be at least 1 s".into()));
         }
         // [HLS §6.2.2] a live playlist must stay at least three target durations long.
         if t.window_segments < 3 {

@@ -28,6 +28,9 @@ pub enum IngestError {
     /// The samples do not fit the track's timeline.
     #[error("{0}")]
     Timeline(#[from] timeline::TimelineError),
+    /// A limit on channels or tracks would be exceeded.
+    #[error("{0}")]
+    Limit(String),
     /// The upload body could not be read.
     #[error("upload body ended abnormally: {0}")]
     Body(String),
@@ -48,6 +51,7 @@ impl IngestError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             IngestError::Media(C::BoxTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-pub use config::Config;
+pub use config::{Config, Limits};
 pub use store::Origin;
 
 /// Runs the origin until `shutdown` completes: the ingest listener accepts encoder
@@ -39,14 +39,27 @@ pub async fn run(
         Arc::new(ingest::IngestService::new(origin.clone())),
         stop_rx.clone(),
     ));
+    let reaper = tokio::spawn(reap_idle(origin.clone()));
     let playback_task = tokio::spawn(serve::http::accept_loop(
         playback,
         Arc::new(serve::PlaybackService::new(origin)),
         stop_rx,
     ));
     shutdown.await;
+    reaper.abort();
     let _ = stop_tx.send(true);
     let _ = ingest_task.await;
     let _ = playback_task.await;
     Ok(())
+}
+
+/// Removes idle tracks and channels, checking a few times per idle timeout.
+async fn reap_idle(origin: Arc<Origin>) {
+    let idle = origin.config().limits.idle_timeout_s;
+    let every = std::time::Duration::from_secs((idle / 4).clamp(1, 60));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tick.tick().await;
+        origin.reap(clock::now_us());
+    }
 }

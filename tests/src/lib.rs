@@ -9,7 +9,9 @@ pub mod bench;
 pub mod playlist_edge;
 use manifest::ManifestError;
 use manifest::dash::MpdOptions;
-use timeline::{ChannelSnapshot, MediaKind, TimelineError, TimingConfig, TrackMeta, TrackTimeline};
+use timeline::{
+    ChannelSnapshot, Grid, MediaKind, TimelineError, TimingConfig, TrackMeta, TrackTimeline,
+};
 
 /// Wall-clock time of media time zero in every scenario: 2026-11-22T20:00:00Z, in Unix
 /// microseconds.
@@ -46,6 +48,7 @@ pub struct ChannelBuilder {
     channel: String,
     config: TimingConfig,
     keep: usize,
+    grid: Grid,
     tracks: Vec<TrackTimeline>,
     media_end_us: u64,
 }
@@ -58,6 +61,7 @@ impl ChannelBuilder {
             channel: channel.to_string(),
             config: TimingConfig::default(),
             keep: KEEP_SEGMENTS,
+            grid: Grid::default(),
             tracks: Vec::new(),
             media_end_us: 0,
         }
@@ -72,7 +76,8 @@ impl ChannelBuilder {
         (width, height): (u32, u32),
         (bandwidth, average_bandwidth): (u64, u64),
     ) -> Self {
-        self.tracks.push(TrackTimeline::new(TrackMeta {
+        self.grid.has_video = true;
+        self.push(TrackMeta {
             id: id.to_string(),
             kind: MediaKind::Video,
             codec: codec.to_string(),
@@ -85,7 +90,7 @@ impl ChannelBuilder {
             language: None,
             bandwidth,
             average_bandwidth,
-        }));
+        });
         self
     }
 
@@ -97,7 +102,7 @@ impl ChannelBuilder {
         codec: &str,
         (bandwidth, average_bandwidth): (u64, u64),
     ) -> Self {
-        self.tracks.push(TrackTimeline::new(TrackMeta {
+        self.push(TrackMeta {
             id: id.to_string(),
             kind: MediaKind::Audio,
             codec: codec.to_string(),
@@ -110,8 +115,14 @@ impl ChannelBuilder {
             language: None,
             bandwidth,
             average_bandwidth,
-        }));
+        });
         self
+    }
+
+    fn push(&mut self, meta: TrackMeta) {
+        let mut t = TrackTimeline::new(meta);
+        t.init = synthetic_init(&t.meta.id);
+        self.tracks.push(t);
     }
 
     /// Appends, to every track, the samples whose decode time lies in
@@ -144,11 +155,22 @@ impl ChannelBuilder {
                 MediaKind::Video => (false, 3_000),
                 MediaKind::Audio => (true, 380),
             };
-            let p = t.append(&cfg, i * u64::from(frame), frame, sync, bytes)?;
+            let p = t.append(
+                &cfg,
+                &mut self.grid,
+                i * u64::from(frame),
+                frame,
+                sync,
+                bytes,
+            )?;
             // Served size: the sample plus, per new chunk, a 100-byte moof header.
             let header = if p.new_part { 100 } else { 0 };
             t.add_part_bytes(p.msn, p.part, bytes + header);
             t.evict(self.keep);
+            if p.cadence_chosen {
+                let grid = self.grid;
+                self.tracks.iter_mut().for_each(|t| t.renumber(&grid));
+            }
         }
         self.media_end_us = self.media_end_us.max(to_ms * 1000);
         Ok(self)
@@ -176,9 +198,17 @@ impl ChannelBuilder {
             version: 1,
             byterange_parts: false,
             epoch_us: Some(EPOCH_US),
+            cadence: self.grid.cadence,
             tracks: self.tracks.clone(),
         }
     }
+}
+
+/// A made-up init id for synthetic track `id` (real ones are CRC-32s of the init bytes).
+fn synthetic_init(id: &str) -> u32 {
+    id.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Duration of one synthetic sample of a track, in its ticks.

@@ -7,8 +7,10 @@
 //!
 //! URL layout the renderers assume (all relative, so any host or CDN path prefix works):
 //! - `/{channel}/master.m3u8` refers to `{track}/index.m3u8`;
-//! - `/{channel}/{track}/index.m3u8` refers to `init.mp4` and `seg-{msn}.m4s`;
-//! - `/{channel}/manifest.mpd` refers to `{track}/init.mp4` and `{track}/seg-{msn}.m4s`.
+//! - `/{channel}/{track}/index.m3u8` refers to `init-{id}.mp4` and `seg-{msn}.m4s`;
+//! - `/{channel}/manifest.mpd` refers to `{track}/init-{id}.mp4` and `{track}/seg-{msn}.m4s`.
+//!
+//! `{id}` is [`timeline::Segment::init`] in 8 hex digits ([`init_uri`]).
 
 pub mod dash;
 mod error;
@@ -18,3 +20,10 @@ mod window;
 
 pub use error::ManifestError;
 pub use window::listed_segments;
+
+/// The URI (relative to the rendition's directory) of the init segment with id `id`:
+/// `init-{id:08x}.mp4`. Init ids are checksums of the init's bytes, so the URI names
+/// immutable content.
+pub fn init_uri(id: u32) -> String {
+    format!("init-{id:08x}.mp4")
+}

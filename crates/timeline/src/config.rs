@@ -12,6 +12,18 @@ pub struct TimingConfig {
     pub part_target_ms: u32,
     /// Number of complete segments listed in playlists (the sliding window).
     pub window_segments: u32,
+    /// Longest key-frame interval accepted as a video rendition's cadence, in
+    /// milliseconds: a longer one (or none within it) makes the channel's segments the
+    /// target duration, cut without key frames where none falls.
+    #[serde(default = "default_max_keyframe_interval_ms")]
+    pub max_keyframe_interval_ms: u32,
+}
+
+/// Default of [`TimingConfig::max_keyframe_interval_ms`]: 10 s.
+pub const DEFAULT_MAX_KEYFRAME_INTERVAL_MS: u32 = 10_000;
+
+fn default_max_keyframe_interval_ms() -> u32 {
+    DEFAULT_MAX_KEYFRAME_INTERVAL_MS
 }
 
 impl Default for TimingConfig {
@@ -20,6 +32,7 @@ impl Default for TimingConfig {
             target_duration_ms: 2000,
             part_target_ms: 200,
             window_segments: 10,
+            max_keyframe_interval_ms: DEFAULT_MAX_KEYFRAME_INTERVAL_MS,
         }
     }
 }

@@ -23,6 +23,12 @@ pub enum TimelineError {
         /// Decode time of the offending sample.
         dts: u64,
     },
+    /// A sample's end lies beyond the representable media time.
+    #[error("sample decode time {dts} plus its duration overflows media time")]
+    TimeOverflow {
+        /// Decode time of the offending sample.
+        dts: u64,
+    },
     /// The track has timescale 0.
     #[error("track timescale is 0")]
     ZeroTimescale,

@@ -14,6 +14,7 @@
 //! [`TrackTimeline::append`]), [`ChannelSnapshot`] (what renderers consume) and
 //! [`TimingConfig`] (target durations and window size).
 
+mod cadence;
 mod config;
 mod cutter;
 mod error;
@@ -26,6 +27,7 @@ mod track;
 mod window;
 pub mod wire;
 
+pub use cadence::{Cadence, Grid};
 pub use config::TimingConfig;
 pub use cutter::Placement;
 pub use error::TimelineError;

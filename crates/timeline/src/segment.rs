@@ -34,6 +34,11 @@ pub struct Segment {
     pub discontinuity: bool,
     /// Size of the segment's media in bytes (as served).
     pub bytes: u64,
+    /// Id of the init segment the segment was made with: a checksum of the init's
+    /// bytes, so an unchanged init keeps its id (and URL) on any origin, and a changed
+    /// one gets a new URL while older segments keep theirs.
+    #[serde(default)]
+    pub init: u32,
 }
 
 impl Segment {
@@ -54,6 +59,11 @@ impl Segment {
             .take_while(|p| p.complete)
             .map(|p| p.bytes)
             .sum()
+    }
+
+    /// True when the segment starts with an independent (key) frame.
+    pub fn independent(&self) -> bool {
+        self.parts.first().is_none_or(|p| p.independent)
     }
 
     /// Start of part `index` in track ticks.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MediaKind, TimingConfig, TrackTimeline};
+use crate::{Cadence, MediaKind, TimingConfig, TrackTimeline};
 
 /// Everything a renderer needs to produce any manifest of a channel, at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,10 @@ pub struct ChannelSnapshot {
     /// EXT-X-PROGRAM-DATE-TIME and DASH `availabilityStartTime`. `None` until the
     /// first media arrives.
     pub epoch_us: Option<i64>,
+    /// The channel's segment cadence, fixed for the channel's life once chosen (see
+    /// [`Cadence`]); `None` before its first segment is cut.
+    #[serde(default)]
+    pub cadence: Option<Cadence>,
     /// The channel's renditions, in the order they were first ingested.
     pub tracks: Vec<TrackSnapshot>,
 }
@@ -43,28 +47,26 @@ impl ChannelSnapshot {
         self.tracks.iter().filter(move |t| t.meta.kind == kind)
     }
 
+    /// The grid segments are cut on: the cadence, or the configured target before one
+    /// is chosen.
+    pub fn grid(&self) -> Cadence {
+        self.cadence
+            .unwrap_or_else(|| Cadence::from_millis(self.config.target_duration_ms))
+    }
+
     /// `EXT-X-TARGETDURATION` of every playlist of the channel, in seconds.
     ///
-    /// [HLS §4.4.3.1] "The EXTINF duration of each Media Segment in a Playlist file, when
-    /// rounded to the nearest integer, MUST be less than or equal to the Target
-    /// Duration"; [HLS §6.2.4] all playlists share it. The configured target, raised to
-    /// the longest segment ever completed (rounded to nearest) when an encoder's GOP
-    /// outruns it; it never decreases.
+    /// [HLS §4.4.3.1] "The EXT-X-TARGETDURATION tag ... MUST NOT change", and "The
+    /// EXTINF duration of each Media Segment in a Playlist file, when rounded to the
+    /// nearest integer, MUST be less than or equal to the Target Duration"; [HLS §6.2.4]
+    /// all playlists of a presentation share it. It is the cadence rounded up, which is
+    /// fixed once chosen, and the cutter keeps every segment within it.
     pub fn target_duration_secs(&self) -> u64 {
-        let longest = self
-            .tracks
-            .iter()
-            .map(|t| {
-                let ts = u64::from(t.meta.timescale.max(1));
-                (t.longest_segment + ts / 2) / ts
-            })
-            .max()
-            .unwrap_or(0);
-        self.config.target_duration_secs().max(longest)
+        self.grid().target_duration_secs()
     }
 
     /// `MPD@maxSegmentDuration` in milliseconds: the longest segment of any
-    /// Representation ever completed (rounded up), at least the configured target.
+    /// Representation ever completed (rounded up), at least the cadence.
     pub fn max_segment_duration_ms(&self) -> u64 {
         self.tracks
             .iter()
@@ -74,7 +76,7 @@ impl ChannelSnapshot {
             })
             .max()
             .unwrap_or(0)
-            .max(u64::from(self.config.target_duration_ms))
+            .max(self.grid().millis_ceil())
     }
 
     /// Wall-clock time (Unix microseconds) of `ticks` of a track with `timescale`.

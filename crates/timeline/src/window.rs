@@ -1,19 +1,24 @@
 //! One rendition's sliding list of segments.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 
+use imbl::Vector;
 use serde::{Deserialize, Serialize};
 
 use crate::{Segment, TrackMeta};
 
 /// A track's timeline: its metadata and the segments currently held, oldest first.
 /// The last segment may still be in progress.
+///
+/// The segments are a persistent vector of shared segments: cloning a timeline (a
+/// snapshot, published after every chunk) costs the same whatever the window's length,
+/// and appending to the segment in progress copies only that segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackTimeline {
     /// The rendition this timeline belongs to.
     pub meta: TrackMeta,
     /// Held segments, oldest first; consecutive media sequence numbers.
-    pub segments: VecDeque<Segment>,
+    pub segments: Vector<Arc<Segment>>,
     /// Set when the next segment must carry a discontinuity (e.g. an encoder restart).
     #[serde(default)]
     pub pending_discontinuity: bool,
@@ -25,6 +30,16 @@ pub struct TrackTimeline {
     /// never decreases, so a target duration derived from it never shrinks.
     #[serde(default)]
     pub longest_segment: u64,
+    /// Id of the init segment that new segments are made with (see [`Segment::init`]).
+    #[serde(default)]
+    pub init: u32,
+    /// Decode time of the first key frame appended (video), to measure the key-frame
+    /// interval (cutter state).
+    #[serde(default)]
+    pub(crate) first_key: Option<u64>,
+    /// True once the held segments are numbered on the channel's cadence.
+    #[serde(default)]
+    pub(crate) numbered: bool,
 }
 
 impl TrackTimeline {
@@ -32,23 +47,33 @@ impl TrackTimeline {
     pub fn new(meta: TrackMeta) -> Self {
         TrackTimeline {
             meta,
-            segments: VecDeque::new(),
+            segments: Vector::new(),
             pending_discontinuity: false,
             discontinuity_sequence: 0,
             longest_segment: 0,
+            init: 0,
+            first_key: None,
+            numbered: false,
         }
     }
 
     /// End of the media appended so far, in track ticks (None before the first sample).
     pub fn end(&self) -> Option<u64> {
-        self.segments.back().map(Segment::end)
+        self.segments.back().map(|s| s.end())
     }
 
     /// The segment with media sequence number `msn`, if held.
     pub fn segment(&self, msn: u64) -> Option<&Segment> {
+        self.index_of(msn)
+            .and_then(|i| self.segments.get(i))
+            .map(|s| &**s)
+    }
+
+    /// Position of segment `msn` among the held segments (numbers are consecutive).
+    pub fn index_of(&self, msn: u64) -> Option<usize> {
         let first = self.segments.front()?.msn;
         let idx = usize::try_from(msn.checked_sub(first)?).ok()?;
-        self.segments.get(idx)
+        (idx < self.segments.len()).then_some(idx)
     }
 
     /// [HLS §4.4.3.3] discontinuity sequence number of the segment `msn`: discontinuities
@@ -65,7 +90,13 @@ impl TrackTimeline {
 
     /// Complete segments, oldest first.
     pub fn complete_segments(&self) -> impl DoubleEndedIterator<Item = &Segment> {
-        self.segments.iter().filter(|s| s.complete)
+        self.segments.iter().map(|s| &**s).filter(|s| s.complete)
+    }
+
+    /// Number of complete segments held (all but a segment in progress).
+    pub fn complete_count(&self) -> usize {
+        let open = self.segments.back().is_some_and(|s| !s.complete);
+        self.segments.len() - usize::from(open)
     }
 
     /// Media sequence number of the newest complete segment.
@@ -75,12 +106,13 @@ impl TrackTimeline {
 
     /// Records `n` more served bytes in part `part` of segment `msn`.
     pub fn add_part_bytes(&mut self, msn: u64, part: u32, n: u64) {
-        let first = self.segments.front().map_or(0, |s| s.msn);
-        let idx = usize::try_from(msn.wrapping_sub(first)).unwrap_or(usize::MAX);
+        let Some(idx) = self.index_of(msn) else {
+            return;
+        };
         if let Some(p) = self
             .segments
             .get_mut(idx)
-            .and_then(|s| s.parts.get_mut(part as usize))
+            .and_then(|s| Arc::make_mut(s).parts.get_mut(part as usize))
         {
             p.bytes += n;
         }
@@ -89,7 +121,7 @@ impl TrackTimeline {
     /// Drops the oldest complete segments so that at most `keep` complete segments remain;
     /// returns the media sequence numbers dropped.
     pub fn evict(&mut self, keep: usize) -> Vec<u64> {
-        let complete = self.segments.iter().filter(|s| s.complete).count();
+        let complete = self.complete_count();
         let mut dropped = Vec::new();
         for _ in keep..complete {
             if let Some(s) = self.segments.pop_front() {
@@ -104,6 +136,7 @@ impl TrackTimeline {
     /// segment as discontinuous if `discontinuity` is set.
     pub fn close(&mut self, discontinuity: bool) {
         if let Some(last) = self.segments.back_mut() {
+            let last = Arc::make_mut(last);
             last.complete = true;
             for p in &mut last.parts {
                 p.complete = true;

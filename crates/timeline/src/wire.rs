@@ -159,10 +159,15 @@ mod tests {
     fn snapshot() -> ChannelSnapshot {
         let cfg = TimingConfig::default();
         let mut tracks = Vec::new();
+        let mut grid = crate::Grid {
+            cadence: None,
+            has_video: true,
+        };
         for id in ["v1", "v2"] {
             let mut t = crate::test_util::track(id, MediaKind::Video, 15360);
             for i in 0..30 * 40u64 {
-                t.append(&cfg, i * 512, 512, i % 30 == 0, 10).unwrap();
+                t.append(&cfg, &mut grid, i * 512, 512, i % 30 == 0, 10)
+                    .unwrap();
             }
             t.evict(13);
             tracks.push(t);
@@ -174,6 +179,7 @@ mod tests {
             byterange_parts: false,
             now_us: 1,
             epoch_us: Some(2),
+            cadence: grid.cadence,
             tracks,
         }
     }

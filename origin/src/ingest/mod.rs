@@ -43,9 +43,7 @@ impl IngestService {
                 Ok(StatusCode::CREATED)
             }
             (Method::PUT | Method::POST, Target::Track { channel, track }) => {
-                let ch = self.origin.channel_or_create(&channel);
-                push::ingest_body(&ch, &track, req.into_body(), self.origin.config().max_box)
-                    .await?;
+                push::ingest_body(&self.origin, &channel, &track, req.into_body()).await?;
                 Ok(StatusCode::CREATED)
             }
             (m, _) => Err(IngestError::Method(m.to_string())),

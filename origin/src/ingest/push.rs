@@ -5,40 +5,60 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::error::IngestError;
-use crate::store::{Channel, ChunkIn};
+use crate::store::{Channel, ChunkIn, Origin};
 
-/// Ingests one upload body for `track` of `channel`.
+/// Ingests one upload body for `track` of channel `name`. The channel is created by the
+/// first valid init segment, so a refused upload creates nothing.
 pub async fn ingest_body(
-    channel: &Channel,
+    origin: &Origin,
+    name: &str,
     track: &str,
     mut body: Incoming,
-    max_box: u64,
 ) -> Result<(), IngestError> {
-    let mut demux = cmaf::Demuxer::new().with_max_box(max_box);
-    if let Some(init) = channel.init_info(track) {
+    let cfg = origin.config();
+    let mut demux = cmaf::Demuxer::new()
+        .with_max_box(cfg.max_box)
+        .with_max_samples(cfg.limits.max_samples);
+    let mut channel = origin.channel(name);
+    if let Some(init) = channel.as_ref().and_then(|c| c.init_info(track)) {
         demux = demux.with_init(init);
     }
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| IngestError::Body(e.to_string()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        demux.push(&data);
-        drain_events(channel, track, &mut demux)?;
+    let result = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| IngestError::Body(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            demux.push(&data);
+            drain_events(origin, name, &mut channel, track, &mut demux)?;
+        }
+        demux.finish()?;
+        Ok(())
     }
-    demux.finish()?;
-    Ok(())
+    .await;
+    if result.is_err() {
+        origin.remove_if_empty(name);
+    }
+    result
 }
 
 /// Applies every complete event buffered in `demux`.
 fn drain_events(
-    channel: &Channel,
+    origin: &Origin,
+    name: &str,
+    channel: &mut Option<std::sync::Arc<Channel>>,
     track: &str,
     demux: &mut cmaf::Demuxer,
 ) -> Result<(), IngestError> {
     while let Some(ev) = demux.next_event()? {
         match ev {
-            cmaf::Event::Init { info, bytes } => channel.set_init(track, info, bytes)?,
+            cmaf::Event::Init { info, bytes } => {
+                let ch = match channel {
+                    Some(ch) => ch,
+                    None => channel.insert(origin.channel_or_create(name)?),
+                };
+                ch.set_init(track, info, bytes)?;
+            }
             cmaf::Event::Chunk {
                 fragment,
                 prft,
@@ -46,13 +66,16 @@ fn drain_events(
                 mdat_offset,
                 ..
             } => {
+                let ch = channel
+                    .as_ref()
+                    .ok_or_else(|| IngestError::NoInit(track.to_string()))?;
                 let chunk = ChunkIn {
                     fragment,
                     prft,
                     mdat,
                     mdat_offset,
                 };
-                channel.add_chunk(track, &chunk, crate::clock::now_us())?;
+                ch.add_chunk(track, &chunk, crate::clock::now_us())?;
             }
             cmaf::Event::Skipped(_) => {}
         }

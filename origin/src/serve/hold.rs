@@ -12,13 +12,20 @@ use timeline::{ChannelSnapshot, TimingConfig};
 
 use crate::store::Channel;
 
-/// How long a request may be held.
-pub fn limit(cfg: &TimingConfig) -> Duration {
-    Duration::from_millis(u64::from(cfg.target_duration_ms) * 3)
+/// How long a request may be held: three of the target durations the channel
+/// announces (the configured target until the channel's cadence is chosen).
+pub fn limit(ch: &Channel, cfg: &TimingConfig) -> Duration {
+    let td_ms = ch
+        .snapshot()
+        .target_duration_secs()
+        .saturating_mul(1000)
+        .max(u64::from(cfg.target_duration_ms));
+    Duration::from_millis(td_ms.saturating_mul(3))
 }
 
-/// Waits until `ready` holds for the channel's snapshot, at most `limit(cfg)`.
-/// Returns the snapshot that satisfied it, or `None` on timeout.
+/// Waits until `ready` holds for the channel's snapshot, at most [`limit`], waking on
+/// every change of any track. Returns the snapshot that satisfied it, or `None` on
+/// timeout.
 pub async fn until(
     channel: &Channel,
     cfg: &TimingConfig,
@@ -26,8 +33,39 @@ pub async fn until(
 ) -> Option<Arc<ChannelSnapshot>> {
     let mut rx = channel.subscribe();
     let wait = rx.wait_for(|s| ready(s));
-    match tokio::time::timeout(limit(cfg), wait).await {
+    match tokio::time::timeout(limit(channel, cfg), wait).await {
         Ok(Ok(s)) => Some(s.clone()),
         _ => None,
     }
+}
+
+/// Like [`until`], but wakes only when track `track` changes (per-rendition wake-ups:
+/// a request about one rendition sleeps through the others' chunks). Falls back to the
+/// channel-wide wait while the track does not exist.
+pub async fn until_track(
+    channel: &Channel,
+    track: &str,
+    cfg: &TimingConfig,
+    ready: impl Fn(&ChannelSnapshot) -> bool,
+) -> Option<Arc<ChannelSnapshot>> {
+    let Some(mut rx) = channel.subscribe_track(track) else {
+        return until(channel, cfg, ready).await;
+    };
+    let wait = async {
+        loop {
+            rx.borrow_and_update();
+            let snap = channel.snapshot();
+            if ready(&snap) {
+                return Some(snap);
+            }
+            if rx.changed().await.is_err() {
+                // The track was removed: nothing it waits for will come.
+                return None;
+            }
+        }
+    };
+    tokio::time::timeout(limit(channel, cfg), wait)
+        .await
+        .ok()
+        .flatten()
 }

@@ -127,7 +127,7 @@ pub async fn hold_for(
             ),
             None => format!("first segment of '{track}'"),
         };
-        snap = hold::until(ch, cfg, ready)
+        snap = hold::until_track(ch, track, cfg, ready)
             .await
             .ok_or(ServeError::Timeout(what))?;
     }

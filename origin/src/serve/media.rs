@@ -1,4 +1,4 @@
-//! Init segment, segment and part responses.
+//! Init segment, segment and part responses, read from the store's growing objects.
 
 use std::sync::Arc;
 
@@ -10,9 +10,8 @@ use super::hold;
 use super::http::Body;
 use super::range::ByteRange;
 use super::response::ok;
-use crate::Origin;
 use crate::error::ServeError;
-use crate::store::Channel;
+use crate::store::{Channel, Growing, Origin};
 
 /// How far past the newest segment a request may be held: the segment in progress and
 /// the next two. Anything further is a client error, answered at once.
@@ -24,7 +23,8 @@ fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
         .ok_or_else(|| ServeError::NotFound(format!("channel '{name}'")))
 }
 
-fn content_type(snap: &ChannelSnapshot, track: &str) -> &'static str {
+/// The media type of `track`'s files.
+pub fn content_type(snap: &ChannelSnapshot, track: &str) -> &'static str {
     match snap.track(track).map(|t| t.meta.kind) {
         Some(MediaKind::Audio) => AUDIO_MP4,
         _ => VIDEO_MP4,
@@ -32,19 +32,34 @@ fn content_type(snap: &ChannelSnapshot, track: &str) -> &'static str {
 }
 
 /// Stored media is immutable under its URL; it stays cacheable for twice the window.
-fn media_cache(cfg: &TimingConfig) -> String {
-    let window_s = u64::from(cfg.target_duration_ms) * u64::from(cfg.window_segments) / 1000;
+pub fn media_cache(snap: &ChannelSnapshot) -> String {
+    let window_s = snap
+        .target_duration_secs()
+        .saturating_mul(u64::from(snap.config.window_segments));
     format!("public, max-age={}", window_s * 2)
 }
 
-/// `/{channel}/{track}/init.mp4`.
-pub fn init(origin: &Origin, name: &str, track: &str) -> Result<hyper::Response<Body>, ServeError> {
+/// `/{channel}/{track}/init-{id}.mp4` (immutable: one init version) or `init.mp4` (the
+/// current init, which changes when the encoder's parameters do).
+pub fn init(
+    origin: &Origin,
+    name: &str,
+    track: &str,
+    version: Option<u32>,
+) -> Result<hyper::Response<Body>, ServeError> {
     let ch = channel(origin, name)?;
-    let bytes = ch
-        .init(track)
-        .ok_or_else(|| ServeError::NotFound(format!("init segment of '{track}'")))?;
+    let bytes = ch.init(track, version).ok_or_else(|| {
+        ServeError::NotFound(match version {
+            Some(v) => format!("init segment {} of '{track}'", manifest::init_uri(v)),
+            None => format!("init segment of '{track}'"),
+        })
+    })?;
     let ct = content_type(&ch.snapshot(), track);
-    Ok(ok(ct, "public, max-age=60", chunks(vec![bytes])))
+    let cache = match version {
+        Some(_) => "public, max-age=31536000, immutable",
+        None => "public, max-age=1",
+    };
+    Ok(ok(ct, cache, chunks(vec![bytes])))
 }
 
 /// Checks that `msn` is worth waiting for: not expired, not too far ahead.
@@ -75,6 +90,42 @@ fn check_window(
     Ok(())
 }
 
+/// The growing object of segment `msn`, waiting (within the caller's deadline) for the
+/// segment to begin when it is a little ahead of the live edge.
+pub async fn object(
+    ch: &Channel,
+    track: &str,
+    msn: u64,
+    cfg: &TimingConfig,
+    what: &str,
+) -> Result<Arc<Growing>, ServeError> {
+    if let Some(g) = ch.object(track, msn) {
+        return Ok(g);
+    }
+    check_window(&ch.snapshot(), track, msn, what)?;
+    let exists = |s: &ChannelSnapshot| {
+        s.track(track).is_none_or(|t| {
+            t.segment(msn).is_some() || t.segments.front().is_some_and(|f| f.msn > msn)
+        })
+    };
+    hold::until_track(ch, track, cfg, exists)
+        .await
+        .ok_or_else(|| ServeError::Timeout(what.to_string()))?;
+    ch.object(track, msn)
+        .ok_or_else(|| ServeError::NotFound(what.to_string()))
+}
+
+/// Waits until `done` holds for `g`, waking on `g`'s changes only.
+async fn wait_object(g: &Growing, done: impl Fn(&Growing) -> bool) {
+    let mut rx = g.subscribe();
+    loop {
+        rx.borrow_and_update();
+        if done(g) || rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, held while in progress.
 pub async fn segment(
     origin: &Origin,
@@ -86,33 +137,28 @@ pub async fn segment(
 ) -> Result<hyper::Response<Body>, ServeError> {
     let ch = channel(origin, name)?;
     let what = format!("segment {msn} of '{track}'");
-    if let Some(range) = range {
-        let snap = ch.snapshot();
-        if snap.track(track).and_then(|t| t.segment(msn)).is_none() {
-            check_window(&snap, track, msn, &what)?;
-        }
-        let ct = content_type(&snap, track);
-        return super::ranged::answer(ch, track, msn, range, cfg, ct, &media_cache(cfg)).await;
-    }
-    let complete = |s: &ChannelSnapshot| {
-        s.track(track)
-            .and_then(|t| t.segment(msn))
-            .is_some_and(|g| g.complete)
-    };
     let snap = ch.snapshot();
-    if !complete(&snap) {
-        check_window(&snap, track, msn, &what)?;
-        hold::until(&ch, cfg, complete)
-            .await
-            .ok_or_else(|| ServeError::Timeout(what.clone()))?;
-    }
-    let data = ch.segment(track, msn).ok_or(ServeError::NotFound(what))?;
-    let mut r = ok(content_type(&snap, track), &media_cache(cfg), chunks(data));
-    r.headers_mut().insert(
-        http::header::ACCEPT_RANGES,
-        http::HeaderValue::from_static("bytes"),
-    );
-    Ok(r)
+    let (ct, cache) = (content_type(&snap, track), media_cache(&snap));
+    let limit = hold::limit(&ch, cfg);
+    let wait = async {
+        let g = object(&ch, track, msn, cfg, &what).await?;
+        if let Some(range) = range {
+            return super::ranged::answer(g, range, limit, ct, &cache, &what).await;
+        }
+        wait_object(&g, |g| g.end() != crate::store::End::Open).await;
+        if g.end() != crate::store::End::Complete {
+            return Err(ServeError::NotFound(format!("{what} (its track ended)")));
+        }
+        let mut r = ok(ct, &cache, chunks(g.chunks()));
+        r.headers_mut().insert(
+            http::header::ACCEPT_RANGES,
+            http::HeaderValue::from_static("bytes"),
+        );
+        Ok(r)
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .map_err(|_| ServeError::Timeout(what.clone()))?
 }
 
 /// `/{channel}/{track}/part-{msn}.{part}.m4s`: a complete part, held while in progress.
@@ -126,38 +172,18 @@ pub async fn part(
 ) -> Result<hyper::Response<Body>, ServeError> {
     let ch = channel(origin, name)?;
     let what = format!("part {msn}.{part} of '{track}'");
-    let complete = |s: &ChannelSnapshot| {
-        s.track(track)
-            .and_then(|t| t.segment(msn))
-            .and_then(|g| {
-                g.parts
-                    .get(part as usize)
-                    .map(|p| p.complete)
-                    .or(g.complete.then_some(false))
-            })
-            .unwrap_or(false)
-    };
-    let gone = |s: &ChannelSnapshot| {
-        s.track(track)
-            .and_then(|t| t.segment(msn))
-            .is_some_and(|g| g.complete && g.parts.len() <= part as usize)
-    };
     let snap = ch.snapshot();
-    if gone(&snap) {
-        return Err(ServeError::NotFound(what));
-    }
-    if !complete(&snap) {
-        check_window(&snap, track, msn, &what)?;
-        hold::until(&ch, cfg, |s| complete(s) || gone(s))
-            .await
-            .ok_or_else(|| ServeError::Timeout(what.clone()))?;
-    }
-    let data = ch
-        .part(track, msn, part)
-        .ok_or(ServeError::NotFound(what))?;
-    Ok(ok(
-        content_type(&snap, track),
-        &media_cache(cfg),
-        chunks(data),
-    ))
+    let (ct, cache) = (content_type(&snap, track), media_cache(&snap));
+    let wait = async {
+        let g = object(&ch, track, msn, cfg, &what).await?;
+        wait_object(&g, |g| g.part_settled(part)).await;
+        // A part index past the end of a completed segment never comes.
+        let data = g
+            .part(part)
+            .ok_or_else(|| ServeError::NotFound(what.clone()))?;
+        Ok(ok(ct, &cache, chunks(data)))
+    };
+    tokio::time::timeout(hold::limit(&ch, cfg), wait)
+        .await
+        .map_err(|_| ServeError::Timeout(what.clone()))?
 }

@@ -69,7 +69,11 @@ impl PlaybackService {
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
             }
-            Route::Init { channel, track } => return media::init(o, &channel, &track),
+            Route::Init {
+                channel,
+                track,
+                version,
+            } => return media::init(o, &channel, &track, version),
             Route::Segment {
                 channel,
                 track,

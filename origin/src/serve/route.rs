@@ -43,12 +43,15 @@ pub enum Route {
         /// Track name.
         track: String,
     },
-    /// `/{channel}/{track}/init.mp4`.
+    /// `/{channel}/{track}/init-{id}.mp4` (one init version, immutable) or
+    /// `/{channel}/{track}/init.mp4` (the current one).
     Init {
         /// Channel name.
         channel: String,
         /// Track name.
         track: String,
+        /// The init's id (8 hex digits in the URL); `None` for the current init.
+        version: Option<u32>,
     },
     /// `/{channel}/{track}/seg-{msn}.m4s`.
     Segment {
@@ -103,9 +106,24 @@ impl Route {
                 let (channel, track) = (name(c)?, name(t)?);
                 match *file {
                     "index.m3u8" => Route::Media { channel, track },
-                    "init.mp4" => Route::Init { channel, track },
+                    "init.mp4" => Route::Init {
+                        channel,
+                        track,
+                        version: None,
+                    },
                     f => {
-                        if let Some(n) = f.strip_prefix("seg-").and_then(|f| f.strip_suffix(".m4s"))
+                        if let Some(v) = f
+                            .strip_prefix("init-")
+                            .and_then(|f| f.strip_suffix(".mp4"))
+                            .filter(|v| v.len() == 8)
+                        {
+                            Route::Init {
+                                channel,
+                                track,
+                                version: Some(u32::from_str_radix(v, 16).map_err(|_| nf())?),
+                            }
+                        } else if let Some(n) =
+                            f.strip_prefix("seg-").and_then(|f| f.strip_suffix(".m4s"))
                         {
                             Route::Segment {
                                 channel,
@@ -182,10 +200,19 @@ mod tests {
             })
         );
         assert_eq!(
+            Route::parse("/live/a1/init-00c0ffee.mp4"),
+            Ok(Route::Init {
+                channel: "live".into(),
+                track: "a1".into(),
+                version: Some(0xc0ffee),
+            })
+        );
+        assert_eq!(
             Route::parse("/live/a1/init.mp4"),
             Ok(Route::Init {
                 channel: "live".into(),
-                track: "a1".into()
+                track: "a1".into(),
+                version: None,
             })
         );
     }

@@ -1,14 +1,25 @@
-//! A channel: its renditions, its wall-clock anchor, and the published snapshot.
+//! A channel: its renditions, its cadence and wall-clock anchor, and the published
+//! snapshot.
+//!
+//! Writers (ingest) mutate a channel under a short mutex and publish an immutable
+//! [`ChannelSnapshot`]. Publishing costs the same whatever the window's length (the
+//! timelines are persistent vectors: a snapshot shares every unchanged segment), and
+//! happens only when something changed. Wake-ups are per rendition: a request waiting
+//! for a part of one track never wakes for another track's chunks; a channel-wide watch
+//! serves the few waiters that need every track (the start-up hold of the master
+//! playlist and the MPD).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use timeline::time::to_micros;
-use timeline::{ChannelSnapshot, TimingConfig};
+use timeline::{ChannelSnapshot, Grid, MediaKind, TimingConfig};
 use tokio::sync::watch;
 
+use super::growing::Growing;
 use super::track::LiveTrack;
-use crate::Config;
+use crate::config::Limits;
 use crate::error::IngestError;
 
 /// One complete ingest chunk, as the demuxer delivers it.
@@ -31,35 +42,41 @@ pub struct Channel {
     byterange_parts: bool,
     timing: TimingConfig,
     keep_segments: usize,
+    max_tracks: usize,
     state: Mutex<State>,
     tx: watch::Sender<Arc<ChannelSnapshot>>,
+    last_activity_us: AtomicI64,
 }
 
 #[derive(Debug, Default)]
 struct State {
     epoch_us: Option<i64>,
+    grid: Grid,
     tracks: Vec<LiveTrack>,
 }
 
 impl Channel {
     /// An empty channel.
-    pub fn new(name: &str, config: &Config) -> Self {
+    pub fn new(name: &str, timing: TimingConfig, limits: &Limits, byterange_parts: bool) -> Self {
         let snap = ChannelSnapshot {
             channel: name.to_string(),
-            config: config.timing,
+            config: timing,
             version: 0,
-            byterange_parts: false,
+            byterange_parts,
             now_us: crate::clock::now_us(),
             epoch_us: None,
+            cadence: None,
             tracks: Vec::new(),
         };
         Channel {
             name: name.to_string(),
-            byterange_parts: config.byterange_parts.iter().any(|c| c == name || c == "*"),
-            timing: config.timing,
-            keep_segments: (config.timing.window_segments + config.extra_segments) as usize,
+            byterange_parts,
+            timing,
+            keep_segments: (timing.window_segments + limits.extra_segments) as usize,
+            max_tracks: limits.max_tracks,
             state: Mutex::new(State::default()),
             tx: watch::Sender::new(Arc::new(snap)),
+            last_activity_us: AtomicI64::new(crate::clock::now_us()),
         }
     }
 
@@ -73,107 +90,193 @@ impl Channel {
         self.tx.borrow().clone()
     }
 
-    /// A receiver that sees every newly published snapshot.
+    /// A receiver that sees every newly published snapshot (any track).
     pub fn subscribe(&self) -> watch::Receiver<Arc<ChannelSnapshot>> {
         self.tx.subscribe()
     }
 
-    /// Registers (or replaces) the init segment of track `id`.
+    /// A receiver that changes whenever track `id` does, if the track exists.
+    pub fn subscribe_track(&self, id: &str) -> Option<watch::Receiver<u64>> {
+        self.with_track(id, LiveTrack::subscribe)
+    }
+
+    /// Registers the init segment of track `id` (a new track, or a new version of an
+    /// existing one; an identical init changes nothing).
     pub fn set_init(
         &self,
         id: &str,
         init: cmaf::InitSegment,
         bytes: Bytes,
     ) -> Result<(), IngestError> {
+        let now = crate::clock::now_us();
+        self.touch(now);
         let mut st = self.lock();
-        match st.tracks.iter_mut().find(|t| t.timeline.meta.id == id) {
-            Some(t) => t.replace_init(init, bytes)?,
+        let st = &mut *st;
+        match st.tracks.iter_mut().position(|t| t.timeline.meta.id == id) {
+            Some(i) => {
+                let t = &mut st.tracks[i];
+                t.last_activity_us = now;
+                if t.set_init(init, bytes)? {
+                    tracing::info!(
+                        "channel {}: track '{id}' has a new init ({}), served as {}",
+                        self.name,
+                        t.timeline.meta.codec,
+                        manifest::init_uri(t.current_init().id)
+                    );
+                    self.publish(st, Some(i));
+                }
+            }
             None => {
-                let t = LiveTrack::new(id, init, bytes)?;
+                if st.tracks.len() >= self.max_tracks {
+                    return Err(IngestError::Limit(format!(
+                        "channel '{}' already has {} tracks (the limit)",
+                        self.name, self.max_tracks
+                    )));
+                }
+                let t = LiveTrack::new(id, init, bytes, now)?;
+                st.grid.has_video |= t.timeline.meta.kind == MediaKind::Video;
                 st.tracks.push(t);
+                let i = st.tracks.len() - 1;
+                self.publish(st, Some(i));
             }
         }
-        self.publish(&st);
         Ok(())
     }
 
-    /// The parsed init segment of track `id`, for uploads that carry only media.
+    /// The parsed current init segment of track `id`, for uploads that carry only media.
     pub fn init_info(&self, id: &str) -> Option<cmaf::InitSegment> {
-        self.lock()
-            .tracks
-            .iter()
-            .find(|t| t.timeline.meta.id == id)
-            .map(|t| t.init.clone())
+        self.with_track(id, |t| t.current_init().info.clone())
     }
 
     /// Stores one ingest chunk of track `id` and publishes the new state.
     pub fn add_chunk(&self, id: &str, chunk: &ChunkIn, arrival_us: i64) -> Result<(), IngestError> {
+        self.touch(arrival_us);
         let mut st = self.lock();
-        let timing = self.timing;
-        let keep = self.keep_segments;
-        let st_ref = &mut *st;
-        let track = st_ref
+        let st = &mut *st;
+        let i = st
             .tracks
-            .iter_mut()
-            .find(|t| t.timeline.meta.id == id)
+            .iter()
+            .position(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
-        let stored = track.apply_chunk(&timing, chunk)?;
-        if stored > 0 {
-            if st_ref.epoch_us.is_none() {
-                st_ref.epoch_us = anchor(track, chunk, arrival_us);
+        let track = &mut st.tracks[i];
+        track.last_activity_us = arrival_us;
+        let applied = track.apply_chunk(&self.timing, &mut st.grid, chunk)?;
+        if applied.stored == 0 {
+            // Published only when something changed: a restart may have closed the
+            // segment in progress while the new stream waits for its first key frame.
+            if applied.closed {
+                self.publish(st, Some(i));
             }
-            let dropped = track.timeline.evict(keep);
-            track.media.evict(&dropped);
+            return Ok(());
         }
-        // Published even when no sample was stored: a restart may have closed the
-        // segment in progress while the new stream waits for its first key frame.
-        self.publish(&st);
+        if st.epoch_us.is_none() {
+            st.epoch_us = anchor(track, chunk, arrival_us);
+        }
+        track.evict(self.keep_segments);
+        if applied.forced_cut {
+            tracing::warn!(
+                "channel {}: track '{id}' had no key frame in time; segment cut without one",
+                self.name
+            );
+        }
+        if applied.cadence_chosen {
+            let grid = st.grid;
+            for t in &mut st.tracks {
+                t.timeline.renumber(&grid);
+            }
+            if let Some(c) = grid.cadence {
+                tracing::info!(
+                    "channel {}: segments are {} µs long (target {} ms, chosen from the key frames \
+                     of '{id}'): EXT-X-TARGETDURATION {}",
+                    self.name,
+                    c.micros(),
+                    self.timing.target_duration_ms,
+                    c.target_duration_secs()
+                );
+            }
+            self.publish(st, None);
+        } else {
+            self.publish(st, Some(i));
+        }
         Ok(())
     }
 
-    /// The init segment of track `id`.
-    pub fn init(&self, id: &str) -> Option<Bytes> {
-        self.with_track(id, |t| t.media.init.clone()).flatten()
+    /// Closes the segment in progress of track `id` (its encoder stopped): readers of it
+    /// get its end at once, and the next media starts a new segment.
+    pub fn close_track(&self, id: &str) {
+        let mut st = self.lock();
+        let st = &mut *st;
+        if let Some(i) = st.tracks.iter().position(|t| t.timeline.meta.id == id) {
+            st.tracks[i].close(false);
+            self.publish(st, Some(i));
+        }
     }
 
-    /// The chunks of complete segment `msn` of track `id`.
-    pub fn segment(&self, id: &str, msn: u64) -> Option<Vec<Bytes>> {
-        self.with_track(id, |t| {
-            t.timeline.segment(msn).filter(|s| s.complete)?;
-            t.media.segment(msn)
+    /// The init segment `init` (an id, or the current one) of track `id`.
+    pub fn init(&self, id: &str, init: Option<u32>) -> Option<Bytes> {
+        self.with_track(id, |t| match init {
+            Some(v) => t.init(v).map(|v| v.bytes.clone()),
+            None => Some(t.current_init().bytes.clone()),
         })
         .flatten()
     }
 
-    /// The chunks stored so far for segment `msn` of track `id`, complete or not (the
-    /// bytes of its complete parts are a prefix of them).
-    pub fn segment_so_far(&self, id: &str, msn: u64) -> Option<Vec<Bytes>> {
-        self.with_track(id, |t| t.media.segment(msn)).flatten()
+    /// The growing object of segment `msn` of track `id`, if held.
+    pub fn object(&self, id: &str, msn: u64) -> Option<Arc<Growing>> {
+        self.with_track(id, |t| t.object(msn)).flatten()
     }
 
-    /// The chunks of complete part `part` of segment `msn` of track `id`.
-    pub fn part(&self, id: &str, msn: u64, part: u32) -> Option<Vec<Bytes>> {
-        self.with_track(id, |t| {
-            let seg = t.timeline.segment(msn)?;
-            seg.parts.get(part as usize).filter(|p| p.complete)?;
-            t.media.part(msn, part)
-        })
-        .flatten()
-    }
-
-    /// Requests currently waiting on this channel's state (blocking reloads, held
-    /// media): the receivers of its watch, other than none kept by the channel itself.
+    /// Requests currently waiting on this channel: blocking reloads and held media.
     pub fn waiting(&self) -> usize {
         self.tx.receiver_count()
+            + self
+                .lock()
+                .tracks
+                .iter()
+                .map(LiveTrack::waiting)
+                .sum::<usize>()
     }
 
     /// Bytes of media held in memory for this channel.
-    pub fn held_bytes(&self) -> usize {
-        self.lock()
-            .tracks
-            .iter()
-            .map(|t| t.media.held_bytes())
-            .sum()
+    pub fn held_bytes(&self) -> u64 {
+        self.lock().tracks.iter().map(LiveTrack::held_bytes).sum()
+    }
+
+    /// Wall-clock time of the last ingest activity, Unix microseconds.
+    pub fn last_activity_us(&self) -> i64 {
+        self.last_activity_us.load(Ordering::Relaxed)
+    }
+
+    fn touch(&self, now_us: i64) {
+        self.last_activity_us.fetch_max(now_us, Ordering::Relaxed);
+    }
+
+    /// Removes tracks without ingest activity since `before_us` (their growing objects
+    /// end with an error for readers still attached); returns how many were removed.
+    pub fn reap_tracks(&self, before_us: i64) -> usize {
+        let mut st = self.lock();
+        let n = st.tracks.len();
+        st.tracks.retain(|t| {
+            let keep = t.last_activity_us >= before_us;
+            if !keep {
+                t.abort();
+                t.notify();
+            }
+            keep
+        });
+        let removed = n - st.tracks.len();
+        if removed > 0 {
+            self.publish(&st, None);
+        }
+        removed
+    }
+
+    /// Ends every object still being produced (the channel is being removed).
+    pub fn abort(&self) {
+        for t in &self.lock().tracks {
+            t.abort();
+            t.notify();
+        }
     }
 
     fn with_track<R>(&self, id: &str, f: impl FnOnce(&LiveTrack) -> R) -> Option<R> {
@@ -184,9 +287,10 @@ impl Channel {
             .map(f)
     }
 
-    /// Builds and sends a snapshot of `st`. Called with the state lock held, so
-    /// snapshots are published in mutation order.
-    fn publish(&self, st: &State) {
+    /// Builds and sends a snapshot of `st`, and wakes the waiters of track `changed`
+    /// (of every track when `None`). Called with the state lock held, so snapshots are
+    /// published in mutation order. Costs O(tracks), not O(window).
+    fn publish(&self, st: &State, changed: Option<usize>) {
         let tracks = st
             .tracks
             .iter()
@@ -203,9 +307,14 @@ impl Channel {
             byterange_parts: self.byterange_parts,
             now_us: crate::clock::now_us(),
             epoch_us: st.epoch_us,
+            cadence: st.grid.cadence,
             tracks,
         };
         self.tx.send_replace(Arc::new(snap));
+        match changed.and_then(|i| st.tracks.get(i)) {
+            Some(t) => t.notify(),
+            None => st.tracks.iter().for_each(LiveTrack::notify),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -1,23 +1,26 @@
-//! The live store: channels, their tracks, and one stored copy of every chunk.
+//! The live store: channels, their tracks, and one stored copy of every chunk. It knows
+//! nothing of HTTP: ingest writes into it, serving reads from it.
 //!
-//! Writers (ingest) mutate a channel under a short mutex and then publish an immutable
-//! [`timeline::ChannelSnapshot`] through a `tokio::sync::watch` channel; readers wait on
-//! that watch with a predicate, so a wake-up costs nothing per waiting viewer beyond
-//! re-checking its own condition, and slow viewers never slow ingest.
+//! - [`Origin`]: the channels, created by their first valid init segment (a refused
+//!   upload creates nothing), bounded in number, removed when idle;
+//! - [`Channel`]: a channel's renditions, cadence and published snapshot;
+//! - [`LiveTrack`]: one rendition's timeline, init versions and segments;
+//! - [`Growing`]: one segment's bytes, read by any number of readers while it grows.
 
 mod bandwidth;
 mod channel;
-mod media;
+mod growing;
 mod track;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use channel::{Channel, ChunkIn};
-pub use media::TrackMedia;
-pub use track::LiveTrack;
+pub use growing::{End, Granularity, Growing, Reader, Step};
+pub use track::{InitVersion, LiveTrack};
 
-use crate::Config;
+use crate::config::Config;
+use crate::error::IngestError;
 
 /// All channels of one origin.
 #[derive(Debug)]
@@ -48,21 +51,42 @@ impl Origin {
         self.lock().get(name).cloned()
     }
 
-    /// The channel `name`, created on first use (by ingest).
-    pub fn channel_or_create(&self, name: &str) -> Arc<Channel> {
-        let mut created = false;
-        let ch = self
-            .lock()
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                created = true;
-                Arc::new(Channel::new(name, &self.config))
-            })
-            .clone();
-        if created {
-            self.created.send_modify(|n| *n += 1);
+    /// The channel `name`, created if it does not exist (called by ingest once it holds a
+    /// valid init segment). Refused beyond the channel limit.
+    pub fn channel_or_create(&self, name: &str) -> Result<Arc<Channel>, IngestError> {
+        let mut map = self.lock();
+        if let Some(ch) = map.get(name) {
+            return Ok(ch.clone());
         }
-        ch
+        let limits = &self.config.limits;
+        if map.len() >= limits.max_channels {
+            return Err(IngestError::Limit(format!(
+                "the origin already has {} channels (the limit)",
+                limits.max_channels
+            )));
+        }
+        let byterange = self
+            .config
+            .byterange_parts
+            .iter()
+            .any(|c| c == name || c == "*");
+        let ch = Arc::new(Channel::new(name, self.config.timing, limits, byterange));
+        map.insert(name.to_string(), ch.clone());
+        drop(map);
+        self.created.send_modify(|n| *n += 1);
+        Ok(ch)
+    }
+
+    /// Removes channel `name` if it has no track (an upload that created it was refused
+    /// before its first track was stored).
+    pub fn remove_if_empty(&self, name: &str) {
+        let mut map = self.lock();
+        if map
+            .get(name)
+            .is_some_and(|ch| ch.snapshot().tracks.is_empty())
+        {
+            map.remove(name);
+        }
     }
 
     /// Waits until channel `name` exists (it is created by its first upload).
@@ -87,9 +111,37 @@ impl Origin {
         v
     }
 
+    /// Removes idle tracks, and idle channels, as of wall-clock
+    /// time `now_us`; returns the names of the channels removed.
+    pub fn reap(&self, now_us: i64) -> Vec<String> {
+        let idle_us = i64::try_from(self.config.limits.idle_timeout_s.saturating_mul(1_000_000))
+            .unwrap_or(i64::MAX);
+        let before = now_us.saturating_sub(idle_us);
+        let channels: Vec<Arc<Channel>> = self.lock().values().cloned().collect();
+        for ch in &channels {
+            ch.reap_tracks(before);
+        }
+        let mut removed = Vec::new();
+        self.lock().retain(|name, ch| {
+            let keep = ch.last_activity_us() >= before;
+            if !keep {
+                ch.abort();
+                removed.push(name.clone());
+            }
+            keep
+        });
+        for name in &removed {
+            tracing::info!(
+                "channel {name}: removed after {} s without ingest",
+                idle_us / 1_000_000
+            );
+        }
+        removed
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Channel>>> {
         // A panic while holding this lock cannot leave the map inconsistent (single
-        // insert), so a poisoned lock is still usable.
+        // insert or retain), so a poisoned lock is still usable.
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

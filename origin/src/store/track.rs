@@ -1,24 +1,45 @@
-//! One live track: its timeline, its stored media, and the re-fragmentation of ingest
-//! chunks into weir's own chunks aligned with part boundaries.
+//! One live track: its timeline, its init versions, the growing object of every held
+//! segment, and the re-fragmentation of ingest chunks into weir's own chunks aligned
+//! with part boundaries.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use timeline::time::grid_cell;
-use timeline::{MediaKind, Placement, TimelineError, TimingConfig, TrackMeta, TrackTimeline};
+use timeline::{
+    Grid, MediaKind, Placement, Segment, TimelineError, TimingConfig, TrackMeta, TrackTimeline,
+};
+use tokio::sync::watch;
 
+use super::bandwidth::Meter;
 use super::channel::ChunkIn;
-use super::media::TrackMedia;
+use super::growing::Growing;
 use crate::error::IngestError;
+
+/// One version of a track's init segment.
+#[derive(Debug, Clone)]
+pub struct InitVersion {
+    /// Checksum of `bytes` (CRC-32): the id in the init's URL and in
+    /// [`timeline::Segment::init`].
+    pub id: u32,
+    /// `ftyp` + `moov` exactly as received.
+    pub bytes: Bytes,
+    /// The parsed init (exactly one track).
+    pub info: cmaf::InitSegment,
+}
 
 /// A rendition being ingested.
 #[derive(Debug)]
 pub struct LiveTrack {
     /// Segments and parts, as listed to renderers.
     pub timeline: TrackTimeline,
-    /// Stored bytes of the segments in `timeline`.
-    pub media: TrackMedia,
-    /// The parsed init segment (exactly one track).
-    pub init: cmaf::InitSegment,
+    /// The growing object of each segment of `timeline`, in the same order.
+    media: VecDeque<Arc<Growing>>,
+    /// Init versions still referenced by a held segment, oldest first; the last is the
+    /// one new media is read with.
+    inits: Vec<InitVersion>,
     declared_bitrate: Option<u64>,
+    meter: Meter,
     /// Added to every incoming decode time (non-zero after an encoder restart).
     offset: u64,
     /// Set by a new init segment: the next chunk may restart the encoder's clock.
@@ -26,11 +47,34 @@ pub struct LiveTrack {
     next_sequence: u32,
     /// Samples dropped because they repeated media already stored.
     pub duplicates_dropped: u64,
+    /// Wall-clock time of the last ingest activity, Unix microseconds.
+    pub last_activity_us: i64,
+    /// Changes whenever the track's timeline does (per-rendition wake-ups).
+    changed: watch::Sender<u64>,
+}
+
+/// What one ingest chunk did to a track.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Applied {
+    /// Samples stored.
+    pub stored: usize,
+    /// True when a sample chose the channel's cadence.
+    pub cadence_chosen: bool,
+    /// True when a segment was cut without a key frame.
+    pub forced_cut: bool,
+    /// True when an encoder restart closed the segment in progress (even if no sample
+    /// was stored yet): the change must be published.
+    pub closed: bool,
 }
 
 impl LiveTrack {
     /// A new track `id` from its init segment.
-    pub fn new(id: &str, init: cmaf::InitSegment, bytes: Bytes) -> Result<Self, IngestError> {
+    pub fn new(
+        id: &str,
+        init: cmaf::InitSegment,
+        bytes: Bytes,
+        now_us: i64,
+    ) -> Result<Self, IngestError> {
         let info = single_track(&init)?;
         let meta = TrackMeta {
             id: id.to_string(),
@@ -49,52 +93,99 @@ impl LiveTrack {
             bandwidth: 0,
             average_bandwidth: 0,
         };
+        if meta.timescale == 0 {
+            return Err(IngestError::Unsupported(
+                "init segment has timescale 0".into(),
+            ));
+        }
         let declared_bitrate = info.max_bitrate.or(info.avg_bitrate).map(u64::from);
-        let mut media = TrackMedia::default();
-        media.init = Some(bytes);
+        let version = InitVersion {
+            id: crc32fast::hash(&bytes),
+            bytes,
+            info: init,
+        };
+        let mut timeline = TrackTimeline::new(meta);
+        timeline.init = version.id;
         Ok(LiveTrack {
-            timeline: TrackTimeline::new(meta),
-            media,
-            init,
+            timeline,
+            media: VecDeque::new(),
+            inits: vec![version],
             declared_bitrate,
+            meter: Meter::default(),
             offset: 0,
             rebase_pending: false,
             next_sequence: 1,
             duplicates_dropped: 0,
+            last_activity_us: now_us,
+            changed: watch::Sender::new(0),
         })
     }
 
-    /// Takes a new init segment for an existing track (an encoder reconnecting). The
-    /// timescale and media kind must not change, or stored media would be misread.
-    pub fn replace_init(
-        &mut self,
-        init: cmaf::InitSegment,
-        bytes: Bytes,
-    ) -> Result<(), IngestError> {
+    /// The init new media is read with.
+    pub fn current_init(&self) -> &InitVersion {
+        self.inits.last().expect("a track always has an init")
+    }
+
+    /// The init version `id`, if still held.
+    pub fn init(&self, id: u32) -> Option<&InitVersion> {
+        self.inits.iter().rev().find(|v| v.id == id)
+    }
+
+    /// Takes an init segment for an existing track (an encoder reconnecting). The
+    /// timescale and media kind must not change, or stored media would be misread. An
+    /// init with the same bytes keeps its id and URL; a different one becomes a new
+    /// version: the segment in progress is closed, and the next segment starts with a
+    /// discontinuity and refers to the new init, while older segments keep theirs.
+    /// Returns true when the init changed.
+    pub fn set_init(&mut self, init: cmaf::InitSegment, bytes: Bytes) -> Result<bool, IngestError> {
         let info = single_track(&init)?;
-        let meta = &mut self.timeline.meta;
+        let meta = &self.timeline.meta;
         if info.timescale != meta.timescale {
             return Err(IngestError::Unsupported(format!(
                 "track '{}' changed timescale from {} to {}; use a new track name",
                 meta.id, meta.timescale, info.timescale
             )));
         }
+        let kind = match info.kind {
+            cmaf::TrackKind::Video => MediaKind::Video,
+            _ => MediaKind::Audio,
+        };
+        if kind != meta.kind {
+            return Err(IngestError::Unsupported(format!(
+                "track '{}' changed media kind; use a new track name",
+                meta.id
+            )));
+        }
+        self.rebase_pending = true;
+        let id = crc32fast::hash(&bytes);
+        if id == self.current_init().id {
+            return Ok(false);
+        }
+        let meta = &mut self.timeline.meta;
         meta.codec = info.codec.clone();
         meta.width = info.width;
         meta.height = info.height;
-        self.media.init = Some(bytes);
-        self.init = init;
-        self.rebase_pending = true;
-        Ok(())
+        meta.sample_rate = info.sample_rate;
+        meta.channels = info.channels;
+        self.inits.retain(|v| v.id != id);
+        self.inits.push(InitVersion {
+            id,
+            bytes,
+            info: init,
+        });
+        self.timeline.init = id;
+        self.close(true);
+        Ok(true)
     }
 
     /// Measured (peak, average) bit rate, or the declared one before any segment completes.
     pub fn bandwidth(&self) -> (u64, u64) {
-        let (peak, avg) =
-            super::bandwidth::measure(self.timeline.segments.iter(), self.timeline.meta.timescale);
-        match (peak, self.declared_bitrate) {
-            (0, Some(d)) => (d, d),
-            _ => (peak, avg),
+        match (
+            self.meter.rates(self.timeline.meta.timescale),
+            self.declared_bitrate,
+        ) {
+            ((0, _), Some(d)) => (d, d),
+            (r, _) => r,
         }
     }
 
@@ -103,15 +194,43 @@ impl LiveTrack {
         self.offset
     }
 
+    /// The growing object of segment `msn`, if held.
+    pub fn object(&self, msn: u64) -> Option<Arc<Growing>> {
+        let i = self.timeline.index_of(msn)?;
+        self.media.get(i).cloned()
+    }
+
+    /// A watch that changes whenever this track's timeline does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Requests waiting on this track (blocking reloads, held media).
+    pub fn waiting(&self) -> usize {
+        self.changed.receiver_count() + self.media.iter().map(|g| g.readers()).sum::<usize>()
+    }
+
+    /// Wakes the track's waiters.
+    pub fn notify(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Bytes of media held (init versions included).
+    pub fn held_bytes(&self) -> u64 {
+        self.media.iter().map(|g| g.len()).sum::<u64>()
+            + self.inits.iter().map(|v| v.bytes.len() as u64).sum::<u64>()
+    }
+
     /// Places the samples of one ingest chunk on the timeline and stores them as one
-    /// or more weir chunks (one per part the samples fall into). Validates the whole
-    /// chunk before changing anything. Returns the number of samples stored.
+    /// or more weir chunks (one per part the samples fall into). Checks the chunk's
+    /// times before changing anything.
     pub fn apply_chunk(
         &mut self,
         cfg: &TimingConfig,
+        grid: &mut Grid,
         chunk: &ChunkIn,
-    ) -> Result<usize, IngestError> {
-        let source_id = self.init.tracks[0].track_id;
+    ) -> Result<Applied, IngestError> {
+        let source_id = self.current_init().info.tracks[0].track_id;
         let traf = chunk
             .fragment
             .tracks
@@ -124,28 +243,44 @@ impl LiveTrack {
             return Err(TimelineError::ZeroDuration { dts: s.dts }.into());
         }
         let Some(first) = traf.samples.first() else {
-            return Ok(0);
+            return Ok(Applied::default());
         };
+        let mut applied = Applied::default();
         if std::mem::take(&mut self.rebase_pending) {
-            self.rebase(cfg, first.dts);
+            applied.closed = self.rebase(grid, cfg, first.dts);
         }
-        let end = self.timeline.end().unwrap_or(0);
+        // Every decode time must stay representable once offset.
+        if let Some(s) = traf.samples.iter().find(|s| {
+            s.dts
+                .checked_add(self.offset)
+                .and_then(|t| t.checked_add(u64::from(s.duration)))
+                .is_none()
+        }) {
+            return Err(TimelineError::TimeOverflow { dts: s.dts }.into());
+        }
+        let end = self.timeline.end();
         let mut runs: Vec<Run> = Vec::new();
         for s in &traf.samples {
             let dts = s.dts + self.offset;
-            if self.timeline.end().is_some() && dts < end {
+            if end.is_some_and(|e| dts < e) {
                 self.duplicates_dropped += 1;
                 continue;
             }
-            let p = match self
-                .timeline
-                .append(cfg, dts, s.duration, s.is_sync, u64::from(s.size))
-            {
-                Ok(p) => p,
-                // Waiting for the first key frame (e.g. joined mid-GOP): skip the sample.
-                Err(TimelineError::NoKeyFrame { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
+            let p =
+                match self
+                    .timeline
+                    .append(cfg, grid, dts, s.duration, s.is_sync, u64::from(s.size))
+                {
+                    Ok(p) => p,
+                    // Waiting for the first key frame (e.g. joined mid-GOP): skip the sample.
+                    Err(TimelineError::NoKeyFrame { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+            applied.cadence_chosen |= p.cadence_chosen;
+            applied.forced_cut |= p.forced_cut;
+            if let Some(done) = p.completed_segment {
+                self.completed(done);
+            }
             if self.timeline.meta.kind == MediaKind::Video && self.timeline.meta.frame_duration == 0
             {
                 self.timeline.meta.frame_duration = s.duration;
@@ -166,7 +301,13 @@ impl LiveTrack {
                 _ => runs.push(Run::new(p, dts, out, range)),
             }
         }
-        let stored = runs.iter().map(|r| r.samples.len()).sum();
+        while self.media.len() < self.timeline.segments.len() {
+            self.media.push_back(Growing::new());
+        }
+        applied.stored = runs.iter().map(|r| r.samples.len()).sum();
+        let first_touched = runs
+            .first()
+            .and_then(|r| self.timeline.index_of(r.placement.msn));
         for run in runs {
             let header =
                 cmaf::write_fragment_header(self.next_sequence, source_id, run.base, &run.samples);
@@ -177,29 +318,92 @@ impl LiveTrack {
             let served: usize = bytes.iter().map(Bytes::len).sum();
             self.timeline
                 .add_part_bytes(run.placement.msn, run.placement.part, served as u64);
-            self.media
-                .append(run.placement.msn, run.placement.part, bytes);
+            if let Some(g) = self.object(run.placement.msn) {
+                g.append(run.placement.part, bytes);
+            }
         }
-        Ok(stored)
+        // Part and segment completion reach the growing objects after their bytes.
+        if let Some(i) = first_touched {
+            self.sync_from(i.saturating_sub(1));
+        }
+        Ok(applied)
+    }
+
+    /// Brings the growing objects from position `i` on in line with the timeline.
+    fn sync_from(&self, i: usize) {
+        for (seg, g) in self.timeline.segments.iter().zip(&self.media).skip(i) {
+            g.sync(seg);
+        }
+    }
+
+    fn completed(&mut self, msn: u64) {
+        if let Some(s) = self.timeline.segment(msn) {
+            let s: Segment = s.clone();
+            self.meter.complete(&s, self.timeline.meta.timescale);
+        }
+    }
+
+    /// Marks the segment in progress complete (end of stream, new init) and the next
+    /// one discontinuous if `discontinuity` is set.
+    pub fn close(&mut self, discontinuity: bool) {
+        let open = self
+            .timeline
+            .segments
+            .back()
+            .filter(|s| !s.complete)
+            .map(|s| s.msn);
+        self.timeline.close(discontinuity);
+        if let Some(msn) = open {
+            self.completed(msn);
+        }
+        if !self.media.is_empty() {
+            self.sync_from(self.media.len() - 1);
+        }
+    }
+
+    /// Drops the oldest complete segments so that at most `keep` remain, with their
+    /// media and any init version no longer referenced.
+    pub fn evict(&mut self, keep: usize) {
+        let dropped = self.timeline.evict(keep);
+        let Some(&last) = dropped.last() else {
+            return;
+        };
+        for _ in &dropped {
+            self.media.pop_front();
+        }
+        self.meter.evict_through(last);
+        if self.inits.len() > 1 {
+            let current = self.current_init().id;
+            let segments = &self.timeline.segments;
+            self.inits
+                .retain(|v| v.id == current || segments.iter().any(|s| s.init == v.id));
+        }
+    }
+
+    /// Ends every object still being produced (the track is being removed).
+    pub fn abort(&self) {
+        self.media.iter().for_each(|g| g.abort());
     }
 
     /// After an encoder restart whose clock went back, continue the timeline at the next
-    /// segment grid point, with a discontinuity.
-    fn rebase(&mut self, cfg: &TimingConfig, first_dts: u64) {
+    /// segment grid point, with a discontinuity. Returns true when it did.
+    fn rebase(&mut self, grid: &Grid, cfg: &TimingConfig, first_dts: u64) -> bool {
         let Some(end) = self.timeline.end() else {
-            return;
+            return false;
         };
-        if first_dts + self.offset >= end {
-            return;
+        if first_dts.saturating_add(self.offset) >= end {
+            return false;
         }
         let ts = self.timeline.meta.timescale;
-        let cell = grid_cell(end.saturating_sub(1), ts, cfg.target_duration_ms) + 1;
-        let grid = u128::from(cell) * u128::from(cfg.target_duration_ms) * u128::from(ts);
-        let next = u64::try_from(grid.div_ceil(1000))
-            .unwrap_or(u64::MAX)
+        let c = grid
+            .cadence
+            .unwrap_or_else(|| timeline::Cadence::from_millis(cfg.target_duration_ms));
+        let next = c
+            .boundary(c.cell(end.saturating_sub(1), ts).saturating_add(1), ts)
             .max(end);
-        self.offset = next - first_dts;
-        self.timeline.close(true);
+        self.offset = next.saturating_sub(first_dts);
+        self.close(true);
+        true
     }
 }
 

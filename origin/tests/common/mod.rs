@@ -84,7 +84,9 @@ impl TestOrigin {
     /// The channel `name`, created now if ingest has not created it yet, so a test can
     /// subscribe to it before the first upload.
     pub fn channel(&self, name: &str) -> Arc<origin::store::Channel> {
-        self.origin.channel_or_create(name)
+        self.origin
+            .channel_or_create(name)
+            .expect("within the channel limit")
     }
 
     /// The latest snapshot of track `track` of channel `channel` (panics if absent).

@@ -160,7 +160,7 @@ async fn memory() {
         .spawn()
         .expect("ffmpeg");
     let ch = origin.wait_channel("mem").await;
-    let mut held_peak = 0usize;
+    let mut held_peak = 0u64;
     let mut rx = ch.subscribe();
     loop {
         tokio::select! {

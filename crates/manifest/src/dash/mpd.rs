@@ -172,7 +172,13 @@ fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment]) {
         "SegmentTemplate",
         &[
             ("timescale", m.timescale.to_string()),
-            ("initialization", "$RepresentationID$/init.mp4".into()),
+            (
+                "initialization",
+                format!(
+                    "$RepresentationID$/{}",
+                    crate::init_uri(segs.last().map_or(t.init, |s| s.init))
+                ),
+            ),
             ("media", "$RepresentationID$/seg-$Number$.m4s".into()),
             ("startNumber", first.to_string()),
         ],

@@ -127,7 +127,7 @@ impl Directives {
             return Err(too_far);
         }
         if self.part.is_some_and(|p| {
-            parts_ahead(cfg, (last_msn, last_part), (msn, p)) > advance_part_limit(cfg)
+            parts_ahead(cfg, track, (last_msn, last_part), (msn, p)) > advance_part_limit(cfg)
         }) {
             return Err(too_far);
         }
@@ -159,9 +159,21 @@ pub fn advance_part_limit(cfg: &TimingConfig) -> u64 {
 }
 
 /// How many parts `want` lies beyond `last` (0 when not beyond), counting a segment as
-/// `ceil(target duration / part target)` parts.
-fn parts_ahead(cfg: &TimingConfig, last: (u64, u32), want: (u64, u32)) -> u64 {
-    let per_segment = u64::from(cfg.target_duration_ms.div_ceil(cfg.part_target_ms.max(1)));
+/// `ceil(target / part target)` parts, or as many as the newest complete segment has.
+fn parts_ahead(
+    cfg: &TimingConfig,
+    track: &TrackSnapshot,
+    last: (u64, u32),
+    want: (u64, u32),
+) -> u64 {
+    // Segments are as long as the channel's cadence, which may exceed the target: the
+    // newest complete segment's part count tells.
+    let per_segment = u64::from(cfg.target_duration_ms.div_ceil(cfg.part_target_ms.max(1))).max(
+        track
+            .complete_segments()
+            .next_back()
+            .map_or(0, |s| s.parts.len() as u64),
+    );
     let (lm, lp) = (last.0, u64::from(last.1));
     let (m, p) = (want.0, u64::from(want.1));
     if m < lm {
@@ -225,8 +237,12 @@ mod tests {
     fn fed(frames: u64) -> TrackSnapshot {
         let cfg = TimingConfig::default();
         let mut t = empty_track();
+        let mut grid = timeline::Grid {
+            cadence: None,
+            has_video: true,
+        };
         for i in 0..frames {
-            t.append(&cfg, i * 512, 512, i % 30 == 0, 100)
+            t.append(&cfg, &mut grid, i * 512, 512, i % 30 == 0, 100)
                 .expect("frame appends");
         }
         t

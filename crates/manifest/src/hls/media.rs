@@ -91,11 +91,12 @@ pub fn media_playlist(
     if skipped > 0 {
         let _ = writeln!(out, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}");
     }
-    // [HLS §3.1.2] "every Media Segment in a Playlist MUST have an EXT-X-MAP applied";
-    // re-emitted after a skip so that a delta is self-contained.
-    let _ = writeln!(out, "#EXT-X-MAP:URI={}", quoted("init.mp4"));
+    // [HLS §4.4.4.5] "every Media Segment in a Playlist MUST have an EXT-X-MAP applied";
+    // re-emitted after a skip so that a delta is self-contained, and before the first
+    // segment made with another init (after its EXT-X-DISCONTINUITY).
+    let mut map = None;
     for seg in listed.iter().skip(skipped) {
-        segment_head(&mut out, snap, seg, ts);
+        segment_head(&mut out, snap, seg, ts, &mut map);
         if seg.end() > parts_from {
             parts(&mut out, seg, ts, snap.byterange_parts);
         }
@@ -107,20 +108,27 @@ pub fn media_playlist(
         let _ = writeln!(out, "seg-{}.m4s", seg.msn);
     }
     if let Some(seg) = open {
-        segment_head(&mut out, snap, seg, ts);
+        segment_head(&mut out, snap, seg, ts, &mut map);
         parts(&mut out, seg, ts, snap.byterange_parts);
     }
-    preload_hint(&mut out, track, cfg, snap.byterange_parts);
+    preload_hint(&mut out, snap, track, snap.byterange_parts);
     rendition_reports(&mut out, snap, track);
     Ok(out)
 }
 
 /// Tags that apply to a parent segment and so to its first part: [HLS §4.4.4.9] they
 /// "MUST appear before the first EXT-X-PART tag of the Parent Segment".
-fn segment_head(out: &mut String, snap: &ChannelSnapshot, seg: &Segment, ts: u32) {
+fn segment_head(
+    out: &mut String,
+    snap: &ChannelSnapshot,
+    seg: &Segment,
+    ts: u32,
+    map: &mut Option<u32>,
+) {
     if seg.discontinuity {
         out.push_str("#EXT-X-DISCONTINUITY\n");
     }
+    init_map(out, map, seg);
     // Every segment carries PDT: [HLS B.1] PDT in every Media Playlist, one per
     // segment keeps deltas and part-only segments self-describing.
     if let Some(pdt) = snap.wallclock_us(seg.start, ts) {
@@ -129,6 +137,14 @@ fn segment_head(out: &mut String, snap: &ChannelSnapshot, seg: &Segment, ts: u32
             "#EXT-X-PROGRAM-DATE-TIME:{}",
             format_iso8601_micros(pdt)
         );
+    }
+}
+
+/// `EXT-X-MAP` naming the init of `seg`, when it differs from the one in effect.
+fn init_map(out: &mut String, current: &mut Option<u32>, seg: &Segment) {
+    if *current != Some(seg.init) {
+        let _ = writeln!(out, "#EXT-X-MAP:URI={}", quoted(&crate::init_uri(seg.init)));
+        *current = Some(seg.init);
     }
 }
 
@@ -175,16 +191,12 @@ fn complete_duration(seg: &Segment) -> u64 {
 /// [HLS B.1] a live playlist with parts carries a TYPE=PART hint for the next part.
 /// When the segment in progress has reached its grid point, the next part is expected
 /// to open the next segment (the key frame of a regular GOP lands there).
-fn preload_hint(
-    out: &mut String,
-    track: &TrackSnapshot,
-    cfg: &timeline::TimingConfig,
-    byterange: bool,
-) {
+fn preload_hint(out: &mut String, snap: &ChannelSnapshot, track: &TrackSnapshot, byterange: bool) {
     let Some(last) = track.segments.back() else {
         return;
     };
-    let cell = |t| timeline::time::grid_cell(t, track.meta.timescale, cfg.target_duration_ms);
+    let grid = snap.grid();
+    let cell = |t| grid.cell(t, track.meta.timescale);
     let all_complete = last.parts.iter().all(|p| p.complete);
     let (msn, part) = if last.complete || (all_complete && cell(last.end()) > cell(last.start)) {
         (last.msn + 1, 0)

@@ -24,9 +24,18 @@ pub fn multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestE
     let mut out = String::with_capacity(512);
     out.push_str("#EXTM3U\n");
     let _ = writeln!(out, "#EXT-X-VERSION:{VERSION}");
-    // Segments start with a key frame (the cutter guarantees it); Apple authoring spec
-    // 9.11 puts this tag in the multivariant playlist.
-    out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    // [HLS §4.4.2.1] EXT-X-INDEPENDENT-SEGMENTS: "all media samples in a Media Segment
+    // can be decoded without information from other segments". Segments start with a
+    // key frame unless the source's key frames came too late for the cadence and the
+    // cutter had to cut without one; then the tag is left out. Apple authoring spec
+    // 9.11 puts it in the multivariant playlist.
+    if snap
+        .tracks
+        .iter()
+        .all(|t| t.segments.iter().all(|s| s.independent()))
+    {
+        out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    }
     if videos.is_empty() {
         for a in &audios {
             stream_inf(
