@@ -8,9 +8,10 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::error::fourcc_str;
+use crate::fragment::{DEFAULT_MAX_SAMPLES, parse_moof_limited};
 use crate::{
-    CmafError, FourCC, Fragment, InitSegment, ProducerTime, Scan, parse_init, parse_moof,
-    parse_prft, scan_header,
+    CmafError, FourCC, Fragment, InitSegment, ProducerTime, Scan, parse_init, parse_prft,
+    scan_header,
 };
 
 /// Default limit on the declared size of any top-level box: 16 MiB.
@@ -56,6 +57,7 @@ pub enum Event {
 pub struct Demuxer {
     buf: BytesMut,
     max_box: u64,
+    max_samples: u32,
     init: Option<InitSegment>,
     ftyp: Option<Bytes>,
     prft: Option<ProducerTime>,
@@ -70,11 +72,13 @@ impl Default for Demuxer {
 }
 
 impl Demuxer {
-    /// A demuxer expecting an init segment, with a 16 MiB box limit.
+    /// A demuxer expecting an init segment, with a 16 MiB box limit and a
+    /// limit of [`DEFAULT_MAX_SAMPLES`] samples per fragment.
     pub fn new() -> Self {
         Demuxer {
             buf: BytesMut::new(),
             max_box: DEFAULT_MAX_BOX,
+            max_samples: DEFAULT_MAX_SAMPLES,
             init: None,
             ftyp: None,
             prft: None,
@@ -86,6 +90,14 @@ impl Demuxer {
     /// Sets the limit on the declared size of any top-level box.
     pub fn with_max_box(mut self, max: u64) -> Self {
         self.max_box = max;
+        self
+    }
+
+    /// Sets the limit on the samples of one fragment (all `trun` boxes of a
+    /// `moof` together); a `moof` declaring more is refused with
+    /// [`CmafError::TooManySamples`] before its samples are decoded.
+    pub fn with_max_samples(mut self, max: u32) -> Self {
+        self.max_samples = max;
         self
     }
 
@@ -115,6 +127,7 @@ impl Demuxer {
     /// Errors: [`CmafError::NotMp4`] if the body does not start with a
     /// plausible box, [`CmafError::MissingInit`] for a `moof` before any
     /// init, [`CmafError::BoxTooLarge`] above the size limit,
+    /// [`CmafError::TooManySamples`] above the sample limit,
     /// [`CmafError::Malformed`] for a `moof` not followed by `mdat`, a sample
     /// outside its `mdat`, or any invalid box. After an error the demuxer is
     /// poisoned: every later call returns the same error.
@@ -262,7 +275,7 @@ impl Demuxer {
             return Ok(None);
         }
         let moof = self.buf.get(..moof_size).unwrap_or(&[]);
-        let fragment = parse_moof(moof, init)?;
+        let fragment = parse_moof_limited(moof, init, self.max_samples)?;
         let mdat_offset = (moof_size + m.header_len) as u64;
         let mdat_end = (moof_size + mdat_size) as u64;
         for t in &fragment.tracks {
@@ -522,6 +535,21 @@ mod tests {
                 max: 1 << 20
             })
         );
+    }
+
+    #[test]
+    fn sample_limit_is_configurable() {
+        let s = [init_bytes(), chunk(1, 0, &[1, 1, 1], 0)].concat();
+        let mut d = Demuxer::new().with_max_samples(3);
+        d.push(&s);
+        assert_eq!(drain(&mut d).unwrap().len(), 2);
+        let mut d = Demuxer::new().with_max_samples(2);
+        d.push(&s);
+        d.next_event().unwrap();
+        let e = d.next_event().unwrap_err();
+        assert_eq!(e, CmafError::TooManySamples { count: 3, max: 2 });
+        assert_eq!(e.to_string(), "moof declares 3 samples, limit is 2");
+        assert_eq!(d.finish(), Err(e), "poisoned");
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub enum CmafError {
         /// Why it is invalid.
         reason: String,
     },
+    /// A `moof` declares more samples (over all its `traf` and `trun`
+    /// boxes) than the configured limit; see [`crate::fragment::DEFAULT_MAX_SAMPLES`].
+    #[error("moof declares {count} samples, limit is {max}")]
+    TooManySamples {
+        /// The sample_count fields of all `trun` boxes of the `moof`, added up.
+        count: u64,
+        /// The limit in force.
+        max: u32,
+    },
     /// The input ended in the middle of a box.
     #[error("truncated '{kind}' box: have {have} of {need} bytes")]
     Truncated {

@@ -6,7 +6,7 @@
 //! in the track extends box").
 
 use crate::CmafError;
-use crate::init::{InitSegment, box_payload};
+use crate::init::{InitSegment, TrackInfo, box_payload};
 use crate::reader::Reader;
 use crate::sample_flags::is_sync;
 use crate::scan::Children;
@@ -56,6 +56,20 @@ pub struct Fragment {
 /// (its entries take no bytes, so the box size cannot bound them).
 pub const MAX_SAMPLES_WITHOUT_ENTRIES: u32 = 1 << 16;
 
+/// Default upper bound on the samples of one fragment: all `trun` boxes of
+/// all `traf` boxes of a `moof`, added up (see [`parse_moof_limited`] and
+/// [`Demuxer::with_max_samples`](crate::Demuxer::with_max_samples)).
+///
+/// A `trun` whose per-sample values all come from defaults takes 16 bytes
+/// whatever its sample_count, so without a fragment-wide cap a 1 MB `moof`
+/// of such runs could ask for billions of [`Sample`]s (40 bytes each). Live
+/// CMAF chunks hold one to a few hundred samples (a 2 s segment is 120
+/// samples of 60 fps video or 94 AAC frames at 48 kHz); 16,384 leaves room
+/// for a whole-segment fragment of over 4 minutes of 60 fps video or
+/// 5 minutes of 48 kHz AAC, and bounds the decoded samples of one
+/// fragment at 640 KiB.
+pub const DEFAULT_MAX_SAMPLES: u32 = 16_384;
+
 // tfhd flags (§8.8.7.1).
 const TFHD_BASE_DATA_OFFSET: u32 = 0x00_0001;
 const TFHD_SAMPLE_DESCRIPTION_INDEX: u32 = 0x00_0002;
@@ -73,12 +87,33 @@ const TRUN_FLAGS: u32 = 0x00_0400;
 const TRUN_CTS: u32 = 0x00_0800;
 
 /// Decodes a complete `moof` box (header included) against the init segment
-/// that declares its tracks.
+/// that declares its tracks, with at most [`DEFAULT_MAX_SAMPLES`] samples.
 ///
 /// Every `traf` needs a `tfdt` ([`CmafError::MissingTfdt`]) and a track_ID
 /// declared in `init` ([`CmafError::UnknownTrack`]).
 pub fn parse_moof(moof: &[u8], init: &InitSegment) -> Result<Fragment, CmafError> {
+    parse_moof_limited(moof, init, DEFAULT_MAX_SAMPLES)
+}
+
+/// [`parse_moof`] with at most `max_samples` samples in the whole `moof`
+/// ([`CmafError::TooManySamples`] above it, checked before any sample is
+/// decoded or allocated).
+///
+/// Decode times and sample offsets are computed with checked arithmetic:
+/// a value that does not fit in 64 bits is [`CmafError::Malformed`].
+pub fn parse_moof_limited(
+    moof: &[u8],
+    init: &InitSegment,
+    max_samples: u32,
+) -> Result<Fragment, CmafError> {
     let payload = box_payload(moof, b"moof")?;
+    let count = declared_samples(payload)?;
+    if count > u64::from(max_samples) {
+        return Err(CmafError::TooManySamples {
+            count,
+            max: max_samples,
+        });
+    }
     let mut sequence = None;
     let mut tracks = Vec::new();
     // §8.8.7.1: without base-data-offset-present or default-base-is-moof,
@@ -108,6 +143,30 @@ pub fn parse_moof(moof: &[u8], init: &InitSegment) -> Result<Fragment, CmafError
         return Err(CmafError::malformed("moof", "no traf box"));
     }
     Ok(Fragment { sequence, tracks })
+}
+
+/// Adds up the sample_count fields of every `trun` of every `traf`, decoding
+/// nothing else, so that a hostile count is refused before anything is
+/// allocated for it.
+fn declared_samples(payload: &[u8]) -> Result<u64, CmafError> {
+    let mut total = 0u64;
+    for child in Children::new(payload, "moof") {
+        let (kind, traf) = child?;
+        if &kind != b"traf" {
+            continue;
+        }
+        for c in Children::new(traf, "traf") {
+            let (k, p) = c?;
+            if &k == b"trun" {
+                let mut r = Reader::new(p, "trun");
+                r.full_header()?;
+                // At most 2^32 runs of 2^32 samples fit in a moof: no overflow,
+                // but saturate anyway rather than reason about it.
+                total = total.saturating_add(u64::from(r.u32()?));
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// The decoded `tfhd` of one `traf`.
@@ -198,87 +257,19 @@ fn parse_traf(
         .ok_or(CmafError::UnknownTrack(tfhd.track_id))?;
     let base_decode_time = tfdt.ok_or(CmafError::MissingTfdt)?;
 
-    let mut samples = Vec::new();
-    let mut dts = base_decode_time;
-    // §8.8.8.1: "If the data-offset is not present, then the data for this
-    // run starts immediately after the data of the previous run, or at the
-    // base-data-offset defined by the track fragment header if this is the
-    // first run in a track fragment".
-    let mut next_offset = tfhd.base;
+    let mut run = RunState {
+        dts: base_decode_time,
+        // §8.8.8.1: "If the data-offset is not present, then the data for this
+        // run starts immediately after the data of the previous run, or at the
+        // base-data-offset defined by the track fragment header if this is the
+        // first run in a track fragment".
+        next_offset: tfhd.base,
+        samples: Vec::new(),
+    };
     for p in truns {
-        let mut r = Reader::new(p, "trun");
-        let (version, flags) = r.full_header()?;
-        let count = r.u32()?;
-        let data_offset = opt(&mut r, flags, TRUN_DATA_OFFSET, Reader::i32)?;
-        let first_flags = opt(&mut r, flags, TRUN_FIRST_SAMPLE_FLAGS, Reader::u32)?;
-        let entry_len = [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS]
-            .iter()
-            .filter(|&&b| flags & b != 0)
-            .count()
-            * 4;
-        // Check the declared entries fit before allocating anything for them.
-        let fits = if entry_len == 0 {
-            count <= MAX_SAMPLES_WITHOUT_ENTRIES
-        } else {
-            (count as usize)
-                .checked_mul(entry_len)
-                .is_some_and(|need| need <= r.remaining())
-        };
-        if !fits {
-            return Err(CmafError::malformed(
-                "trun",
-                format!(
-                    "sample_count {count} with {entry_len}-byte entries does not fit in {} remaining bytes",
-                    r.remaining()
-                ),
-            ));
-        }
-        let mut offset = match data_offset {
-            Some(d) => tfhd.base.checked_add_signed(i64::from(d)).ok_or_else(|| {
-                CmafError::malformed("trun", format!("data_offset {d} points before the moof"))
-            })?,
-            None => next_offset,
-        };
-        samples.reserve(count as usize);
-        for i in 0..count {
-            let duration = opt(&mut r, flags, TRUN_DURATION, Reader::u32)?
-                .or(tfhd.duration)
-                .unwrap_or(track.defaults.duration);
-            let size = opt(&mut r, flags, TRUN_SIZE, Reader::u32)?
-                .or(tfhd.size)
-                .unwrap_or(track.defaults.size);
-            let per_sample_flags = opt(&mut r, flags, TRUN_FLAGS, Reader::u32)?;
-            // §8.8.8.1: first_sample_flags "provides a set of flags for the
-            // first sample only of this run".
-            let sample_flags = first_flags
-                .filter(|_| i == 0)
-                .or(per_sample_flags)
-                .or(tfhd.flags)
-                .unwrap_or(track.defaults.flags);
-            let cts_offset = match opt(&mut r, flags, TRUN_CTS, Reader::u32)? {
-                None => 0,
-                // v0: unsigned int(32); v1: signed int(32).
-                Some(v) if version == 0 => i32::try_from(v).unwrap_or(i32::MAX),
-                Some(v) => v as i32,
-            };
-            samples.push(Sample {
-                dts,
-                duration,
-                size,
-                cts_offset,
-                flags: sample_flags,
-                is_sync: is_sync(sample_flags, track.kind),
-                offset,
-            });
-            dts = dts
-                .checked_add(u64::from(duration))
-                .ok_or_else(|| CmafError::malformed("trun", "decode time overflows 64 bits"))?;
-            offset = offset
-                .checked_add(u64::from(size))
-                .ok_or_else(|| CmafError::malformed("trun", "sample offsets overflow 64 bits"))?;
-        }
-        next_offset = offset;
+        parse_trun(p, &tfhd, track, &mut run)?;
     }
+    let (samples, next_offset) = (run.samples, run.next_offset);
     Ok((
         TrackFragment {
             track_id: tfhd.track_id,
@@ -287,6 +278,111 @@ fn parse_traf(
         },
         next_offset,
     ))
+}
+
+/// What carries over from one `trun` of a `traf` to the next.
+struct RunState {
+    /// Decode time of the next sample.
+    dts: u64,
+    /// Where the next run's data starts when it has no data_offset.
+    next_offset: u64,
+    /// The samples decoded so far.
+    samples: Vec<Sample>,
+}
+
+/// Decodes one `trun` payload, appending its samples to `run`.
+fn parse_trun(
+    p: &[u8],
+    tfhd: &Tfhd,
+    track: &TrackInfo,
+    run: &mut RunState,
+) -> Result<(), CmafError> {
+    let mut r = Reader::new(p, "trun");
+    let (version, flags) = r.full_header()?;
+    let count = r.u32()?;
+    let data_offset = opt(&mut r, flags, TRUN_DATA_OFFSET, Reader::i32)?;
+    let first_flags = opt(&mut r, flags, TRUN_FIRST_SAMPLE_FLAGS, Reader::u32)?;
+    let entry_len = [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_CTS]
+        .iter()
+        .filter(|&&b| flags & b != 0)
+        .count()
+        * 4;
+    // Check the declared entries fit before allocating anything for them
+    // (parse_moof_limited has already checked the count against the cap).
+    let fits = if entry_len == 0 {
+        count <= MAX_SAMPLES_WITHOUT_ENTRIES
+    } else {
+        (count as usize)
+            .checked_mul(entry_len)
+            .is_some_and(|need| need <= r.remaining())
+    };
+    if !fits {
+        return Err(CmafError::malformed(
+            "trun",
+            format!(
+                "sample_count {count} with {entry_len}-byte entries does not fit in {} remaining bytes",
+                r.remaining()
+            ),
+        ));
+    }
+    let mut offset = match data_offset {
+        Some(d) => tfhd.base.checked_add_signed(i64::from(d)).ok_or_else(|| {
+            CmafError::malformed(
+                "trun",
+                format!("data_offset {d} from base {} is outside 0..2^64", tfhd.base),
+            )
+        })?,
+        None => run.next_offset,
+    };
+    run.samples.reserve(count as usize);
+    for i in 0..count {
+        let duration = opt(&mut r, flags, TRUN_DURATION, Reader::u32)?
+            .or(tfhd.duration)
+            .unwrap_or(track.defaults.duration);
+        let size = opt(&mut r, flags, TRUN_SIZE, Reader::u32)?
+            .or(tfhd.size)
+            .unwrap_or(track.defaults.size);
+        let per_sample_flags = opt(&mut r, flags, TRUN_FLAGS, Reader::u32)?;
+        // §8.8.8.1: first_sample_flags "provides a set of flags for the
+        // first sample only of this run".
+        let sample_flags = first_flags
+            .filter(|_| i == 0)
+            .or(per_sample_flags)
+            .or(tfhd.flags)
+            .unwrap_or(track.defaults.flags);
+        let cts_offset = match opt(&mut r, flags, TRUN_CTS, Reader::u32)? {
+            None => 0,
+            // v0: unsigned int(32); v1: signed int(32).
+            Some(v) if version == 0 => i32::try_from(v).unwrap_or(i32::MAX),
+            Some(v) => v as i32,
+        };
+        run.samples.push(Sample {
+            dts: run.dts,
+            duration,
+            size,
+            cts_offset,
+            flags: sample_flags,
+            is_sync: is_sync(sample_flags, track.kind),
+            offset,
+        });
+        run.dts = run.dts.checked_add(u64::from(duration)).ok_or_else(|| {
+            CmafError::malformed(
+                "trun",
+                format!(
+                    "decode time {} + sample duration {duration} overflows 64 bits",
+                    run.dts
+                ),
+            )
+        })?;
+        offset = offset.checked_add(u64::from(size)).ok_or_else(|| {
+            CmafError::malformed(
+                "trun",
+                format!("sample offset {offset} + sample size {size} overflows 64 bits"),
+            )
+        })?;
+    }
+    run.next_offset = offset;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -547,6 +643,8 @@ mod tests {
 
     #[test]
     fn hostile_sample_count() {
+        // The per-trun checks, with the fragment cap out of the way.
+        let unlimited = |m: &[u8]| parse_moof_limited(m, &init(), u32::MAX);
         // 1e9 entries of 4 bytes declared in a ~100-byte box.
         let m = moof(
             1,
@@ -558,13 +656,13 @@ mod tests {
         );
         assert!(m.len() < 120);
         assert!(matches!(
-            parse_moof(&m, &init()),
+            unlimited(&m),
             Err(CmafError::Malformed {
                 context: "trun",
                 ..
             })
         ));
-        // No per-sample fields at all: capped.
+        // No per-sample fields at all: capped per trun.
         let m = moof(
             1,
             &[traf(&[
@@ -573,10 +671,7 @@ mod tests {
                 trun(0, 0, 1_000_000_000, &[]),
             ])],
         );
-        assert!(matches!(
-            parse_moof(&m, &init()),
-            Err(CmafError::Malformed { .. })
-        ));
+        assert!(matches!(unlimited(&m), Err(CmafError::Malformed { .. })));
         // Overflow of count * entry size.
         let m = moof(
             1,
@@ -586,7 +681,167 @@ mod tests {
                 trun(0, 0xF00, u32::MAX, &[]),
             ])],
         );
-        assert!(parse_moof(&m, &init()).is_err());
+        assert!(unlimited(&m).is_err());
+    }
+
+    /// A moof with one traf of track 1 holding the given truns.
+    fn moof_with_truns(truns: &[Vec<u8>]) -> Vec<u8> {
+        let mut parts = vec![tfhd(0x020000, 1, &[]), tfdt(0)];
+        parts.extend_from_slice(truns);
+        moof(1, &[traf(&parts)])
+    }
+
+    #[test]
+    fn max_sample_count_trun_is_refused_before_allocating() {
+        // 2^32-1 samples with every value from the defaults (16-byte trun),
+        // and with all four per-sample fields (which cannot fit either).
+        for flags in [0, 0xF00] {
+            let m = moof_with_truns(&[trun(0, flags, u32::MAX, &[1, 2, 3, 4])]);
+            assert_eq!(
+                parse_moof(&m, &init()),
+                Err(CmafError::TooManySamples {
+                    count: u64::from(u32::MAX),
+                    max: DEFAULT_MAX_SAMPLES
+                }),
+                "{flags:#x}"
+            );
+        }
+        let e = parse_moof(&moof_with_truns(&[trun(0, 0, u32::MAX, &[])]), &init()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "moof declares 4294967295 samples, limit is 16384"
+        );
+    }
+
+    #[test]
+    fn sample_cap_counts_every_trun_of_every_traf() {
+        // Each run is under the per-trun limit; together they exceed the cap.
+        let runs = vec![trun(0, 0, 6000, &[]); 3];
+        let m = moof_with_truns(&runs);
+        assert_eq!(
+            parse_moof(&m, &init()),
+            Err(CmafError::TooManySamples {
+                count: 18_000,
+                max: DEFAULT_MAX_SAMPLES
+            })
+        );
+        // Exactly at a raised cap: accepted, every sample decoded.
+        let f = parse_moof_limited(&m, &init(), 18_000).unwrap();
+        assert_eq!(f.tracks[0].samples.len(), 18_000);
+        assert_eq!(f.tracks[0].samples[17_999].dts, 17_999 * 3000);
+        // Spread over two trafs of two tracks.
+        let m = moof(
+            1,
+            &[
+                traf(&[tfhd(0x020000, 1, &[]), tfdt(0), trun(0, 0, 9000, &[])]),
+                traf(&[tfhd(0x020000, 2, &[]), tfdt(0), trun(0, 0, 9000, &[])]),
+            ],
+        );
+        assert_eq!(
+            parse_moof(&m, &init()),
+            Err(CmafError::TooManySamples {
+                count: 18_000,
+                max: DEFAULT_MAX_SAMPLES
+            })
+        );
+        // Many small runs: 1,000 truns of 17 samples.
+        let m = moof_with_truns(&vec![trun(0, 0, 17, &[]); 1000]);
+        assert!(m.len() < 20_000);
+        assert_eq!(
+            parse_moof(&m, &init()),
+            Err(CmafError::TooManySamples {
+                count: 17_000,
+                max: DEFAULT_MAX_SAMPLES
+            })
+        );
+        assert_eq!(
+            parse_moof_limited(&m, &init(), 100),
+            Err(CmafError::TooManySamples {
+                count: 17_000,
+                max: 100
+            })
+        );
+    }
+
+    /// The reason of a `Malformed` error, or a panic.
+    fn reason(r: Result<Fragment, CmafError>) -> String {
+        match r {
+            Err(CmafError::Malformed { context, reason }) => format!("{context}: {reason}"),
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_time_overflow_is_malformed() {
+        let near_end = |durations: &[u32]| {
+            let m = moof(
+                1,
+                &[traf(&[
+                    tfhd(0x020000, 1, &[]),
+                    tfdt(u64::MAX - 10),
+                    trun(0, 0x100, durations.len() as u32, durations),
+                ])],
+            );
+            parse_moof(&m, &init())
+        };
+        // Ending exactly at 2^64-1 is representable.
+        let f = near_end(&[5, 5]).unwrap();
+        assert_eq!(f.tracks[0].samples[1].dts, u64::MAX - 5);
+        assert_eq!(
+            reason(near_end(&[5, 5, 5])),
+            "trun: decode time 18446744073709551615 + sample duration 5 overflows 64 bits"
+        );
+        assert!(reason(near_end(&[u32::MAX])).contains("overflows 64 bits"));
+        // Durations from the trex default (3000), no per-sample fields.
+        let m = moof(
+            1,
+            &[traf(&[
+                tfhd(0x020000, 1, &[]),
+                tfdt(u64::MAX - 10),
+                trun(0, 0, 2, &[]),
+            ])],
+        );
+        assert!(reason(parse_moof(&m, &init())).contains("overflows 64 bits"));
+        // The overflow is in the second run of the traf.
+        let m = moof_with_truns(&[trun(0, 0, 1, &[]), trun(0, 0x100, 1, &[u32::MAX])]);
+        assert!(parse_moof(&m, &init()).is_ok());
+        let m = moof(
+            1,
+            &[traf(&[
+                tfhd(0x020000, 1, &[]),
+                tfdt(u64::MAX - 3000),
+                trun(0, 0, 1, &[]),
+                trun(0, 0x100, 1, &[1]),
+            ])],
+        );
+        assert!(reason(parse_moof(&m, &init())).contains("decode time"));
+    }
+
+    #[test]
+    fn offset_overflow_is_malformed() {
+        // base_data_offset 2^64-5, then two 3-byte samples.
+        let m = moof(
+            1,
+            &[traf(&[
+                tfhd(0x1, 1, &[u32::MAX, u32::MAX - 4]),
+                tfdt(0),
+                trun(0, 0x200, 2, &[3, 3]),
+            ])],
+        );
+        assert_eq!(
+            reason(parse_moof(&m, &init())),
+            "trun: sample offset 18446744073709551614 + sample size 3 overflows 64 bits"
+        );
+        // A positive data_offset past 2^64.
+        let m = moof(
+            1,
+            &[traf(&[
+                tfhd(0x1, 1, &[u32::MAX, u32::MAX - 4]),
+                tfdt(0),
+                trun(0, 0x1, 1, &[8]),
+            ])],
+        );
+        assert!(reason(parse_moof(&m, &init())).contains("outside 0..2^64"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ mod testutil;
 
 pub use demux::{Demuxer, Event};
 pub use error::CmafError;
-pub use fragment::{Fragment, Sample, TrackFragment, parse_moof};
+pub use fragment::{Fragment, Sample, TrackFragment, parse_moof, parse_moof_limited};
 pub use init::{InitSegment, SampleDefaults, TrackInfo, TrackKind, parse_init};
 pub use prft::{ProducerTime, parse_prft};
 pub use scan::{BoxHeader, Scan, scan_header};
