@@ -74,7 +74,19 @@ impl InitSegment {
     }
 }
 
+/// Upper bound on the tracks of an init segment.
+///
+/// A CMAF header carries one track and a muxed fMP4 init a handful, but a
+/// minimal `trak` takes about 140 bytes, so a 16 MiB `moov` could declare
+/// over 100,000 of them; every `traf` of every later `moof` looks its track
+/// up among them. 256 keeps that lookup and the duplicate check cheap.
+pub const MAX_TRACKS: usize = 256;
+
 /// Decodes a complete `moov` box (header included).
+///
+/// At most [`MAX_TRACKS`] tracks ([`CmafError::Unsupported`] above it);
+/// duplicate track_IDs are [`CmafError::Malformed`]. A track takes the
+/// first `trex` with its track_ID.
 pub fn parse_init(moov: &[u8]) -> Result<InitSegment, CmafError> {
     let payload = box_payload(moov, b"moov")?;
     let mut tracks = Vec::new();
@@ -82,6 +94,11 @@ pub fn parse_init(moov: &[u8]) -> Result<InitSegment, CmafError> {
     for child in Children::new(payload, "moov") {
         let (kind, p) = child?;
         match &kind {
+            b"trak" if tracks.len() == MAX_TRACKS => {
+                return Err(CmafError::Unsupported(format!(
+                    "moov declares more than {MAX_TRACKS} tracks"
+                )));
+            }
             b"trak" => tracks.push(parse_trak(p)?),
             b"mvex" => {
                 for c in Children::new(p, "mvex") {
@@ -105,8 +122,13 @@ pub fn parse_init(moov: &[u8]) -> Result<InitSegment, CmafError> {
             ));
         }
     }
+    // Sorted (stably) by track_ID, so that a lookup is a binary search that
+    // finds the first trex of an ID: trex boxes are 32 bytes, a 16 MiB moov
+    // can hold half a million.
+    trexs.sort_by_key(|(id, _)| *id);
     for t in &mut tracks {
-        if let Some((_, d)) = trexs.iter().find(|(id, _)| *id == t.track_id) {
+        let first = trexs.partition_point(|(id, _)| *id < t.track_id);
+        if let Some((_, d)) = trexs.get(first).filter(|(id, _)| *id == t.track_id) {
             t.defaults = *d;
         }
     }
@@ -301,6 +323,42 @@ mod tests {
         for n in 0..m.len() {
             assert!(parse_init(&m[..n]).is_err());
         }
+    }
+
+    #[test]
+    fn track_count_is_capped() {
+        let traks = |n: u32| -> Vec<Vec<u8>> {
+            (1..=n)
+                .map(|id| trak(id, b"subt", 1, &video_entry(b"stpp")))
+                .collect()
+        };
+        let n = MAX_TRACKS as u32;
+        assert_eq!(parse_init(&moov(&traks(n), &[])).unwrap().tracks.len(), 256);
+        assert_eq!(
+            parse_init(&moov(&traks(n + 1), &[]))
+                .unwrap_err()
+                .to_string(),
+            "unsupported: moov declares more than 256 tracks"
+        );
+    }
+
+    #[test]
+    fn first_trex_of_a_track_wins() {
+        let m = moov(
+            &[
+                trak(7, b"vide", 1, &video_entry(b"avc1")),
+                trak(2, b"soun", 1, &audio_entry(b"mp4a")),
+            ],
+            &[
+                trex(9, 1, 1, 1),
+                trex(7, 100, 0, 0),
+                trex(2, 1024, 0, 0),
+                trex(7, 200, 0, 0),
+            ],
+        );
+        let init = parse_init(&m).unwrap();
+        assert_eq!(init.track(7).unwrap().defaults.duration, 100);
+        assert_eq!(init.track(2).unwrap().defaults.duration, 1024);
     }
 
     #[test]
