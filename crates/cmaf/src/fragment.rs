@@ -65,7 +65,7 @@ pub const MAX_SAMPLES_WITHOUT_ENTRIES: u32 = 1 << 16;
 /// of such runs could ask for billions of [`Sample`]s (40 bytes each). Live
 /// CMAF chunks hold one to a few hundred samples (a 2 s segment is 120
 /// samples of 60 fps video or 94 AAC frames at 48 kHz); 16,384 leaves room
-/// for a whole-segment fragment of over 4 minutes of 60 fps video or
+/// for a whole-segment fragment of over 4 minutes of 60 fps video or over
 /// 5 minutes of 48 kHz AAC, and bounds the decoded samples of one
 /// fragment at 640 KiB.
 pub const DEFAULT_MAX_SAMPLES: u32 = 16_384;
@@ -710,6 +710,15 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "moof declares 4294967295 samples, limit is 16384"
+        );
+    }
+
+    #[test]
+    fn capped_fragment_is_640_kib() {
+        // The figure in the DEFAULT_MAX_SAMPLES docs.
+        assert_eq!(
+            std::mem::size_of::<Sample>() * DEFAULT_MAX_SAMPLES as usize,
+            640 << 10
         );
     }
 
