@@ -1,7 +1,9 @@
 //! Arbitrary bytes through `cmaf::Demuxer`, as an HTTP body split into pieces.
 //!
-//! Input: the first byte picks the piece length (1 to 256 bytes), the rest is the
-//! body. Checked for every input:
+//! Input: the first byte picks the piece length (its low 7 bits: 1 to 128 bytes)
+//! and, with its high bit set, puts a valid init segment (the `av_muxed` fixture's
+//! `ftyp` + `moov`: video track 1, audio track 2) before the rest, so that
+//! mutations go to the fragments; the rest is the body. Checked for every input:
 //! - nothing panics (this includes arithmetic overflow: fuzz builds have overflow
 //!   checks on);
 //! - the demuxer gives the same events and the same end result whether the body
@@ -14,9 +16,10 @@
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use cmaf::{CmafError, Demuxer};
+use cmaf::{CmafError, Demuxer, Scan};
 use libfuzzer_sys::fuzz_target;
 
 /// Allowance independent of the input size. The largest input-independent
@@ -29,19 +32,40 @@ const FIXED_BYTES: usize = 32 << 20;
 const BYTES_PER_INPUT_BYTE: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&piece, body)) = data.split_first() else {
+    let Some((&first, rest)) = data.split_first() else {
         return;
     };
+    let body = if first & 0x80 != 0 {
+        [fixture_init(), rest].concat()
+    } else {
+        rest.to_vec()
+    };
     let base = counter::reset_peak();
-    split_equals_whole(body, usize::from(piece) + 1);
+    split_equals_whole(&body, usize::from(first & 0x7f) + 1);
     let peak = counter::peak_since(base);
-    let limit = FIXED_BYTES + BYTES_PER_INPUT_BYTE * data.len();
+    let limit = FIXED_BYTES + BYTES_PER_INPUT_BYTE * body.len();
     assert!(
         peak <= limit,
-        "{peak} bytes allocated for a {}-byte input (limit {limit})",
-        data.len()
+        "{peak} bytes allocated for a {}-byte body (limit {limit})",
+        body.len()
     );
 });
+
+/// `ftyp` + `moov` of the `av_muxed` fixture.
+fn fixture_init() -> &'static [u8] {
+    static FIXTURE: &[u8] = include_bytes!("../../crates/cmaf/tests/fixtures/av_muxed.mp4");
+    static INIT: OnceLock<&[u8]> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let mut end = 0;
+        for _ in 0..2 {
+            match cmaf::scan_header(&FIXTURE[end..], u64::MAX) {
+                Ok(Scan::Header(h)) => end += h.size as usize,
+                other => panic!("fixture: {other:?}"),
+            }
+        }
+        &FIXTURE[..end]
+    })
+}
 
 /// Feeds `body` to one demuxer in `piece`-byte pushes and to another all at once,
 /// in lockstep (no event is kept, so the allocation bound holds for a consumer that
