@@ -1,14 +1,14 @@
 # weir: the two commands of the README are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test setup setup-test build edge check lint unit e2e wasm-check purity bench
+.PHONY: demo test setup setup-test build edge check lint unit e2e wasm-check purity fuzz bench
 
 EDGE_WASM = target/wasm32-wasip2/edge/edge_wasm.wasm
 
 demo: setup build edge
 	scripts/demo.sh
 
-test: setup-test lint edge unit wasm-check purity
+test: setup-test lint edge unit wasm-check purity fuzz
 
 setup:
 	scripts/setup.sh
@@ -42,6 +42,31 @@ purity:
 	@if $(CARGO) tree -p timeline -p manifest -e normal --prefix none | grep -E '^(tokio|hyper|cmaf|mp4|origin) '; then \
 	  echo "purity: timeline/manifest must not depend on the crates above"; exit 1; fi
 	@echo "purity: ok"
+
+# Fuzzing (fuzz/, cargo-fuzz + libFuzzer, README "Fuzzing"): each target first replays
+# its committed corpus (fuzz/corpus/<target>), then fuzzes for FUZZ_SECONDS; any crash,
+# panic, timeout or out-of-memory fails. New inputs go to $(FUZZ_TARGET_DIR)/corpus,
+# never into the committed seeds. Stable Rust: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass
+# its -Z flags. No sanitizer: the parsers are safe Rust, and it halves the run time.
+FUZZ_SECONDS ?= 45
+FUZZ_TARGETS = demux directives
+FUZZ_TARGET_DIR ?= $(CURDIR)/fuzz/target
+FUZZ = RUSTC_BOOTSTRAP=1 PATH="$(CURDIR)/.tools/bin:$$PATH" $(CARGO) fuzz
+FUZZ_FLAGS = --fuzz-dir fuzz -s none --target-dir $(FUZZ_TARGET_DIR)
+
+fuzz:
+	@start=$$(date +%s); \
+	$(FUZZ) build $(FUZZ_FLAGS) || exit 1; \
+	for t in $(FUZZ_TARGETS); do \
+	  log=$(FUZZ_TARGET_DIR)/fuzz-$$t.log; mkdir -p $(FUZZ_TARGET_DIR)/corpus/$$t; \
+	  if ! ( $(FUZZ) run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t -- -runs=0 && \
+	         $(FUZZ) run $(FUZZ_FLAGS) $$t $(FUZZ_TARGET_DIR)/corpus/$$t fuzz/corpus/$$t -- \
+	           -max_total_time=$(FUZZ_SECONDS) -timeout=10 ) >$$log 2>&1; then \
+	    tail -n 60 $$log; echo "fuzz: $$t failed (full log: $$log)"; exit 1; \
+	  fi; \
+	  echo "fuzz: $$t: $$(grep -E '^#[0-9]+.*DONE' $$log | tail -n 1)"; \
+	done; \
+	echo "fuzz: ok in $$(( $$(date +%s) - start )) s"
 
 # Benchmarks (not part of `make test`): figures and references for BENCHMARKS.md.
 bench: build edge

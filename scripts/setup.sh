@@ -60,6 +60,13 @@ if [ "$want_test" = 1 ] && [ ! -x .tools/bin/wasmtime ]; then
   cargo install wasmtime-cli --version 48.0.8 --locked --root .tools
 fi
 
+# cargo-fuzz, pinned (0.13.2 builds with Rust 1.95), project-local: `make fuzz` runs the
+# libFuzzer targets of fuzz/ on stable Rust (RUSTC_BOOTSTRAP=1 for its -Z flags).
+if [ "$want_test" = 1 ] && [ ! -x .tools/bin/cargo-fuzz ]; then
+  echo "setup: building cargo-fuzz 0.13.2 into .tools (about a minute, once)"
+  cargo install cargo-fuzz --version 0.13.2 --locked --root .tools
+fi
+
 # Python packages for tests, in a project-local venv (.venv, git-ignored).
 if [ "$want_test" = 1 ]; then
   [ -x .venv/bin/python3 ] || python3 -m venv .venv

@@ -4,6 +4,13 @@
 //! a `moof` together with its `mdat`, or any other top-level box), then
 //! decodes and emits it. A unit is consumed only once it is complete, so
 //! `next_event` can be called after every `push`, however the body is split.
+//!
+//! Memory is bounded by the input and two limits: the buffer holds only bytes
+//! that were pushed and not yet emitted (a unit is refused once its header
+//! declares more than the box limit), and a decoded fragment holds at most
+//! the sample limit's worth of [`crate::Sample`]s, whatever its `trun` boxes
+//! declare. No declared size or count is allocated for before it is checked
+//! against these limits and against the bytes that carry it.
 
 use bytes::{Bytes, BytesMut};
 
