@@ -88,8 +88,12 @@ fn tracks() -> &'static [(TimingConfig, TrackSnapshot)] {
             };
             for (frames, keep) in states {
                 let mut t = TrackTimeline::new(meta());
+                let mut grid = timeline::Grid {
+                    cadence: None,
+                    has_video: true,
+                };
                 for i in 0..frames {
-                    t.append(&cfg, i * 512, 512, i % 30 == 0, 100)
+                    t.append(&cfg, &mut grid, i * 512, 512, i % 30 == 0, 100)
                         .expect("frame appends");
                 }
                 if let Some(k) = keep {
