@@ -54,6 +54,20 @@ pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     parse(&raw)
 }
 
+/// POSTs `body` (with a Content-Length) to `path` on `addr`.
+pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    parse(&raw)
+}
+
 fn parse(raw: &[u8]) -> Resp {
     let end = raw
         .windows(4)

@@ -9,6 +9,10 @@ use std::collections::HashMap;
 pub struct Playlist {
     /// EXT-X-MEDIA-SEQUENCE.
     pub media_sequence: u64,
+    /// EXT-X-TARGETDURATION in seconds.
+    pub target_duration: u64,
+    /// Number of EXT-X-MAP tags (init segments in effect).
+    pub maps: usize,
     /// Complete segments: (msn, EXTINF µs, URI, PDT).
     pub segments: Vec<(u64, u64, String, String)>,
     /// Parts: (msn of parent, index, duration µs, URI, independent).
@@ -66,12 +70,31 @@ pub fn check_media_playlist(text: &str) -> Playlist {
         "#EXT-X-MEDIA-SEQUENCE:",
         "#EXT-X-SERVER-CONTROL:",
         "#EXT-X-PART-INF:",
-        "#EXT-X-MAP:",
     ] {
         assert_eq!(
             tag(once).len(),
             1,
             "{once} must appear exactly once:\n{text}"
+        );
+    }
+    // [HLS §4.4.4.5] an EXT-X-MAP before the first segment; another one (a new init)
+    // only where EXT-X-DISCONTINUITY announces the change of encoding.
+    let maps: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("#EXT-X-MAP:"))
+        .collect();
+    assert!(!maps.is_empty(), "EXT-X-MAP is required:\n{text}");
+    let first_media = lines
+        .iter()
+        .position(|l| l.starts_with("#EXTINF:") || l.starts_with("#EXT-X-PART:"));
+    assert!(
+        first_media.is_none_or(|m| maps[0] < m),
+        "EXT-X-MAP before the first segment"
+    );
+    for &m in &maps[1..] {
+        assert_eq!(
+            lines[m - 1],
+            "#EXT-X-DISCONTINUITY",
+            "a new EXT-X-MAP only after EXT-X-DISCONTINUITY:\n{text}"
         );
     }
     let value = |name: &str| tag(name)[0][name.len()..].to_string();
@@ -97,6 +120,8 @@ pub fn check_media_playlist(text: &str) -> Playlist {
     assert!(skip_until >= 6 * td_us, "CAN-SKIP-UNTIL >= 6 x TD: {sc}");
 
     let mut p = Playlist {
+        target_duration: td,
+        maps: maps.len(),
         media_sequence: value("#EXT-X-MEDIA-SEQUENCE:")
             .parse()
             .expect("media sequence"),
@@ -211,9 +236,10 @@ pub fn check_media_playlist(text: &str) -> Playlist {
             .filter(|s| s.0 >= first.0)
             .map(|s| s.1)
             .sum();
+        // The segment the parts start in may be as long as EXTINF allows (< TD + 0.5 s).
         assert!(
-            newer <= 3 * td_us + td_us,
-            "parts listed further back than 3 x TD"
+            newer < 3 * td_us + td_us + 500_000,
+            "parts listed further back than 3 x TD ({newer} µs, TD {td_us} µs):\n{text}"
         );
     }
     p

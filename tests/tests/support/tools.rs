@@ -188,6 +188,47 @@ pub fn decoded_frames(url: &str, seconds: u32) -> Vec<usize> {
     counts
 }
 
+/// Decodes up to `seconds` of the video of the live playlist `url` from its first listed
+/// segment (not the live edge) and returns the number of frames decoded.
+pub fn decoded_frames_from_start(url: &str, seconds: u32) -> usize {
+    let text = output(Command::new("ffmpeg").args([
+        "-v",
+        "error",
+        "-nostdin",
+        "-live_start_index",
+        "0",
+        "-i",
+        url,
+        "-map",
+        "0:v",
+        "-t",
+        &seconds.to_string(),
+        "-f",
+        "framemd5",
+        "-",
+    ]));
+    text.lines().filter(|l| !l.starts_with('#')).count()
+}
+
+/// The `WIDTHxHEIGHT` of the first video stream of `file`, as ffprobe decodes it.
+pub fn video_size(file: &Path) -> String {
+    let text = output(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "csv=p=0:s=x",
+            ])
+            .arg(file),
+    );
+    text.trim().to_string()
+}
+
 /// ffprobe's view of the streams of `url`: (codec_type, codec_name) pairs.
 pub fn probe_streams(url: &str) -> Vec<(String, String)> {
     let json = output(Command::new("ffprobe").args([
