@@ -58,7 +58,7 @@ pub async fn master(
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = settled(&ch, cfg).await;
-    let rendered = cache.get_or_render(&format!("{name}/master"), snap.version, || {
+    let rendered = cache.get_or_render(name, "master", snap.version, || {
         Ok(manifest::hls::multivariant_playlist(&snap)?)
     })?;
     Ok(Manifest {
@@ -83,8 +83,8 @@ pub async fn media(
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = hold_for(&ch, track, directives, cfg).await?;
-    let key = format!("{name}/{track}/{:?}", directives.skip);
-    let rendered = cache.get_or_render(&key, snap.version, || {
+    let key = format!("{track}/{:?}", directives.skip);
+    let rendered = cache.get_or_render(name, &key, snap.version, || {
         Ok(manifest::hls::media_playlist(
             &snap,
             track,
@@ -150,7 +150,7 @@ pub async fn mpd(
     let opts = MpdOptions {
         time_url: format!("http://{host}/time"),
     };
-    let rendered = cache.get_or_render(&format!("{name}/mpd/{host}"), snap.version, || {
+    let rendered = cache.get_or_render(name, &format!("mpd/{host}"), snap.version, || {
         Ok(manifest::dash::mpd(&snap, &opts)?)
     })?;
     Ok(Manifest {
