@@ -84,13 +84,22 @@ async fn content_types_and_cors_headers() {
         assert_cors(&r, path);
     }
 
-    // The MPD's UTCTiming points at this origin's time source.
+    // The MPD's UTCTiming names the time source relative to the MPD (no public URL
+    // configured), never the client's Host: a cached MPD must not carry one client's
+    // header to the next, nor `http://` behind HTTPS.
     let mpd = get(o.playback, "/live/manifest.mpd").await.text();
     assert!(mpd.contains("<MPD"), "{mpd}");
     assert!(
-        mpd.contains(&format!("http://{}/time", o.playback)),
+        mpd.contains(r#"schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="../time""#),
         "{mpd}"
     );
+    let mut c = Conn::open(o.playback).await;
+    let _ = c
+        .send(b"GET /live/manifest.mpd HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        .await;
+    let injected = c.response(false).await.text();
+    assert!(!injected.contains("evil.example"), "{injected}");
+    assert!(injected.contains(r#"value="../time""#), "{injected}");
 
     // Media is whole CMAF: segment 1 decodes to all 30 frames.
     let init = get(o.playback, "/live/v1/init.mp4").await.body;

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use edge_host::{EdgeNode, EdgeOptions, LocalService, local_service};
 use http_body_util::{BodyExt, Empty, Full};
-use manifest::headers::{DASH_MPD, HLS_PLAYLIST, cache_failure, cache_success};
+use manifest::headers::{DASH_MPD, HLS_PLAYLIST};
 use manifest::hls::Directives;
+use manifest::policy::{cache_failure, cache_success};
 use timeline::ChannelSnapshot;
 use tokio::sync::Notify;
 use weir_tests::Scenario;
@@ -170,8 +171,8 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
 async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
     let mut checked = 0;
     for s in scenarios {
-        let cfg = &s.snapshot.config;
-        let plain = cache_success(cfg, false);
+        let td = s.snapshot.target_duration_secs();
+        let plain = cache_success(td, false);
         let mut cases = vec![
             (
                 format!("/{}/master.m3u8", s.name),
@@ -206,7 +207,7 @@ async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
                 format!("/{}/{id}/index.m3u8?_HLS_msn={last}", s.name),
                 format!("{id}.m3u8"),
                 HLS_PLAYLIST,
-                cache_success(cfg, true),
+                cache_success(td, true),
             ));
         }
         for (url, file, ct, cache) in cases {
@@ -225,7 +226,7 @@ async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
     assert!(checked >= 40, "only {checked} manifests compared");
 
     // Failures: the native directive parser's reason, the native status and lifetimes.
-    let cfg = &scenarios[0].snapshot.config;
+    let td = scenarios[0].snapshot.target_duration_secs();
     for q in [
         "_HLS_part=1",
         "_HLS_msn=x",
@@ -238,12 +239,16 @@ async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
             .to_string();
         assert_eq!(got.status, 400, "{q}");
         assert_eq!(got.body, format!("{reason}\n"), "{q}");
-        assert_eq!(got.cache, cache_failure(cfg, true), "{q}");
+        assert_eq!(
+            got.cache,
+            cache_failure(td, manifest::policy::names_blocking_directive(q)),
+            "{q}"
+        );
     }
     let got = get(node, "/steady/nope/index.m3u8").await;
     assert_eq!(
         (got.status, got.cache.as_str()),
-        (404, cache_failure(cfg, false).as_str())
+        (404, cache_failure(td, false).as_str())
     );
     let got = get(node, "/empty/master.m3u8").await;
     assert_eq!(got.status, 503, "no complete segment yet: {}", got.body);
@@ -389,7 +394,10 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
             let fresh = r.render_fresh(&wire, &what, d).await.expect("call");
             let rendered = fresh.unwrap_or_else(|e| panic!("{} {file}: {e:?}", s.name));
             assert_eq!(rendered.body, golden(s.name, &file), "{} {file}", s.name);
-            assert_eq!(rendered.cache_control, cache_success(&snap.config, false));
+            assert_eq!(
+                rendered.cache_control,
+                cache_success(snap.target_duration_secs(), false)
+            );
             // The same from JSON, on a warm instance reused across calls.
             let again = warm
                 .render(&json, &what, d)
@@ -433,5 +441,8 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
         ..plain
     };
     let r2 = call(media, blocking, wire).await.expect("renders");
-    assert_eq!(r2.cache_control, cache_success(&snap.config, true));
+    assert_eq!(
+        r2.cache_control,
+        cache_success(snap.target_duration_secs(), true)
+    );
 }

@@ -31,6 +31,16 @@ pub enum Resource<'a> {
     Mpd,
 }
 
+/// True for a valid channel or rendition name: 1 to 64 characters of `A-Z a-z 0-9 _ -`
+/// (what ingest accepts, so every name that can exist has exactly one URL). The origin
+/// and the edge route manifest paths by this one rule.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The delivery directives `resource` takes from `query`.
 ///
 /// [HLS §6.2.5] delivery directives are defined for Media Playlists; a multivariant
@@ -203,6 +213,16 @@ pub fn time_url(public_url: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::hls::Skip;
+
+    #[test]
+    fn names() {
+        for ok in ["a", "live_1", "v-360", &"x".repeat(64)] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "a.b", "a/b", "..", "é", &"x".repeat(65), "time json"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn lifetimes_follow_the_profile_table() {
