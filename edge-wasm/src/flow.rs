@@ -1,6 +1,9 @@
 //! The manifest flow shared by both entry points (the wasi:http handler and the
 //! `weir:edge/manifest-handler` export): which timeline to fetch for a request, and
-//! the answer made from the origin's reply.
+//! the answer made from the origin's reply. What the answer is (statuses, lifetimes,
+//! start-up hold) is decided by `manifest::policy`, as in the origin.
+
+use manifest::policy::{self, STARTUP_HOLD};
 
 use crate::headers::{self, HeaderList};
 use crate::route::{self, Resource};
@@ -14,6 +17,12 @@ pub fn origin() -> String {
     o.trim_end_matches('/').to_string()
 }
 
+/// The MPD's UTCTiming URL: `WEIR_PUBLIC_URL` (the origin's `--public-url`) or the
+/// relative default, exactly as the origin renders it ([`policy::time_url`]).
+pub fn time_url() -> String {
+    policy::time_url(std::env::var("WEIR_PUBLIC_URL").ok().as_deref())
+}
+
 /// A manifest request, as far as the answer depends on it.
 pub struct Head {
     /// The manifest.
@@ -22,20 +31,14 @@ pub struct Head {
     pub channel: String,
     /// The query (delivery directives), without `?`.
     pub query: String,
-    /// The client's authority (absolute URLs of the MPD).
-    pub host: String,
     /// The client accepts gzip.
     pub gzip: bool,
 }
 
 impl Head {
-    /// The manifest request of `method path?query`, or `None` for anything else.
-    pub fn parse(
-        method: &str,
-        path_query: &str,
-        host: &str,
-        accept_encoding: &str,
-    ) -> Option<Head> {
+    /// The manifest request of `method path?query`, or `None` for anything else. The
+    /// answer never depends on the client's Host.
+    pub fn parse(method: &str, path_query: &str, accept_encoding: &str) -> Option<Head> {
         if method != "GET" && method != "HEAD" {
             return None;
         }
@@ -45,27 +48,26 @@ impl Head {
             resource,
             channel,
             query: query.to_string(),
-            host: if host.is_empty() {
-                "127.0.0.1".into()
-            } else {
-                host.to_string()
-            },
             gzip: manifest::headers::accepts_gzip(accept_encoding),
         })
     }
 
-    /// The timeline URL to fetch from `origin`, carrying the delivery directives so the
-    /// origin holds blocking reloads.
+    /// The timeline URL to fetch from `origin`. A media playlist carries its delivery
+    /// directives (only those), so the origin holds blocking reloads and refuses bad
+    /// directives as for its own playlist; the multivariant playlist and the MPD ask for
+    /// the start-up hold ([`STARTUP_HOLD`]), so the origin waits for every rendition
+    /// exactly as before answering its own master.
     pub fn timeline_url(&self, origin: &str) -> String {
-        let (channel, query) = (&self.channel, &self.query);
+        let channel = &self.channel;
         match &self.resource {
-            Resource::Media(id) if query.is_empty() => {
-                format!("{origin}/{channel}/timeline.json?rendition={id}")
-            }
             Resource::Media(id) => {
-                format!("{origin}/{channel}/timeline.json?rendition={id}&{query}")
+                let directives = policy::directive_query(&self.query);
+                let sep = if directives.is_empty() { "" } else { "&" };
+                format!("{origin}/{channel}/timeline.json?rendition={id}{sep}{directives}")
             }
-            _ => format!("{origin}/{channel}/timeline.json"),
+            Resource::Master | Resource::Mpd => {
+                format!("{origin}/{channel}/timeline.json?{STARTUP_HOLD}")
+            }
         }
     }
 
@@ -79,7 +81,8 @@ impl Head {
     ) -> (u16, HeaderList, Vec<u8>) {
         if status != 200 {
             // The origin's answer (400 bad directive, 404 unknown, 503 timeout) stands,
-            // with its reason and cache lifetime.
+            // with its reason and cache lifetime: the origin applied the same policy to
+            // the timeline request as to the playlist it stands for.
             let keep = ["content-type", "cache-control"];
             let hs = origin_headers
                 .into_iter()
@@ -88,15 +91,12 @@ impl Head {
             return headers::Answer::raw(status, hs, body).finish(None);
         }
         let answer = match timeline::wire::decode(&body) {
-            Ok(snap) => headers::render(
-                &snap,
-                &self.resource,
-                &self.query,
-                &format!("http://{}/time", self.host),
-            ),
+            Ok(snap) => headers::render(&snap, &self.resource, &self.query, &time_url()),
             Err(e) => headers::error(502, &e.to_string()),
         };
-        answer.finish(Some(self.gzip))
+        // Failures are plain text, never compressed and without Vary, as the origin's.
+        let gzip = (answer.status() == 200).then_some(self.gzip);
+        answer.finish(gzip)
     }
 }
 

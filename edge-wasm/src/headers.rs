@@ -3,8 +3,8 @@
 
 use std::io::Write as _;
 
-use manifest::headers::{DASH_MPD, HLS_PLAYLIST, cache_failure, cache_success};
-use manifest::hls::Directives;
+use manifest::headers::{DASH_MPD, HLS_PLAYLIST};
+use manifest::policy::{self, Failure, cache_failure, cache_success};
 use timeline::ChannelSnapshot;
 
 use crate::route::Resource;
@@ -75,39 +75,67 @@ impl Answer {
     }
 }
 
-/// A plain-text error answer with a one-line reason.
+/// A plain-text error answer with a one-line reason (not cacheable: the edge's own
+/// failures, e.g. 502).
 pub fn error(status: u16, reason: &str) -> Answer {
     Answer::raw(
         status,
         vec![
-            ("content-type".into(), b"text/plain; charset=utf-8".to_vec()),
+            (
+                "content-type".into(),
+                policy::FAILURE_CONTENT_TYPE.as_bytes().to_vec(),
+            ),
             ("cache-control".into(), b"no-store".to_vec()),
         ],
         format!("{reason}\n").into_bytes(),
     )
 }
 
-/// Renders `resource` from `snap` as the origin would.
+/// The answer to a failed manifest request, as the origin gives it: the policy's
+/// status, reason and failure lifetime.
+fn failure(f: &Failure, cache: String) -> Answer {
+    Answer::raw(
+        f.status(),
+        vec![
+            (
+                "content-type".into(),
+                policy::FAILURE_CONTENT_TYPE.as_bytes().to_vec(),
+            ),
+            ("cache-control".into(), cache.into_bytes()),
+        ],
+        policy::failure_body(f).into_bytes(),
+    )
+}
+
+/// Renders `resource` from `snap` as the origin would: directives, statuses and cache
+/// lifetimes from `manifest::policy`, lifetimes from the target duration the snapshot's
+/// playlists announce.
 pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url: &str) -> Answer {
-    let cfg = &snap.config;
-    let directives = match resource {
-        Resource::Media(_) => match Directives::parse(query) {
-            Ok(d) => d,
-            Err(e) => return with_cache(error(400, &e.to_string()), cache_failure(cfg, true)),
-        },
-        _ => Directives::default(),
+    let res = match resource {
+        Resource::Master => policy::Resource::Master,
+        Resource::Media(id) => policy::Resource::Media(id),
+        Resource::Mpd => policy::Resource::Mpd,
+    };
+    let td = snap.target_duration_secs();
+    let blocking = policy::is_blocking(res, query);
+    let directives = match policy::directives(res, query) {
+        Ok(d) => d,
+        Err(e) => return failure(&e.into(), cache_failure(td, blocking)),
     };
     let (ct, text) = match resource {
-        Resource::Master => (HLS_PLAYLIST, manifest::hls::multivariant_playlist(snap)),
-        Resource::Media(id) => (
+        Resource::Master => (
             HLS_PLAYLIST,
-            manifest::hls::media_playlist(snap, id, directives.skip),
+            manifest::hls::multivariant_playlist(snap).map_err(Failure::from),
         ),
+        Resource::Media(id) => (HLS_PLAYLIST, render_media(snap, id, &directives)),
         Resource::Mpd => {
             let opts = manifest::dash::MpdOptions {
                 time_url: time_url.to_string(),
             };
-            (DASH_MPD, manifest::dash::mpd(snap, &opts))
+            (
+                DASH_MPD,
+                manifest::dash::mpd(snap, &opts).map_err(Failure::from),
+            )
         }
     };
     match text {
@@ -117,29 +145,24 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
                 ("content-type".into(), ct.as_bytes().to_vec()),
                 (
                     "cache-control".into(),
-                    cache_success(cfg, directives.is_blocking()).into_bytes(),
+                    cache_success(td, directives.is_blocking()).into_bytes(),
                 ),
             ],
             body.into_bytes(),
         ),
-        Err(e) => {
-            let status = match e {
-                manifest::ManifestError::UnknownTrack(_) => 404,
-                manifest::ManifestError::NotReady => 503,
-            };
-            with_cache(
-                error(status, &e.to_string()),
-                cache_failure(cfg, directives.is_blocking()),
-            )
-        }
+        Err(f) => failure(&f, cache_failure(td, blocking)),
     }
 }
 
-fn with_cache(mut a: Answer, cache: String) -> Answer {
-    for (k, v) in &mut a.headers {
-        if k == "cache-control" {
-            *v = cache.clone().into_bytes();
-        }
+/// A media playlist, refusing a directive too far ahead of this snapshot as the origin
+/// does ([HLS §6.2.5.2]).
+fn render_media(
+    snap: &ChannelSnapshot,
+    id: &str,
+    directives: &manifest::hls::Directives,
+) -> Result<String, Failure> {
+    if let Some(t) = snap.track(id) {
+        directives.readiness(t, &snap.config)?;
     }
-    a
+    Ok(manifest::hls::media_playlist(snap, id, directives.skip)?)
 }

@@ -5,15 +5,19 @@
 //!
 //! - Playlists and MPDs: fetch the channel's timeline snapshot from the origin
 //!   (`GET {WEIR_ORIGIN}/{channel}/timeline.json`, carrying the client's delivery
-//!   directives so the origin holds blocking reloads), render it with the same pure
-//!   `manifest` crate the origin uses, and answer with the same headers (content type,
-//!   cache lifetimes of the LL-HLS profile, CORS, gzip) plus `x-weir-render:
-//!   wasm/<version>`. Origin errors (400, 404, 503) are passed on unchanged.
+//!   directives so the origin holds blocking reloads, or `hold=startup` for the master
+//!   and the MPD so it applies the start-up hold), render it with the same pure
+//!   `manifest` crate the origin uses, and answer by the same `manifest::policy`
+//!   (statuses, cache lifetimes of the LL-HLS profile) with the same headers (content
+//!   type, CORS, gzip) plus `x-weir-render: wasm/<version>`. Origin errors (400, 404,
+//!   503) are passed on unchanged. No answer depends on the client's Host.
 //! - Everything else (init segments, segments, parts, the time source, the player page)
 //!   is passed through to the origin with a streaming body.
 //!
-//! Configuration: the environment variable `WEIR_ORIGIN` (default
-//! `http://127.0.0.1:8082`), portable across Spin, `wasmtime serve --env` and `weir edge`.
+//! Configuration: the environment variables `WEIR_ORIGIN` (default
+//! `http://127.0.0.1:8082`) and `WEIR_PUBLIC_URL` (the origin's `--public-url`, for the
+//! MPD's UTCTiming; default the relative `../time`), portable across Spin, `wasmtime
+//! serve --env` and `weir edge`.
 
 mod flow;
 mod headers;
@@ -30,24 +34,24 @@ use spin_sdk::http_component;
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let origin = flow::origin();
     let path_query = req.path_with_query().unwrap_or_else(|| "/".into());
+    // Several fields of one name form one comma-separated list (RFC 9110 §5.3), as the
+    // origin reads them.
     let header = |name: &str| {
-        req.headers()
+        let values: Vec<String> = req
+            .headers()
             .get(name)
-            .first()
+            .iter()
             .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
     };
-    // wasi:http carries the client's Host as the request authority.
-    let host = req
-        .authority()
-        .or_else(|| header("host"))
-        .unwrap_or_default();
     let method = match req.method() {
         Method::Get => "GET",
         Method::Head => "HEAD",
         _ => "",
     };
     let accept_encoding = header("accept-encoding").unwrap_or_default();
-    match flow::Head::parse(method, &path_query, &host, &accept_encoding) {
+    match flow::Head::parse(method, &path_query, &accept_encoding) {
         Some(head) => manifest_response(&origin, &head, out).await,
         None => pass_through(&origin, &req, &path_query, out).await,
     }

@@ -32,6 +32,9 @@ impl Guest for RenderExport {
         let (resource, time_url) = match what {
             Resource::Master => (route::Resource::Master, String::new()),
             Resource::Media(id) => (route::Resource::Media(id), String::new()),
+            // An empty URL: the component's own (`WEIR_PUBLIC_URL` or relative), the
+            // one its HTTP entry point and the origin render.
+            Resource::Mpd(url) if url.is_empty() => (route::Resource::Mpd, flow::time_url()),
             Resource::Mpd(url) => (route::Resource::Mpd, url),
         };
         let answer = headers::render(&snap, &resource, &query(&directives), &time_url);
@@ -70,12 +73,7 @@ fn query(d: &Directives) -> String {
 
 impl manifest_handler::Guest for RenderExport {
     fn plan(head: RequestHead) -> Option<OriginRequest> {
-        let h = flow::Head::parse(
-            &head.method,
-            &head.path_with_query,
-            &head.host,
-            &head.accept_encoding,
-        )?;
+        let h = flow::Head::parse(&head.method, &head.path_with_query, &head.accept_encoding)?;
         Some(OriginRequest {
             url: h.timeline_url(&flow::origin()),
             accept: timeline::wire::BINARY_CONTENT_TYPE.to_string(),
@@ -83,18 +81,14 @@ impl manifest_handler::Guest for RenderExport {
     }
 
     fn respond(head: RequestHead, origin: Result<Answer, String>) -> Answer {
-        let (status, headers, body) = match flow::Head::parse(
-            &head.method,
-            &head.path_with_query,
-            &head.host,
-            &head.accept_encoding,
-        ) {
-            None => flow::origin_failed("not a manifest request"),
-            Some(h) => match origin {
-                Ok(a) => h.answer(a.status, a.headers, a.body),
-                Err(reason) => flow::origin_failed(&reason),
-            },
-        };
+        let (status, headers, body) =
+            match flow::Head::parse(&head.method, &head.path_with_query, &head.accept_encoding) {
+                None => flow::origin_failed("not a manifest request"),
+                Some(h) => match origin {
+                    Ok(a) => h.answer(a.status, a.headers, a.body),
+                    Err(reason) => flow::origin_failed(&reason),
+                },
+            };
         Answer {
             status,
             headers,

@@ -51,6 +51,11 @@ pub struct Config {
     /// Channels whose LL-HLS parts are addressed as byte ranges of their segment file
     /// (`*` for all).
     pub byterange_parts: Vec<String>,
+    /// Public base URL of the playback service as players reach it (e.g.
+    /// `https://cdn.example/live`), for the MPD's UTCTiming (`{public_url}/time`).
+    /// Without it the MPD names the time source relatively (`../time`); it is never
+    /// taken from a request's Host header.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +68,7 @@ impl Default for Config {
             max_box: 16 << 20,
             web: None,
             byterange_parts: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -114,6 +120,12 @@ impl Config {
                 "--web" => cfg.web = Some(value.into()),
                 "--byterange-parts" => {
                     cfg.byterange_parts = value.split(',').map(String::from).collect()
+                }
+                "--public-url" => {
+                    if !(value.starts_with("https://") || value.starts_with("http://")) {
+                        return Err(bad("URL (http:// or https://)"));
+                    }
+                    cfg.public_url = Some(value.trim_end_matches('/').to_string())
                 }
                 _ => return Err(ConfigError(format!("unknown option {flag}"))),
             }
@@ -168,5 +180,8 @@ mod tests {
         assert!(Config::from_args(args("--listen nowhere")).is_err());
         assert!(Config::from_args(args("--bogus 1")).is_err());
         assert!(Config::from_args(args("--window")).is_err());
+        let c = Config::from_args(args("--public-url https://cdn.example/live/")).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://cdn.example/live"));
+        assert!(Config::from_args(args("--public-url cdn.example")).is_err());
     }
 }

@@ -66,31 +66,38 @@ pub enum ServeError {
     /// The object does not exist yet and did not appear within the hold time.
     #[error("{0} did not become available in time")]
     Timeout(String),
-    /// The renderer refused.
+    /// A manifest (or timeline) request failed; its status is the shared response
+    /// policy's, the one the edge component applies too.
     #[error("{0}")]
-    Manifest(#[from] manifest::ManifestError),
+    Manifest(#[from] manifest::policy::Failure),
     /// Only GET, HEAD and OPTIONS are served.
     #[error("method {0} not allowed")]
     Method(String),
-    /// A delivery directive the server must refuse.
-    #[error("{0}")]
-    Directive(#[from] manifest::hls::DirectiveError),
+}
+
+impl From<manifest::ManifestError> for ServeError {
+    fn from(e: manifest::ManifestError) -> Self {
+        ServeError::Manifest(e.into())
+    }
+}
+
+impl From<manifest::hls::DirectiveError> for ServeError {
+    fn from(e: manifest::hls::DirectiveError) -> Self {
+        ServeError::Manifest(e.into())
+    }
 }
 
 impl ServeError {
     /// HTTP status for this error.
     pub fn status(&self) -> StatusCode {
-        use manifest::ManifestError as M;
         match self {
-            ServeError::NotFound(_) | ServeError::Manifest(M::UnknownTrack(_)) => {
-                StatusCode::NOT_FOUND
-            }
+            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
             // [HLS §6.2.5.2] a blocked request that cannot be satisfied in time gets 503.
-            ServeError::Timeout(_) | ServeError::Manifest(M::NotReady) => {
-                StatusCode::SERVICE_UNAVAILABLE
+            ServeError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Manifest(f) => {
+                StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
             ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ServeError::Directive(_) => StatusCode::BAD_REQUEST,
         }
     }
 }

@@ -840,6 +840,90 @@ async fn playlists_are_served_over_h2c_prior_knowledge() {
     o.shutdown().await;
 }
 
+/// The start-up hold the edge asks for with `hold=startup` (for a master or MPD) is
+/// the origin's own: while a rendition has no complete segment, the master, the MPD and
+/// the timeline with `hold=startup` are held, for at most 3 × TD, then answered from
+/// what exists; once every rendition has a segment they are answered at once, the
+/// master with the audio group. Without the flag the timeline is answered at once.
+#[tokio::test(start_paused = true)]
+async fn timeline_startup_hold_is_the_master_hold() {
+    let o = live_72().await;
+    let ch = o.channel("live");
+    // An audio rendition whose init arrived, and no media yet.
+    let fx = split(AUDIO_AAC);
+    let mut audio = Conn::open(o.ingest).await;
+    audio
+        .send_head(
+            "PUT",
+            "/ingest/live/a1",
+            &[("Transfer-Encoding", "chunked")],
+        )
+        .await;
+    audio.send_chunks(&fx.init, 777).await;
+    spin_until("a1 exists", || ch.snapshot().track("a1").is_some()).await;
+
+    let t0 = Instant::now();
+    let r = get(o.playback, "/live/timeline.json").await;
+    assert_eq!(t0.elapsed(), Duration::ZERO, "no hold without the flag");
+    assert_eq!(r.status, 200);
+    for path in [
+        "/live/master.m3u8",
+        "/live/manifest.mpd",
+        "/live/timeline.json?hold=startup",
+    ] {
+        let t0 = Instant::now();
+        let r = get(o.playback, path).await;
+        assert_eq!(t0.elapsed(), HOLD_LIMIT, "{path} held for exactly 3 × TD");
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.header("cache-control"), Some(NON_BLOCKING_OK), "{path}");
+    }
+    let master = get(o.playback, "/live/master.m3u8").await.text();
+    assert!(!master.contains("TYPE=AUDIO"), "{master}");
+
+    // Held while a1 has no segment; released by its first one, at once.
+    let t0 = Instant::now();
+    let held = [
+        spawn_get(o.playback, "/live/master.m3u8"),
+        spawn_get(o.playback, "/live/timeline.json?hold=startup"),
+    ];
+    spin_until("both requests are held", || ch.waiting() >= 2).await;
+    settle(1000).await;
+    assert!(held.iter().all(|h| !h.is_finished()));
+    // 11 chunks of 10 AAC frames: the one starting at 2.13 s completes segment 1.
+    let mut media = Vec::new();
+    for k in 0..11u64 {
+        media.extend(with_decode_time(&fx.chunks[0], k * 10240));
+    }
+    audio.send_chunks(&media, 777).await;
+    spin_until("answered", || held.iter().all(|h| h.is_finished())).await;
+    assert_eq!(
+        t0.elapsed(),
+        Duration::ZERO,
+        "answered by media, not by timeout"
+    );
+    let [master, timeline] = held;
+    let master = master.await.expect("task").text();
+    assert!(master.contains("TYPE=AUDIO,GROUP-ID=\"audio\""), "{master}");
+    let t = timeline.await.expect("task");
+    assert_eq!(t.header("cache-control"), Some(NON_BLOCKING_OK));
+    let snap = timeline::wire::decode(&t.body).expect("wire snapshot");
+    assert!(
+        manifest::policy::ready_to_render(
+            &snap,
+            manifest::policy::Resource::Master,
+            &Default::default()
+        ),
+        "the snapshot the master is rendered from"
+    );
+    assert_eq!(
+        manifest::hls::multivariant_playlist(&snap).expect("renders"),
+        master
+    );
+    audio.finish_chunks().await;
+    assert_eq!(audio.response(false).await.status, 201);
+    o.shutdown().await;
+}
+
 /// The timeline API the edge renders from: the snapshot of one rendition decodes and
 /// renders to exactly the playlist the origin serves (full and delta), it blocks on
 /// directives like the playlist, and refuses bad directives with 400.

@@ -2,6 +2,8 @@
 
 mod common;
 
+use origin::Config;
+
 use common::{AUDIO_AAC, Body, Conn, Response, TestOrigin, VIDEO_EVERY_FRAME, decode, get, put};
 
 /// Asserts the CORS headers every playback response carries.
@@ -44,7 +46,12 @@ fn is_iso8601_utc_millis(s: &str) -> bool {
 /// An origin with channel `live`, track `v1`: segment 1 complete (the stream was sent
 /// twice, as by an encoder that restarted), segment 2 in progress.
 async fn live_with_a_complete_segment() -> TestOrigin {
-    let o = TestOrigin::start().await;
+    live_with_a_complete_segment_config(Config::default()).await
+}
+
+/// [`live_with_a_complete_segment`] with `config`.
+async fn live_with_a_complete_segment_config(config: Config) -> TestOrigin {
+    let o = TestOrigin::with_config(config).await;
     for _ in 0..2 {
         let r = put(o.ingest, "/ingest/live/v1", VIDEO_EVERY_FRAME).await;
         assert_eq!(r.status, 201, "{}", r.text());
@@ -84,13 +91,22 @@ async fn content_types_and_cors_headers() {
         assert_cors(&r, path);
     }
 
-    // The MPD's UTCTiming points at this origin's time source.
+    // The MPD's UTCTiming names the time source relative to the MPD (no public URL
+    // configured), never the client's Host: a cached MPD must not carry one client's
+    // header to the next, nor `http://` behind HTTPS.
     let mpd = get(o.playback, "/live/manifest.mpd").await.text();
     assert!(mpd.contains("<MPD"), "{mpd}");
     assert!(
-        mpd.contains(&format!("http://{}/time", o.playback)),
+        mpd.contains(r#"schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="../time""#),
         "{mpd}"
     );
+    let mut c = Conn::open(o.playback).await;
+    let _ = c
+        .send(b"GET /live/manifest.mpd HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        .await;
+    let injected = c.response(false).await.text();
+    assert!(!injected.contains("evil.example"), "{injected}");
+    assert!(injected.contains(r#"value="../time""#), "{injected}");
 
     // Media is whole CMAF: segment 1 decodes to all 30 frames.
     let init = get(o.playback, "/live/v1/init.mp4").await.body;
@@ -133,6 +149,31 @@ async fn content_types_and_cors_headers() {
     assert_eq!(r.body, init);
 
     o.shutdown().await;
+}
+
+/// With `--public-url`, the MPD names the time source there (HTTPS, behind a CDN), and
+/// still never the client's Host.
+#[tokio::test]
+async fn utc_timing_uses_the_public_url() {
+    let o = live_with_a_complete_segment_config(Config {
+        public_url: Some("https://cdn.example/live".into()),
+        ..Config::default()
+    })
+    .await;
+    let mut c = Conn::open(o.playback).await;
+    let _ = c
+        .send(b"GET /live/manifest.mpd HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        .await;
+    let r = c.response(false).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mpd = r.text();
+    assert!(
+        mpd.contains(
+            r#"schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="https://cdn.example/live/time""#
+        ),
+        "{mpd}"
+    );
+    assert!(!mpd.contains("evil.example"), "{mpd}");
 }
 
 #[tokio::test]

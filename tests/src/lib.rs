@@ -35,10 +35,12 @@ pub const AUDIO_FRAME: u32 = 1024;
 /// with its default configuration (window of 10 plus 3 extra segments).
 pub const KEEP_SEGMENTS: usize = 13;
 
-/// The `MpdOptions` every golden MPD is rendered with.
+/// The `MpdOptions` every golden MPD is rendered with: what the origin and the edge
+/// component render without a configured public URL (the time source relative to the
+/// MPD, independent of the request).
 pub fn mpd_options() -> MpdOptions {
     MpdOptions {
-        time_url: "http://127.0.0.1:8080/time".into(),
+        time_url: manifest::policy::time_url(None),
     }
 }
 

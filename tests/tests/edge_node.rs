@@ -1,19 +1,30 @@
 //! `weir edge` (the wasmtime host in `crates/edge-host`) running the real edge component
-//! (`make edge` builds it; the repository's spin.toml names it), fed recorded timelines.
+//! (`make edge` builds it; the repository's spin.toml names it).
 //!
-//! The recorded timelines are the golden scenarios: a stand-in origin, answered
-//! in-process through the node's local short-cut, serves their wire form exactly as the
-//! origin's timeline API does (trimmed per rendition). Every manifest the component
-//! renders must equal the native renderer's golden file byte for byte, with the native
-//! header policy. Also: the outbound allow-list, and the instance limit.
+//! Rendering: fed recorded timelines (the golden scenarios) by a stand-in origin,
+//! answered in-process through the node's local short-cut, that serves their wire form
+//! as the origin's timeline API does (trimmed per rendition). Every manifest the
+//! component renders must equal the native renderer's golden file byte for byte.
+//!
+//! Response policy (statuses, cache lifetimes, start-up hold, headers): in front of the
+//! real in-process origin fed by ffmpeg, every answer of the component equals the
+//! origin's own answer to the same request. No stand-in decides these.
+//!
+//! Also: the outbound allow-list, the instance limit and request collapsing.
+
+mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use edge_host::{EdgeNode, EdgeOptions, LocalService, local_service};
 use http_body_util::{BodyExt, Empty, Full};
-use manifest::headers::{DASH_MPD, HLS_PLAYLIST, cache_failure, cache_success};
-use manifest::hls::Directives;
+use manifest::headers::{DASH_MPD, HLS_PLAYLIST};
+use manifest::policy::{cache_failure, cache_success};
+use support::http::{Resp, get_with};
+use support::tools;
+use support::{TestEdge, TestOrigin};
 use timeline::ChannelSnapshot;
 use tokio::sync::Notify;
 use weir_tests::Scenario;
@@ -170,8 +181,8 @@ async fn recorded_timelines_render_through_weir_edge_as_the_native_renderer_does
 async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
     let mut checked = 0;
     for s in scenarios {
-        let cfg = &s.snapshot.config;
-        let plain = cache_success(cfg, false);
+        let td = s.snapshot.target_duration_secs();
+        let plain = cache_success(td, false);
         let mut cases = vec![
             (
                 format!("/{}/master.m3u8", s.name),
@@ -206,7 +217,7 @@ async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
                 format!("/{}/{id}/index.m3u8?_HLS_msn={last}", s.name),
                 format!("{id}.m3u8"),
                 HLS_PLAYLIST,
-                cache_success(cfg, true),
+                cache_success(td, true),
             ));
         }
         for (url, file, ct, cache) in cases {
@@ -223,30 +234,6 @@ async fn check_recorded(node: &EdgeNode, scenarios: &[Scenario]) {
         }
     }
     assert!(checked >= 40, "only {checked} manifests compared");
-
-    // Failures: the native directive parser's reason, the native status and lifetimes.
-    let cfg = &scenarios[0].snapshot.config;
-    for q in [
-        "_HLS_part=1",
-        "_HLS_msn=x",
-        "_HLS_skip=maybe",
-        "_HLS_msn=1&_HLS_part=-1",
-    ] {
-        let got = get(node, &format!("/steady/v360/index.m3u8?{q}")).await;
-        let reason = Directives::parse(q)
-            .expect_err("native parser refuses it")
-            .to_string();
-        assert_eq!(got.status, 400, "{q}");
-        assert_eq!(got.body, format!("{reason}\n"), "{q}");
-        assert_eq!(got.cache, cache_failure(cfg, true), "{q}");
-    }
-    let got = get(node, "/steady/nope/index.m3u8").await;
-    assert_eq!(
-        (got.status, got.cache.as_str()),
-        (404, cache_failure(cfg, false).as_str())
-    );
-    let got = get(node, "/empty/master.m3u8").await;
-    assert_eq!(got.status, 503, "no complete segment yet: {}", got.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,7 +376,10 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
             let fresh = r.render_fresh(&wire, &what, d).await.expect("call");
             let rendered = fresh.unwrap_or_else(|e| panic!("{} {file}: {e:?}", s.name));
             assert_eq!(rendered.body, golden(s.name, &file), "{} {file}", s.name);
-            assert_eq!(rendered.cache_control, cache_success(&snap.config, false));
+            assert_eq!(
+                rendered.cache_control,
+                cache_success(snap.target_duration_secs(), false)
+            );
             // The same from JSON, on a warm instance reused across calls.
             let again = warm
                 .render(&json, &what, d)
@@ -432,6 +422,302 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
         msn: Some(snap.tracks[0].last_complete_msn().unwrap()),
         ..plain
     };
-    let r2 = call(media, blocking, wire).await.expect("renders");
-    assert_eq!(r2.cache_control, cache_success(&snap.config, true));
+    let r2 = call(media, blocking, wire.clone()).await.expect("renders");
+    assert_eq!(
+        r2.cache_control,
+        cache_success(snap.target_duration_secs(), true)
+    );
+    // An empty time URL is the component's own, the one the origin renders.
+    let own = call(Resource::Mpd(String::new()), plain, wire.clone())
+        .await
+        .expect("renders");
+    assert_eq!(own.body, golden("steady", "manifest.mpd"));
+}
+
+/// The body as text, gunzipped when it is gzip-encoded.
+fn body_text(r: &Resp) -> String {
+    if r.header("content-encoding") == Some("gzip") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut s)
+            .expect("gzip body");
+        s
+    } else {
+        r.text()
+    }
+}
+
+/// Asserts that the component's answer (`edge`) equals the origin's own (`native`):
+/// status, every header the response policy decides, and the body.
+fn assert_same_answer(what: &str, native: &Resp, edge: &Resp) {
+    assert_eq!(
+        native.status,
+        edge.status,
+        "{what}: status ({})",
+        edge.text()
+    );
+    for h in [
+        "content-type",
+        "cache-control",
+        "content-encoding",
+        "vary",
+        "access-control-allow-origin",
+        "access-control-expose-headers",
+    ] {
+        assert_eq!(native.header(h), edge.header(h), "{what}: {h}");
+    }
+    assert_eq!(body_text(native), body_text(edge), "{what}: body");
+    assert!(
+        edge.header("x-weir-render")
+            .is_some_and(|v| v.starts_with("wasm/")),
+        "{what}: rendered by the component"
+    );
+}
+
+/// The URIs a playlist lists (its non-tag lines and `URI="..."` attributes), sorted.
+fn listed_uris(playlist: &str) -> Vec<String> {
+    let mut uris: Vec<String> = playlist
+        .lines()
+        .filter_map(|l| {
+            if l.starts_with('#') {
+                l.split("URI=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()
+                    .map(String::from)
+            } else {
+                (!l.is_empty()).then(|| l.to_string())
+            }
+        })
+        .collect();
+    uris.sort();
+    uris
+}
+
+/// Every manifest answer the shared response policy decides, asked of the real origin
+/// and of the component in front of it (through both of the node's ways of running it):
+/// the same status, Cache-Control, headers and body. Covers the start-up hold of the
+/// master and the MPD (a rendition without a segment yet), malformed and too-far
+/// directives, unknown renditions and channels, stray directives on the master, the
+/// Host header (never in the MPD), several Accept-Encoding fields and the 503 of a
+/// blocking request that cannot be satisfied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
+    let o = TestOrigin::start().await;
+    let ingest = |ch: &str| format!("http://{}/ingest/{ch}", o.ingest);
+    // `eq`: every rendition at once, then stopped (a fixed state). `startup`: video
+    // first, audio later.
+    let eq = tools::spawn_encoder(tools::ffmpeg_long_post(&ingest("eq"), 60));
+    let startup_video =
+        tools::spawn_encoder(tools::ffmpeg_long_post_one(&ingest("startup"), 60, "v180"));
+    let edges = [
+        TestEdge::start_with(o.playback, true).await,
+        TestEdge::start_with(o.playback, false).await,
+    ];
+    let limit = Duration::from_secs(60);
+
+    // --- The start-up hold: the audio rendition exists (its init arrived) but has no
+    // complete segment yet. The origin holds its master and MPD until it has one; the
+    // component must not render a master without the audio group meanwhile.
+    o.wait_segments("startup", &["v180"], 1, limit).await;
+    let startup_audio =
+        tools::spawn_encoder(tools::ffmpeg_long_post_one(&ingest("startup"), 60, "audio"));
+    let ch = o.origin.channel("startup").expect("channel");
+    let mut rx = ch.subscribe();
+    let snap = tokio::time::timeout(limit, rx.wait_for(|s| s.track("audio").is_some()))
+        .await
+        .expect("audio init within the limit")
+        .expect("channel alive")
+        .clone();
+    assert!(
+        snap.track("audio")
+            .is_some_and(|t| t.last_complete_msn().is_none()),
+        "asked while the audio rendition has no segment"
+    );
+    let ask = |addr, path: &'static str| async move { get_with(addr, path, &[]).await };
+    for path in ["/startup/master.m3u8", "/startup/manifest.mpd"] {
+        let (native, fast, wasi) = tokio::join!(
+            ask(o.playback, path),
+            ask(edges[0].addr, path),
+            ask(edges[1].addr, path)
+        );
+        for (mode, edge) in [("manifest-handler", &fast), ("wasi:http", &wasi)] {
+            let what = format!("{path} via {mode}");
+            for r in [&native, edge] {
+                assert_eq!(r.status, 200, "{what}: {}", r.text());
+                let text = r.text();
+                if path.ends_with(".m3u8") {
+                    assert!(
+                        text.contains("TYPE=AUDIO") && text.contains("AUDIO=\"audio\""),
+                        "{what}: held until the audio rendition has a segment:\n{text}"
+                    );
+                } else {
+                    assert!(
+                        text.contains("contentType=\"audio\""),
+                        "{what}: held until the audio rendition has a segment:\n{text}"
+                    );
+                }
+            }
+            assert_eq!(native.header("cache-control"), edge.header("cache-control"));
+            if path.ends_with(".m3u8") {
+                // The same renditions (bandwidths may be measured a segment apart).
+                assert_eq!(
+                    listed_uris(&native.text()),
+                    listed_uris(&edge.text()),
+                    "{what}"
+                );
+            }
+        }
+    }
+    tokio::task::spawn_blocking(move || drop((startup_video, startup_audio)))
+        .await
+        .expect("encoders stopped");
+
+    // --- Everything else on a fixed state.
+    o.wait_segments("eq", &["v360", "v180", "audio"], 3, limit)
+        .await;
+    tokio::task::spawn_blocking(move || drop(eq))
+        .await
+        .expect("encoder stopped");
+    let snap = o.origin.channel("eq").expect("eq").snapshot();
+    let td = snap.target_duration_secs();
+    let unknown_td = o.origin.config().timing.target_duration_secs();
+    let v360 = snap.track("v360").expect("v360");
+    let newest = v360.segments.back().expect("segments").msn;
+    let (msn, part) = manifest::hls::last_part(v360).expect("parts");
+    let complete = v360.last_complete_msn().expect("a complete segment");
+    let gzip: &[(&str, &str)] = &[("Accept-Encoding", "gzip")];
+    let split: &[(&str, &str)] = &[("Accept-Encoding", "br"), ("Accept-Encoding", "gzip")];
+    let evil: &[(&str, &str)] = &[("Host", "evil.example")];
+    let ok = |blocking| (200, cache_success(td, blocking));
+    let failed = |status, blocking| (status, cache_failure(td, blocking));
+    // (path and query, request headers, expected (status, Cache-Control)).
+    type Case<'a> = (String, &'a [(&'a str, &'a str)], (u16, String));
+    let cases: Vec<Case> = vec![
+        // [HLS §6.2.5.2] malformed directives: 400, blocking when they name a blocking one.
+        (
+            "/eq/v360/index.m3u8?_HLS_skip=maybe".into(),
+            &[],
+            failed(400, false),
+        ),
+        (
+            "/eq/v360/index.m3u8?_HLS_msn=x".into(),
+            &[],
+            failed(400, true),
+        ),
+        (
+            "/eq/v360/index.m3u8?_HLS_msn=1&_HLS_part=-1".into(),
+            &[],
+            failed(400, true),
+        ),
+        (
+            "/eq/v360/index.m3u8?_HLS_part=1".into(),
+            &[],
+            failed(400, true),
+        ),
+        // Too far ahead: 400 at once.
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={}", newest + 10),
+            &[],
+            failed(400, true),
+        ),
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={}", part + 40),
+            &[],
+            failed(400, true),
+        ),
+        // Unknown rendition and channel: 404.
+        ("/eq/nope/index.m3u8".into(), &[], failed(404, false)),
+        (
+            "/eq/nope/index.m3u8?_HLS_msn=1".into(),
+            &[],
+            failed(404, true),
+        ),
+        (
+            "/nochannel/master.m3u8".into(),
+            &[],
+            (404, cache_failure(unknown_td, false)),
+        ),
+        (
+            "/nochannel/manifest.mpd".into(),
+            &[],
+            (404, cache_failure(unknown_td, false)),
+        ),
+        (
+            "/nochannel/v1/index.m3u8?_HLS_msn=1".into(),
+            &[],
+            (404, cache_failure(unknown_td, true)),
+        ),
+        // The directives are checked before the channel.
+        (
+            "/nochannel/v1/index.m3u8?_HLS_part=1".into(),
+            &[],
+            (400, cache_failure(unknown_td, true)),
+        ),
+        // Directives mean nothing to the master: ignored, not refused, not blocking.
+        (
+            "/eq/master.m3u8?_HLS_msn=1&_HLS_part=x".into(),
+            &[],
+            ok(false),
+        ),
+        ("/eq/master.m3u8".into(), gzip, ok(false)),
+        ("/eq/manifest.mpd".into(), evil, ok(false)),
+        ("/eq/v180/index.m3u8".into(), split, ok(false)),
+        ("/eq/audio/index.m3u8?_HLS_skip=v2".into(), &[], ok(false)),
+        (
+            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={part}&_HLS_skip=YES"),
+            gzip,
+            ok(true),
+        ),
+        // Other parameters neither matter nor reach the origin's timeline API.
+        (
+            format!("/eq/v360/index.m3u8?cb=1&_HLS_msn={complete}"),
+            &[],
+            ok(true),
+        ),
+    ];
+    for (path, headers, (status, cache)) in &cases {
+        let native = get_with(o.playback, path, headers).await;
+        assert_eq!(native.status, *status, "{path}: {}", native.text());
+        assert_eq!(
+            native.header("cache-control"),
+            Some(cache.as_str()),
+            "{path}"
+        );
+        for edge in &edges {
+            let answer = get_with(edge.addr, path, headers).await;
+            assert_same_answer(path, &native, &answer);
+        }
+    }
+    for r in [
+        get_with(o.playback, "/eq/manifest.mpd", evil).await,
+        get_with(edges[0].addr, "/eq/manifest.mpd", evil).await,
+    ] {
+        let mpd = r.text();
+        assert!(!mpd.contains("evil.example"), "{mpd}");
+        assert!(mpd.contains(r#"value="../time""#), "{mpd}");
+    }
+    for edge in &edges {
+        let r = get_with(edge.addr, "/eq/v180/index.m3u8", split).await;
+        assert_eq!(
+            r.header("content-encoding"),
+            Some("gzip"),
+            "two Accept-Encoding fields"
+        );
+    }
+
+    // [HLS §6.2.5.2] a blocking request that cannot be satisfied (the encoder stopped):
+    // 503 after three target durations, from both, with the blocking failure lifetime.
+    let path = format!("/eq/v360/index.m3u8?_HLS_msn={}", newest + 2);
+    let (native, fast, wasi) = tokio::join!(
+        get_with(o.playback, &path, &[]),
+        get_with(edges[0].addr, &path, &[]),
+        get_with(edges[1].addr, &path, &[])
+    );
+    assert_eq!(native.status, 503, "{}", native.text());
+    assert_eq!(
+        native.header("cache-control"),
+        Some(cache_failure(td, true).as_str())
+    );
+    assert_same_answer(&path, &native, &fast);
+    assert_same_answer(&path, &native, &wasi);
 }

@@ -78,6 +78,8 @@ fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
         "content-type",
         "cache-control",
         "content-encoding",
+        "vary",
+        "access-control-allow-origin",
         "access-control-expose-headers",
     ] {
         assert_eq!(native.header(h), wasm.header(h), "{path}: {h}");
@@ -133,6 +135,7 @@ async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
         .expect("msn.part");
     let (msn, part): (u64, u32) = (msn.parse().unwrap(), part.parse().unwrap());
     let host = [("Host", "weir.test")];
+    let evil = [("Host", "evil.example")];
     let gzip = [("Accept-Encoding", "gzip")];
     let cases: Vec<(String, &[(&str, &str)])> = vec![
         ("/eq/master.m3u8".into(), &[]),
@@ -161,8 +164,19 @@ async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
             &[],
         ),
         ("/eq/nope/index.m3u8".into(), &[]),
+        ("/eq/nope/index.m3u8?_HLS_msn=1".into(), &[]),
         ("/nochannel/master.m3u8".into(), &[]),
         ("/nochannel/manifest.mpd".into(), &[]),
+        ("/nochannel/v1/index.m3u8?_HLS_msn=1".into(), &[]),
+        ("/nochannel/v1/index.m3u8?_HLS_part=1".into(), &[]),
+        // Directives mean nothing to the master; other parameters nothing to anyone.
+        ("/eq/master.m3u8?_HLS_msn=1&_HLS_part=x".into(), &[]),
+        (
+            format!("/eq/v360/index.m3u8?cb=7&_HLS_msn={}", msn - 1),
+            &[],
+        ),
+        // The MPD never names the client's Host.
+        ("/eq/manifest.mpd".into(), &evil),
     ];
     for (path, headers) in &cases {
         let native = get_with(o.playback, path, headers).await;

@@ -27,12 +27,11 @@ use crate::request::{header_text, is_manifest_path, path_and_query};
 const MAX_SHARED: usize = 4 << 20;
 
 /// What identifies identical requests: the component's answer depends on the path and
-/// query, `Accept-Encoding` (gzip, `Vary`) and `Host` (absolute URLs of the MPD).
+/// query and `Accept-Encoding` (gzip, `Vary`); never on `Host` (no manifest names it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     path_and_query: String,
     accept_encoding: String,
-    host: String,
 }
 
 impl Key {
@@ -45,7 +44,6 @@ impl Key {
         Some(Key {
             path_and_query: path_and_query(req),
             accept_encoding: header_text(req, http::header::ACCEPT_ENCODING),
-            host: header_text(req, http::header::HOST),
         })
     }
 }

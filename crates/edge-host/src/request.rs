@@ -6,13 +6,16 @@ pub fn is_manifest_path(path: &str) -> bool {
     path.ends_with(".m3u8") || path.ends_with(".mpd")
 }
 
-/// The value of header `name` as text ("" when absent or not text).
+/// The values of header `name` as text, joined with `, ` ("" when absent or not text).
 pub fn header_text<B>(req: &http::Request<B>, name: http::header::HeaderName) -> String {
+    // Several fields of one name are one comma-separated list (RFC 9110 §5.3), as the
+    // origin reads them (e.g. two `Accept-Encoding` fields, one naming gzip).
     req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The request's path and query ("" when it has none).

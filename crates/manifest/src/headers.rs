@@ -1,4 +1,5 @@
-//! Content types of what weir serves, shared by the origin and the edge.
+//! Content types of what weir serves and gzip negotiation, shared by the origin and
+//! the edge (cache lifetimes and statuses: [`crate::policy`]).
 
 /// [HLS §4] playlists are identified by `.m3u8` and this type; Apple recommends it.
 pub const HLS_PLAYLIST: &str = "application/vnd.apple.mpegurl";
@@ -8,26 +9,9 @@ pub const DASH_MPD: &str = "application/dash+xml";
 pub const VIDEO_MP4: &str = "video/mp4";
 /// CMAF audio track files.
 pub const AUDIO_MP4: &str = "audio/mp4";
-/// [HLS B.1] cache lifetime of a successful playlist response: blocking (delivery
-/// directives) 6 × TD, non-blocking ½ TD (at least 1 s).
-pub fn cache_success(cfg: &timeline::TimingConfig, blocking: bool) -> String {
-    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
-    let age = if blocking {
-        6 * td_s
-    } else {
-        (td_s / 2).max(1)
-    };
-    format!("public, max-age={age}")
-}
-
-/// [HLS B.1] cache lifetime of a failed playlist response: blocking 4 × TD, else 1 × TD.
-pub fn cache_failure(cfg: &timeline::TimingConfig, blocking: bool) -> String {
-    let td_s = u64::from(cfg.target_duration_ms).div_ceil(1000);
-    format!("public, max-age={}", if blocking { 4 * td_s } else { td_s })
-}
-
 /// True when an `Accept-Encoding` value accepts a gzip content coding (`gzip` or `*`
-/// without `q=0`).
+/// without `q=0`). A request with several `Accept-Encoding` fields is judged on their
+/// values joined with `, ` (RFC 9110 §5.3: the same as one comma-separated field).
 pub fn accepts_gzip(value: &str) -> bool {
     value.split(',').any(|c| {
         let mut it = c.trim().split(';');

@@ -16,6 +16,7 @@ pub mod dash;
 mod error;
 pub mod headers;
 pub mod hls;
+pub mod policy;
 mod window;
 
 pub use error::ManifestError;

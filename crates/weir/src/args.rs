@@ -9,6 +9,7 @@ use origin::Config;
 pub const USAGE: &str = "usage:
   weir origin [--ingest ADDR] [--listen ADDR] [--target-duration-ms N] [--part-target-ms N]
               [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
+              [--public-url URL]
   weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
               [--no-collapse] [--wasi-http-only]
   weir up     [origin options] [edge options] [--origin-listen ADDR]";
@@ -86,10 +87,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         "up" => {
             let (edge, others) = edge_args(rest, true).map_err(fail)?;
             let config = Config::from_args(others).map_err(|e| fail(e.to_string()))?;
-            let edge = EdgeArgs {
+            let mut edge = EdgeArgs {
                 listen: config.playback,
                 ..edge
             };
+            // The component renders the MPD the origin would: the same time source.
+            if let Some(url) = &config.public_url {
+                edge.env.push(("WEIR_PUBLIC_URL".into(), url.clone()));
+            }
             Ok(Command::Up { config, edge })
         }
         _ => Err(USAGE.to_string()),

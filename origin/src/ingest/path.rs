@@ -56,11 +56,7 @@ pub fn classify(path: &str) -> Result<Target, IngestError> {
 
 /// Names are used verbatim in URLs and manifests: 1-64 of `[A-Za-z0-9_-]`.
 pub fn check_name(name: &str) -> Result<(), IngestError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
+    if manifest::policy::valid_name(name) {
         Ok(())
     } else {
         Err(IngestError::BadName(name.to_string()))

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use manifest::dash::MpdOptions;
 use manifest::headers::{DASH_MPD, HLS_PLAYLIST};
-use manifest::hls::{Directives, Readiness};
+use manifest::hls::Directives;
+use manifest::policy::{self, Failure, Resource, cache_success};
 use timeline::{ChannelSnapshot, TimingConfig};
 
 use super::hold;
@@ -25,26 +26,26 @@ pub struct Manifest {
     pub cache: String,
 }
 
-pub use manifest::headers::{cache_failure, cache_success};
-
-fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
+/// The channel `name`, or the policy's unknown-channel failure.
+pub fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
     origin
         .channel(name)
-        .ok_or_else(|| ServeError::NotFound(format!("channel '{name}'")))
+        .ok_or_else(|| Failure::UnknownChannel(name.to_string()).into())
 }
 
-/// True when every known track has a complete segment.
-fn all_ready(s: &ChannelSnapshot) -> bool {
-    !s.tracks.is_empty() && s.tracks.iter().all(|t| t.last_complete_msn().is_some())
-}
-
-/// Waits (bounded) until every track has a segment; renders whatever exists after that.
-async fn settled(ch: &Channel, cfg: &TimingConfig) -> Arc<ChannelSnapshot> {
+/// The start-up hold of the multivariant playlist and the MPD
+/// ([`policy::ready_to_render`]): waits (bounded) until every rendition has a complete
+/// segment, then returns that snapshot; after the bound, whatever exists. Also applied
+/// by the timeline API for `hold=startup` ([`policy::STARTUP_HOLD`]), so an edge
+/// renders the master the origin would.
+pub async fn settled(ch: &Channel, cfg: &TimingConfig) -> Arc<ChannelSnapshot> {
+    let none = Directives::default();
+    let ready = |s: &ChannelSnapshot| policy::ready_to_render(s, Resource::Master, &none);
     let now = ch.snapshot();
-    if all_ready(&now) {
+    if ready(&now) {
         return now;
     }
-    hold::until(ch, cfg, all_ready)
+    hold::until(ch, cfg, ready)
         .await
         .unwrap_or_else(|| ch.snapshot())
 }
@@ -58,13 +59,13 @@ pub async fn master(
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = settled(&ch, cfg).await;
-    let rendered = cache.get_or_render(&format!("{name}/master"), snap.version, || {
+    let rendered = cache.get_or_render(name, "master", snap.version, || {
         Ok(manifest::hls::multivariant_playlist(&snap)?)
     })?;
     Ok(Manifest {
         rendered,
         content_type: HLS_PLAYLIST,
-        cache: cache_success(cfg, false),
+        cache: cache_success(snap.target_duration_secs(), false),
     })
 }
 
@@ -83,8 +84,8 @@ pub async fn media(
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = hold_for(&ch, track, directives, cfg).await?;
-    let key = format!("{name}/{track}/{:?}", directives.skip);
-    let rendered = cache.get_or_render(&key, snap.version, || {
+    let key = format!("{track}/{:?}", directives.skip);
+    let rendered = cache.get_or_render(name, &key, snap.version, || {
         Ok(manifest::hls::media_playlist(
             &snap,
             track,
@@ -94,7 +95,7 @@ pub async fn media(
     Ok(Manifest {
         rendered,
         content_type: HLS_PLAYLIST,
-        cache: cache_success(cfg, directives.is_blocking()),
+        cache: cache_success(snap.target_duration_secs(), directives.is_blocking()),
     })
 }
 
@@ -108,17 +109,13 @@ pub async fn hold_for(
     cfg: &TimingConfig,
 ) -> Result<Arc<ChannelSnapshot>, ServeError> {
     // A directive that became an error (it cannot) also ends the wait, to be reported.
-    let ready = |s: &ChannelSnapshot| {
-        s.track(track).is_some_and(|t| {
-            t.last_complete_msn().is_some()
-                && !matches!(directives.readiness(t, cfg), Ok(Readiness::Wait))
-        })
-    };
+    let ready =
+        |s: &ChannelSnapshot| policy::ready_to_render(s, Resource::Media(track), directives);
     let mut snap = ch.snapshot();
     let t = snap
         .track(track)
         .ok_or_else(|| manifest::ManifestError::UnknownTrack(track.to_string()))?;
-    directives.readiness(t, cfg)?;
+    directives.readiness(t, &snap.config)?;
     if !ready(&snap) {
         let what = match directives.msn {
             Some(m) => format!(
@@ -129,33 +126,34 @@ pub async fn hold_for(
         };
         snap = hold::until_track(ch, track, cfg, ready)
             .await
-            .ok_or(ServeError::Timeout(what))?;
+            .ok_or(Failure::Timeout(what))?;
     }
     if let Some(t) = snap.track(track) {
-        directives.readiness(t, cfg)?;
+        directives.readiness(t, &snap.config)?;
     }
     Ok(snap)
 }
 
-/// `/{channel}/manifest.mpd`.
+/// `/{channel}/manifest.mpd`. Its UTCTiming names the configured public URL or the
+/// relative `../time` ([`policy::time_url`]), never the request's Host, so the MPD
+/// is the same for every client and cached once per snapshot.
 pub async fn mpd(
     origin: &Origin,
     cache: &RenderCache,
     name: &str,
     cfg: &TimingConfig,
-    host: &str,
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = settled(&ch, cfg).await;
     let opts = MpdOptions {
-        time_url: format!("http://{host}/time"),
+        time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    let rendered = cache.get_or_render(&format!("{name}/mpd/{host}"), snap.version, || {
+    let rendered = cache.get_or_render(name, "mpd", snap.version, || {
         Ok(manifest::dash::mpd(&snap, &opts)?)
     })?;
     Ok(Manifest {
         rendered,
         content_type: DASH_MPD,
-        cache: cache_success(cfg, false),
+        cache: cache_success(snap.target_duration_secs(), false),
     })
 }

@@ -15,11 +15,12 @@ mod web;
 
 use std::sync::Arc;
 
-use ::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, HOST};
+use ::http::header::{ACCEPT_ENCODING, CACHE_CONTROL};
 use ::http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use manifest::hls::Directives;
+use manifest::policy::{self, Resource};
 
 use self::http::{Body, Handler};
 use self::render_cache::RenderCache;
@@ -64,7 +65,7 @@ impl PlaybackService {
                     .get(::http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                return timeline_api::timeline(o, &channel, query, accept, cfg).await;
+                return timeline_api::timeline(o, &channel, query, directives, accept, cfg).await;
             }
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
@@ -95,9 +96,7 @@ impl PlaybackService {
             Route::Master { channel } => {
                 manifests::master(o, &self.rendered, &channel, cfg).await?
             }
-            Route::Mpd { channel } => {
-                manifests::mpd(o, &self.rendered, &channel, cfg, &host(req)).await?
-            }
+            Route::Mpd { channel } => manifests::mpd(o, &self.rendered, &channel, cfg).await?,
             Route::Media { channel, track } => {
                 manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
             }
@@ -120,27 +119,33 @@ impl PlaybackService {
         if req.method() == Method::OPTIONS {
             return response::preflight();
         }
-        let cfg = self.origin.config().timing;
         let route = Route::parse(req.uri().path());
         let query = req.uri().query().unwrap_or("");
-        // Manifests (and the timeline they are rendered from) share the failure lifetimes.
-        let is_playlist = matches!(
-            route,
-            Ok(Route::Media { .. }
-                | Route::Master { .. }
-                | Route::Mpd { .. }
-                | Route::Timeline { .. })
-        );
-        // A request naming `_HLS_msn` or `_HLS_part` is a blocking one, even when a
-        // directive is invalid: its failure is cached as a blocking failure.
-        let blocking = is_playlist
-            && query
-                .split('&')
-                .any(|p| matches!(p.split('=').next(), Some("_HLS_msn" | "_HLS_part")));
+        // The manifest a playlist route (or the timeline API request standing for one)
+        // answers, and its channel: the shared policy decides its directives, failure
+        // status and failure lifetime, exactly as the edge component does.
+        let policy_of = |r: &Route| -> Option<(String, Resource<'static>)> {
+            match r {
+                Route::Master { channel } => Some((channel.clone(), Resource::Master)),
+                Route::Mpd { channel } => Some((channel.clone(), Resource::Mpd)),
+                // Any rendition: only "is it a media playlist" matters below.
+                Route::Media { channel, .. } => Some((channel.clone(), Resource::Media(""))),
+                Route::Timeline { channel } => Some((
+                    channel.clone(),
+                    if query.split('&').any(|p| p.starts_with("rendition=")) {
+                        Resource::Media("")
+                    } else {
+                        Resource::Master
+                    },
+                )),
+                _ => None,
+            }
+        };
+        let playlist = route.as_ref().ok().and_then(policy_of);
         let parsed = route.and_then(|r| {
-            let d = match r {
-                Route::Media { .. } => Directives::parse(query)?,
-                _ => Directives::default(),
+            let d = match &playlist {
+                Some((_, res)) => policy::directives(*res, query)?,
+                None => Directives::default(),
             };
             Ok((r, d))
         });
@@ -151,8 +156,14 @@ impl PlaybackService {
         };
         result.unwrap_or_else(|e| {
             let mut r = response::error(&e);
-            if is_playlist {
-                let v = manifests::cache_failure(&cfg, blocking);
+            if let Some((channel, res)) = &playlist {
+                // [HLS B.1] failure lifetimes, from the target duration the channel's
+                // playlists announce (the configured one for an unknown channel).
+                let td = self.origin.channel(channel).map_or_else(
+                    || self.origin.config().timing.target_duration_secs(),
+                    |c| c.snapshot().target_duration_secs(),
+                );
+                let v = policy::cache_failure(td, policy::is_blocking(*res, query));
                 if let Ok(v) = HeaderValue::from_str(&v) {
                     r.headers_mut().insert(CACHE_CONTROL, v);
                 }
@@ -169,14 +180,4 @@ fn accepts_gzip(req: &Request<()>) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(manifest::headers::accepts_gzip)
-}
-
-/// The authority the client used (Host header, or :authority on HTTP/2).
-fn host(req: &Request<()>) -> String {
-    req.headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| "127.0.0.1".to_string())
 }

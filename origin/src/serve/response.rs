@@ -47,9 +47,13 @@ pub fn manifest(m: &super::manifests::Manifest, gzip: bool) -> Response<Body> {
 
 /// An error response with a one-line reason.
 pub fn error(e: &ServeError) -> Response<Body> {
-    builder(e.status(), "text/plain; charset=utf-8", "no-store")
-        .body(full(format!("{e}\n")))
-        .expect("valid response")
+    builder(
+        e.status(),
+        manifest::policy::FAILURE_CONTENT_TYPE,
+        "no-store",
+    )
+    .body(full(format!("{e}\n")))
+    .expect("valid response")
 }
 
 /// The CORS preflight answer.

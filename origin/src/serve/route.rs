@@ -86,12 +86,11 @@ impl Route {
             ["time"] => Route::Time,
             ["channels.json"] => Route::Channels,
             ["metrics"] => Route::Metrics,
-            ["vendor", package, rest @ ..] => {
+            // Only the two player packages: `/vendor/master.m3u8` is channel `vendor`'s
+            // master, as the edge component routes it.
+            ["vendor", package, rest @ ..] if matches!(*package, "hls.js" | "shaka-player") => {
                 let safe = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.');
-                if !matches!(*package, "hls.js" | "shaka-player")
-                    || rest.is_empty()
-                    || !rest.iter().all(|p| safe(p))
-                {
+                if rest.is_empty() || !rest.iter().all(|p| safe(p)) {
                     return Err(nf());
                 }
                 Route::Vendor {
@@ -215,6 +214,22 @@ mod tests {
                 version: None,
             })
         );
+    }
+
+    #[test]
+    fn vendor_is_a_channel_name_outside_the_player_packages() {
+        assert_eq!(
+            Route::parse("/vendor/master.m3u8"),
+            Ok(Route::Master {
+                channel: "vendor".into()
+            })
+        );
+        assert!(matches!(
+            Route::parse("/vendor/hls.js/dist/hls.min.js"),
+            Ok(Route::Vendor { .. })
+        ));
+        assert!(Route::parse("/vendor/hls.js/../x").is_err());
+        assert!(Route::parse("/vendor/other/x.js").is_err());
     }
 
     #[test]

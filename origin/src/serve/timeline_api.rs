@@ -5,40 +5,46 @@
 //! must not ship every rendition's window). With delivery directives
 //! (`_HLS_msn`/`_HLS_part`) the request is held exactly like the blocking playlist
 //! request it stands for, so identical waits can be collapsed by a CDN on the URL;
-//! 400 and 503 as for playlists. `Accept: application/vnd.weir.timeline+postcard`
-//! selects the compact binary encoding (what weir's edge component asks for).
+//! 400 and 503 as for playlists. Without `rendition`, `hold=startup`
+//! ([`manifest::policy::STARTUP_HOLD`]) applies the start-up hold of the multivariant
+//! playlist and the MPD: held (bounded) until every rendition has a complete segment,
+//! exactly as the origin holds its own master, so an edge renders the same master.
+//! `Accept: application/vnd.weir.timeline+postcard` selects the compact binary encoding
+//! (what weir's edge component asks for). Statuses and cache lifetimes are those of the
+//! playlist the request stands for ([`manifest::policy`]).
 
 use std::sync::Arc;
 
 use manifest::hls::Directives;
+use manifest::policy::{cache_success, wants_startup_hold};
 use timeline::wire::Format;
 use timeline::{ChannelSnapshot, TimingConfig};
 
 use super::body::full;
 use super::http::Body;
-use super::manifests::cache_success;
 use super::response::ok;
 use crate::Origin;
 use crate::error::ServeError;
 
-/// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]`.
+/// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]` or
+/// `/{channel}/timeline.json?hold=startup`. `directives` were parsed from the query by
+/// the caller (before the channel is looked up, as for a playlist).
 pub async fn timeline(
     origin: &Origin,
     name: &str,
     query: &str,
+    directives: &Directives,
     accept: &str,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
-    let ch = origin
-        .channel(name)
-        .ok_or_else(|| ServeError::NotFound(format!("channel '{name}'")))?;
-    let directives = Directives::parse(query)?;
+    let ch = super::manifests::channel(origin, name)?;
     let rendition = query
         .split('&')
         .find_map(|p| p.strip_prefix("rendition="))
         .map(str::to_string);
     let snap: Arc<ChannelSnapshot> = match &rendition {
-        Some(id) => super::manifests::hold_for(&ch, id, &directives, cfg).await?,
+        Some(id) => super::manifests::hold_for(&ch, id, directives, cfg).await?,
+        None if wants_startup_hold(query) => super::manifests::settled(&ch, cfg).await,
         None => ch.snapshot(),
     };
     let format = Format::negotiate(accept);
@@ -48,7 +54,7 @@ pub async fn timeline(
     };
     let mut resp = ok(
         format.content_type(),
-        &cache_success(cfg, directives.is_blocking()),
+        &cache_success(snap.target_duration_secs(), directives.is_blocking()),
         full(body),
     );
     resp.headers_mut().insert(

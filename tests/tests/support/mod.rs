@@ -28,7 +28,14 @@ pub struct TestEdge {
 impl TestEdge {
     /// Starts the node on a port-0 listener, pointed at `origin` (allowed outbound).
     pub async fn start(origin: SocketAddr) -> TestEdge {
+        Self::start_with(origin, true).await
+    }
+
+    /// [`TestEdge::start`], choosing whether manifests go through the component's
+    /// `manifest-handler` export (`fast`) or through its wasi:http entry point.
+    pub async fn start_with(origin: SocketAddr, fast: bool) -> TestEdge {
         let mut o = edge_host::EdgeOptions::new(tools::repo().join("spin.toml"));
+        o.fast_manifests = fast;
         o.env = vec![("WEIR_ORIGIN".into(), format!("http://{origin}"))];
         o.allow = vec![format!("http://{origin}")];
         let node = Arc::new(

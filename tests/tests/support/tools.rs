@@ -131,6 +131,28 @@ pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
     c
 }
 
+/// One long chunked POST of a single rendition to `{ingest}/{track}.mp4`: `v180`
+/// (320x180 video, 1 s GOP) or `audio` (AAC). Several of them, started at different
+/// times, give a channel whose renditions get their first segment at different times.
+pub fn ffmpeg_long_post_one(ingest: &str, seconds: u32, track: &str) -> Command {
+    let mut c = ffmpeg_base(seconds);
+    let frag = [
+        "-f",
+        "mp4",
+        "-movflags",
+        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+    ];
+    if track == "audio" {
+        c.args(["-map", "1:a"]).args(AAC);
+    } else {
+        c.args(["-map", "0:v"])
+            .args(video(0, "320x180", "300k"))
+            .args(X264);
+    }
+    c.args(frag).arg(format!("{ingest}/{track}.mp4"));
+    c
+}
+
 fn ffmpeg_base(seconds: u32) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])

@@ -6,11 +6,11 @@ use timeline::{ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
 use super::xml::Xml;
 use crate::{ManifestError, listed_segments};
 
-/// Request-dependent inputs of the MPD.
+/// Deployment-dependent inputs of the MPD (the same for every request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MpdOptions {
-    /// Absolute URL of weir's time endpoint, for `UTCTiming` (clients resolve it
-    /// against the page, not the MPD, so it must be absolute).
+    /// `UTCTiming@value`: weir's time endpoint, from [`crate::policy::time_url`] (never
+    /// from a request header).
     pub time_url: String,
 }
 
