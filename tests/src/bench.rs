@@ -86,3 +86,76 @@ pub fn chunked_frame(data: &[u8]) -> Vec<u8> {
     v.extend_from_slice(b"\r\n");
     v
 }
+
+/// The track id of the init segment `init`.
+pub fn track_id(init: &[u8]) -> u32 {
+    let mut d = cmaf::Demuxer::new();
+    d.push(init);
+    match d.next_event() {
+        Ok(Some(cmaf::Event::Init { info, .. })) => info.tracks[0].track_id,
+        other => panic!("not an init segment: {other:?}"),
+    }
+}
+
+/// A synthetic chunk of `n` frames of `duration` ticks from `dts` (first one a key
+/// frame), one byte of payload each: media that costs timeline metadata, not memory.
+pub fn synthetic_chunk(track: u32, seq: u32, dts: u64, n: usize, duration: u32) -> Vec<u8> {
+    let samples: Vec<cmaf::SampleOut> = (0..n)
+        .map(|i| cmaf::SampleOut {
+            duration,
+            size: 1,
+            flags: if i == 0 {
+                cmaf::sample_flags::SYNC
+            } else {
+                cmaf::sample_flags::NON_SYNC
+            },
+            cts_offset: 0,
+        })
+        .collect();
+    let mut c = cmaf::write_fragment_header(seq, track, dts, &samples).to_vec();
+    c.extend(std::iter::repeat_n(0u8, n));
+    c
+}
+
+/// `chunk` (moof + mdat) with its `tfdt` moved `offset` ticks later (written as a
+/// 64-bit tfdt when it was a 32-bit one, keeping the box sizes).
+pub fn with_decode_time_offset(chunk: &[u8], offset: u64) -> Vec<u8> {
+    let at = chunk
+        .windows(4)
+        .position(|w| w == b"tfdt")
+        .expect("chunk has a tfdt");
+    let version = chunk[at + 4];
+    let field = at + 8;
+    if version == 1 {
+        let mut c = chunk.to_vec();
+        let v = u64::from_be_bytes(c[field..field + 8].try_into().unwrap()) + offset;
+        c[field..field + 8].copy_from_slice(&v.to_be_bytes());
+        return c;
+    }
+    let v = u64::from(u32::from_be_bytes(
+        chunk[field..field + 4].try_into().unwrap(),
+    )) + offset;
+    let mut c = Vec::with_capacity(chunk.len() + 4);
+    c.extend_from_slice(&chunk[..field]);
+    c.extend_from_slice(&v.to_be_bytes());
+    c.extend_from_slice(&chunk[field + 4..]);
+    c[at + 4] = 1;
+    // tfdt, traf and moof each grow by 4 bytes; trun data offsets too.
+    let grow = |c: &mut Vec<u8>, box_at: usize| {
+        let n = u32::from_be_bytes(c[box_at..box_at + 4].try_into().unwrap()) + 4;
+        c[box_at..box_at + 4].copy_from_slice(&n.to_be_bytes());
+    };
+    grow(&mut c, at - 4);
+    let traf = c.windows(4).position(|w| w == b"traf").expect("traf") - 4;
+    grow(&mut c, traf);
+    grow(&mut c, 0);
+    if let Some(t) = c.windows(4).position(|w| w == b"trun") {
+        let flags = u32::from_be_bytes(c[t + 4..t + 8].try_into().unwrap()) & 0xFF_FFFF;
+        if flags & 1 != 0 {
+            let off = t + 12;
+            let d = i32::from_be_bytes(c[off..off + 4].try_into().unwrap()) + 4;
+            c[off..off + 4].copy_from_slice(&d.to_be_bytes());
+        }
+    }
+    c
+}

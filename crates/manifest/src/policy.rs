@@ -332,8 +332,12 @@ mod tests {
                     bandwidth: 1,
                     average_bandwidth: 1,
                 });
+                let mut grid = timeline::Grid {
+                    cadence: None,
+                    has_video: true,
+                };
                 for i in 0..frames {
-                    t.append(&config, i * 512, 512, i % 30 == 0, 10)
+                    t.append(&config, &mut grid, i * 512, 512, i % 30 == 0, 10)
                         .expect("frame appends");
                 }
                 t
@@ -346,6 +350,7 @@ mod tests {
             byterange_parts: false,
             now_us: 0,
             epoch_us: Some(0),
+            cadence: Some(timeline::Cadence::from_millis(config.target_duration_ms)),
             tracks,
         }
     }

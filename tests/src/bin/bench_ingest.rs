@@ -7,6 +7,9 @@
 //!   bytes, framed the same way, through a bare tokio TCP socket (the loopback floor).
 //! - `memory`: peak RSS of the process while real ffmpeg pushes 3 renditions for 60 s,
 //!   beside the media bytes the store holds (the floor a perfect store would need).
+//! - `window`: the same chunk delay as `delay`, once with a 20 s window (10 segments)
+//!   and once with a 2 h window (3,600 segments held, filled with 2 h of tiny synthetic
+//!   media first): publishing a chunk must not cost more as the window grows.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +27,9 @@ async fn main() {
     }
     if mode == "memory" || mode == "all" {
         memory().await;
+    }
+    if mode == "window" || mode == "all" {
+        window().await;
     }
 }
 
@@ -117,6 +123,77 @@ async fn delay() {
     );
 }
 
+/// Publication delay of the real source's chunks appended after `prefill_segments`
+/// segments of synthetic media, with a window that holds them all.
+async fn publication_delay(
+    init: &[u8],
+    chunks: &[(Vec<u8>, u64)],
+    prefill_segments: u32,
+) -> Vec<Duration> {
+    let mut config = Config::default();
+    config.timing.window_segments = prefill_segments.max(10);
+    let (origin, addr) = start_origin_with(config).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    s.write_all(b"POST /ingest/w/v1 HTTP/1.1\r\nHost: bench\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    s.write_all(&chunked_frame(init)).await.unwrap();
+    let ch = origin.wait_channel("w").await;
+    // Prefill: one chunk per 2 s segment (a key frame then 59 frames of 1 byte).
+    let track = weir_tests::bench::track_id(init);
+    let offset = u64::from(prefill_segments) * 30_720;
+    for seg in 0..u64::from(prefill_segments) {
+        let c = weir_tests::bench::synthetic_chunk(track, seg as u32 + 1, seg * 30_720, 60, 512);
+        s.write_all(&chunked_frame(&c)).await.unwrap();
+    }
+    let mut rx = ch.subscribe();
+    rx.wait_for(|snap| {
+        snap.track("v1")
+            .and_then(|t| t.end())
+            .is_some_and(|e| e >= offset)
+    })
+    .await
+    .unwrap();
+    let held = ch.snapshot().track("v1").map_or(0, |t| t.segments.len());
+    println!("  window {prefill_segments:>5} segments: {held} held before measuring");
+    let mut out = Vec::new();
+    for (bytes, end) in chunks {
+        let c = weir_tests::bench::with_decode_time_offset(bytes, offset);
+        s.write_all(&chunked_frame(&c)).await.unwrap();
+        let sent = Instant::now();
+        let want = end + offset;
+        rx.wait_for(|snap| {
+            snap.track("v1")
+                .and_then(|t| t.end())
+                .is_some_and(|e| e >= want)
+        })
+        .await
+        .unwrap();
+        out.push(sent.elapsed());
+    }
+    out
+}
+
+async fn window() {
+    let (init, chunks) = split(&encode_source(30));
+    println!(
+        "chunk ingest -> published with a 20 s and a 2 h window (same process, interleaved x3):"
+    );
+    let (mut small, mut large) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        small.extend(publication_delay(&init, &chunks, 10).await);
+        large.extend(publication_delay(&init, &chunks, 3_600).await);
+    }
+    let (s50, s99) = report("weir, 20 s window (10 segments)", small);
+    let (l50, l99) = report("weir, 2 h window (3,600 segments)", large);
+    println!(
+        "ratio 2 h / 20 s: p50 {:.2}x  p99 {:.2}x",
+        l50.as_secs_f64() / s50.as_secs_f64(),
+        l99.as_secs_f64() / s99.as_secs_f64()
+    );
+}
+
 /// Peak resident memory of this process, from /proc (kB).
 fn vm_hwm_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -130,10 +207,15 @@ fn vm_hwm_kb() -> u64 {
 /// Starts an in-process origin (default timing) on port-0 listeners; returns it and
 /// its ingest address.
 async fn start_origin() -> (Arc<Origin>, std::net::SocketAddr) {
+    start_origin_with(Config::default()).await
+}
+
+/// Starts an in-process origin with `config` on port-0 listeners.
+async fn start_origin_with(config: Config) -> (Arc<Origin>, std::net::SocketAddr) {
     let ingest = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let playback = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = ingest.local_addr().unwrap();
-    let origin = Arc::new(Origin::new(Config::default()));
+    let origin = Arc::new(Origin::new(config));
     tokio::spawn(origin::run(
         ingest,
         playback,

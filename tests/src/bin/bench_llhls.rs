@@ -283,11 +283,15 @@ async fn wakeup(ingest: &Ingest, playback: SocketAddr, nginx: &Nginx, text: &str
         let i = ingest
             .next
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        c.write_all(&chunked_frame(&ingest.chunks[i]))
-            .await
-            .unwrap();
-        c.flush().await.unwrap();
+        // t0 is taken before the last chunk is written: the origin (in this process)
+        // can publish the part and answer before this task runs again after the
+        // write, and an answer seen before t0 was set used to be reported as weir
+        // answering too early. No answer can come before the last byte is written, so
+        // an answer before t0 is still a real early answer.
+        let frame = chunked_frame(&ingest.chunks[i]);
         let _ = t0.set(Instant::now());
+        c.write_all(&frame).await.unwrap();
+        c.flush().await.unwrap();
     }
     let mut delays = Vec::with_capacity(CLIENTS);
     let mut size = 0;
