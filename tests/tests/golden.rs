@@ -556,33 +556,37 @@ fn mpds_follow_dash_rules() -> TestResult {
                 root.get("availabilityStartTime")
             ));
         }
-        // Walk Representation -> SegmentTemplate -> S and rebuild each timeline.
-        let mut seen = 0;
+        // Walk Representation -> SegmentTemplate -> S and rebuild each timeline; a
+        // Representation appears once per Period, its timelines follow each other.
+        let mut found: Vec<(String, Vec<(Option<u64>, Vec<(u64, u64)>)>)> = Vec::new();
         let mut i = 0;
         while i < els.len() {
             if els[i].name != "Representation" {
                 i += 1;
                 continue;
             }
-            seen += 1;
             let id = els[i].get("id").unwrap_or("").to_string();
             let Some(t) = snap.track(&id) else {
                 fail(format!("Representation {id} names no track"));
                 i += 1;
                 continue;
             };
-            let listed = manifest::listed_segments(t, &snap.config);
             let mut start_number = None;
+            let mut pto = 0;
             let mut timeline: Vec<(u64, u64)> = Vec::new();
             let mut next_t: Option<u64> = None;
             i += 1;
             while i < els.len() && els[i].name != "Representation" {
                 let e = &els[i];
-                if e.name == "AdaptationSet" {
+                if e.name == "AdaptationSet" || e.name == "Period" {
                     break;
                 }
                 if e.name == "SegmentTemplate" {
                     start_number = e.get("startNumber").and_then(|v| v.parse::<u64>().ok());
+                    pto = e
+                        .get("presentationTimeOffset")
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
                     if e.get("timescale") != Some(t.meta.timescale.to_string().as_str()) {
                         fail(format!(
                             "{id}: SegmentTemplate timescale {:?}",
@@ -608,6 +612,11 @@ fn mpds_follow_dash_rules() -> TestResult {
                     if num("t").is_some() && next_t == num("t") {
                         fail(format!("{id}: redundant S@t={start}"));
                     }
+                    if start < pto {
+                        fail(format!(
+                            "{id}: S@t {start} before presentationTimeOffset {pto}"
+                        ));
+                    }
                     for _ in 0..=num("r").unwrap_or(0) {
                         timeline.push((start, d));
                         start += d;
@@ -616,11 +625,25 @@ fn mpds_follow_dash_rules() -> TestResult {
                 }
                 i += 1;
             }
-            let first = listed.first().map(|s| s.msn);
-            if start_number != first {
-                fail(format!(
-                    "{id}: startNumber {start_number:?}, first listed MSN {first:?}"
-                ));
+            match found.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, v)) => v.push((start_number, timeline)),
+                None => found.push((id, vec![(start_number, timeline)])),
+            }
+        }
+        for (id, periods) in &found {
+            let t = snap.track(id).expect("checked above");
+            let listed = manifest::listed_segments(t, &snap.config);
+            // Each Period's startNumber is the MSN of its first segment.
+            let mut msn = listed.first().map(|s| s.msn);
+            let mut timeline = Vec::new();
+            for (start_number, tl) in periods {
+                if *start_number != msn {
+                    fail(format!(
+                        "{id}: startNumber {start_number:?}, expected MSN {msn:?}"
+                    ));
+                }
+                msn = msn.map(|m| m + tl.len() as u64);
+                timeline.extend(tl.iter().copied());
             }
             let expected: Vec<(u64, u64)> = listed.iter().map(|s| (s.start, s.duration)).collect();
             if timeline != expected {
@@ -629,9 +652,10 @@ fn mpds_follow_dash_rules() -> TestResult {
                 ));
             }
         }
-        if seen != snap.tracks.len() {
+        if found.len() != snap.tracks.len() {
             fail(format!(
-                "{seen} Representations, {} tracks",
+                "{} Representations, {} tracks",
+                found.len(),
                 snap.tracks.len()
             ));
         }

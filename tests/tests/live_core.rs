@@ -383,6 +383,18 @@ async fn reconnect_with_a_new_resolution_keeps_old_inits() {
         let got = blocking(move || tools::video_size(&file)).await;
         assert_eq!(got, size, "segment {} decodes with its own init", seg.msn);
     }
+    // DASH: a new Period at the change, each with its own init; the MPD validates.
+    let mpd = http::get(o.playback, "/r/manifest.mpd").await;
+    assert_eq!(mpd.status, 200);
+    let text = mpd.text();
+    assert_eq!(text.matches("<Period ").count(), 2, "{text}");
+    for id in [first.init, last.init] {
+        assert!(text.contains(&manifest::init_uri(id)), "{text}");
+    }
+    let mpd_file = dir.join("manifest.mpd");
+    std::fs::write(&mpd_file, &mpd.body).unwrap();
+    blocking(move || tools::xmllint_mpd(&mpd_file)).await;
+
     // ffmpeg plays the playlist from its first segment across the change.
     let url = format!("http://{}/r/v/index.m3u8", o.playback);
     let frames = blocking(move || tools::decoded_frames_from_start(&url, 14)).await;

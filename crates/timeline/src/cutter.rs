@@ -131,6 +131,12 @@ impl TrackTimeline {
                 }
             };
             let discontinuity = std::mem::take(&mut self.pending_discontinuity);
+            if discontinuity {
+                let dseq = self.discontinuity_sequence
+                    + self.segments.iter().filter(|s| s.discontinuity).count() as u64
+                    + 1;
+                self.period_starts.push((dseq, dts));
+            }
             self.segments.push_back(Arc::new(Segment {
                 msn,
                 start: dts,

@@ -40,6 +40,11 @@ pub struct TrackTimeline {
     /// True once the held segments are numbered on the channel's cadence.
     #[serde(default)]
     pub(crate) numbered: bool,
+    /// (discontinuity sequence number, start in ticks) of the first segment after each
+    /// discontinuity still relevant to the held segments: DASH starts a Period there,
+    /// and its start must not move when that segment leaves the window.
+    #[serde(default)]
+    pub period_starts: Vec<(u64, u64)>,
 }
 
 impl TrackTimeline {
@@ -54,6 +59,7 @@ impl TrackTimeline {
             init: 0,
             first_key: None,
             numbered: false,
+            period_starts: Vec::new(),
         }
     }
 
@@ -86,6 +92,24 @@ impl TrackTimeline {
                 .filter(|s| s.msn <= msn && s.discontinuity)
                 .count() as u64
             - self.segment(msn).map_or(0, |s| u64::from(s.discontinuity))
+    }
+
+    /// The discontinuity sequence number a segment `seg` (held) belongs to: the number
+    /// of discontinuities up to and including its own.
+    pub fn period_of(&self, seg: &Segment) -> u64 {
+        self.discontinuity_sequence_at(seg.msn) + u64::from(seg.discontinuity)
+    }
+
+    /// Start (ticks) of the period `dseq` as recorded when its first segment was cut;
+    /// media time zero for the period before any discontinuity.
+    pub fn period_start(&self, dseq: u64) -> Option<u64> {
+        if dseq == 0 {
+            return Some(0);
+        }
+        self.period_starts
+            .iter()
+            .find(|&&(d, _)| d == dseq)
+            .map(|&(_, t)| t)
     }
 
     /// Complete segments, oldest first.
@@ -129,6 +153,8 @@ impl TrackTimeline {
                 dropped.push(s.msn);
             }
         }
+        let first = self.discontinuity_sequence;
+        self.period_starts.retain(|&(d, _)| d >= first);
         dropped
     }
 

@@ -1,6 +1,8 @@
 //! MPD rendering.
 
-use timeline::time::{format_iso8601_micros, format_secs};
+use std::collections::BTreeMap;
+
+use timeline::time::{format_iso8601_micros, format_secs, ms_to_ticks, to_micros};
 use timeline::{ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
 
 use super::xml::Xml;
@@ -61,30 +63,9 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
         ],
         false,
     );
-    x.open(
-        "Period",
-        &[("id", "0".into()), ("start", "PT0S".into())],
-        false,
-    );
-    let mut set_id = 0u32;
-    for kind in [MediaKind::Video, MediaKind::Audio] {
-        let mut langs: Vec<Option<&str>> = Vec::new();
-        for (t, _) in listed.iter().filter(|(t, _)| t.meta.kind == kind) {
-            let lang = t.meta.language.as_deref();
-            if !langs.contains(&lang) {
-                langs.push(lang);
-            }
-        }
-        for lang in langs {
-            let members: Vec<_> = listed
-                .iter()
-                .filter(|(t, _)| t.meta.kind == kind && t.meta.language.as_deref() == lang)
-                .collect();
-            adaptation_set(&mut x, set_id, kind, lang, &members);
-            set_id += 1;
-        }
+    for (id, members) in periods(&listed) {
+        period(&mut x, id, &members);
     }
-    x.close("Period");
     x.open(
         "UTCTiming",
         &[
@@ -97,6 +78,74 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
     Ok(x.finish())
 }
 
+/// The listed segments of each track grouped by Period: one Period per discontinuity
+/// sequence number, so a new init or a jump in the encoder's clock starts a new Period
+/// whose segments are addressed against their own init and timeline.
+fn periods<'a>(
+    listed: &[(&'a TrackSnapshot, Vec<&'a Segment>)],
+) -> BTreeMap<u64, Vec<(&'a TrackSnapshot, Vec<&'a Segment>)>> {
+    let mut out: BTreeMap<u64, Vec<(&TrackSnapshot, Vec<&Segment>)>> = BTreeMap::new();
+    for (t, segs) in listed {
+        let mut d = None;
+        for s in segs {
+            let here = t.period_of(s);
+            let members = out.entry(here).or_default();
+            if d != Some(here) {
+                members.push((t, Vec::new()));
+                d = Some(here);
+            }
+            if let Some(m) = members.last_mut() {
+                m.1.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Writes Period `id` with an AdaptationSet per media kind and language.
+///
+/// ISO/IEC 23009-1 §5.3.2: Period@start is the Period's start in presentation time;
+/// media time maps to it through each SegmentTemplate's presentationTimeOffset. The
+/// start is recorded when the Period's first segment is cut, so it does not move as
+/// segments leave the window (IOP: a Period keeps its id and start across updates).
+fn period(x: &mut Xml, id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)]) {
+    let start_us = members
+        .iter()
+        .map(|(t, segs)| {
+            let ticks = t
+                .period_start(id)
+                .unwrap_or_else(|| segs.first().map_or(0, |s| s.start));
+            to_micros(ticks, t.meta.timescale)
+        })
+        .min()
+        .unwrap_or(0);
+    let start_ms = start_us / 1000;
+    x.open(
+        "Period",
+        &[("id", id.to_string()), ("start", duration_ms(start_ms))],
+        false,
+    );
+    let mut set_id = 0u32;
+    for kind in [MediaKind::Video, MediaKind::Audio] {
+        let mut langs: Vec<Option<&str>> = Vec::new();
+        for (t, _) in members.iter().filter(|(t, _)| t.meta.kind == kind) {
+            let lang = t.meta.language.as_deref();
+            if !langs.contains(&lang) {
+                langs.push(lang);
+            }
+        }
+        for lang in langs {
+            let set: Vec<_> = members
+                .iter()
+                .filter(|(t, _)| t.meta.kind == kind && t.meta.language.as_deref() == lang)
+                .collect();
+            adaptation_set(x, set_id, kind, lang, &set, start_ms);
+            set_id += 1;
+        }
+    }
+    x.close("Period");
+}
+
 /// Writes one AdaptationSet (a switching set of one media kind and language).
 fn adaptation_set(
     x: &mut Xml,
@@ -104,6 +153,7 @@ fn adaptation_set(
     kind: MediaKind,
     lang: Option<&str>,
     members: &[&(&TrackSnapshot, Vec<&Segment>)],
+    period_start_ms: u64,
 ) {
     let (content, mime) = match kind {
         MediaKind::Video => ("video", "video/mp4"),
@@ -121,13 +171,13 @@ fn adaptation_set(
     ]);
     x.open("AdaptationSet", &attrs, false);
     for (t, segs) in members {
-        representation(x, t, segs);
+        representation(x, t, segs, period_start_ms);
     }
     x.close("AdaptationSet");
 }
 
 /// Writes one Representation with its SegmentTemplate and SegmentTimeline.
-fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment]) {
+fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment], period_start_ms: u64) {
     let m = &t.meta;
     let mut attrs = vec![
         ("id", m.id.clone()),
@@ -168,22 +218,24 @@ fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment]) {
         );
     }
     let first = segs.first().map_or(1, |s| s.msn);
-    x.open(
-        "SegmentTemplate",
-        &[
-            ("timescale", m.timescale.to_string()),
-            (
-                "initialization",
-                format!(
-                    "$RepresentationID$/{}",
-                    crate::init_uri(segs.last().map_or(t.init, |s| s.init))
-                ),
+    let pto = ms_to_ticks(period_start_ms, m.timescale);
+    let mut template = vec![("timescale", m.timescale.to_string())];
+    if pto > 0 {
+        template.push(("presentationTimeOffset", pto.to_string()));
+    }
+    // Segments of one Period share an init: a new init always opens a new Period.
+    template.extend([
+        (
+            "initialization",
+            format!(
+                "$RepresentationID$/{}",
+                crate::init_uri(segs.last().map_or(t.init, |s| s.init))
             ),
-            ("media", "$RepresentationID$/seg-$Number$.m4s".into()),
-            ("startNumber", first.to_string()),
-        ],
-        false,
-    );
+        ),
+        ("media", "$RepresentationID$/seg-$Number$.m4s".into()),
+        ("startNumber", first.to_string()),
+    ]);
+    x.open("SegmentTemplate", &template, false);
     x.open("SegmentTimeline", &[], false);
     timeline_entries(x, segs);
     x.close("SegmentTimeline");
