@@ -558,7 +558,7 @@ fn mpds_follow_dash_rules() -> TestResult {
         }
         // Walk Representation -> SegmentTemplate -> S and rebuild each timeline; a
         // Representation appears once per Period, its timelines follow each other.
-        let mut found: Vec<(String, Vec<(Option<u64>, Vec<(u64, u64)>)>)> = Vec::new();
+        let mut found: Vec<(String, Vec<PeriodTimeline>)> = Vec::new();
         let mut i = 0;
         while i < els.len() {
             if els[i].name != "Representation" {
@@ -663,6 +663,9 @@ fn mpds_follow_dash_rules() -> TestResult {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     Ok(())
 }
+
+/// One Representation in one Period: its startNumber and its (t, d) segments.
+type PeriodTimeline = (Option<u64>, Vec<(u64, u64)>);
 
 /// One row of the EXTINF-sum table: scenario, track, listed segment count.
 struct SumCase {
