@@ -21,7 +21,7 @@ fn frame(i: u64) -> Vec<u8> {
     let s = cmaf::SampleOut {
         duration: 512,
         size: 700,
-        flags: if i % 30 == 0 {
+        flags: if i.is_multiple_of(30) {
             cmaf::sample_flags::SYNC
         } else {
             cmaf::sample_flags::NON_SYNC
