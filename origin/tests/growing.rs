@@ -4,33 +4,13 @@
 
 mod common;
 
-use common::{Conn, TestOrigin, VIDEO_EVERY_FRAME, get, split};
+use common::{Conn, TestOrigin, VIDEO_EVERY_FRAME, get, split, synthetic_chunk};
 use origin::store::{Granularity, Step};
-
-fn track_id() -> u32 {
-    let mut d = cmaf::Demuxer::new();
-    d.push(&split(VIDEO_EVERY_FRAME).init);
-    match d.next_event().expect("init decodes") {
-        Some(cmaf::Event::Init { info, .. }) => info.tracks[0].track_id,
-        e => panic!("expected an init, got {e:?}"),
-    }
-}
 
 /// Frame `i` (512 ticks at 15360 Hz, key frame every 30) as one chunk of 700 bytes.
 fn frame(i: u64) -> Vec<u8> {
-    let s = cmaf::SampleOut {
-        duration: 512,
-        size: 700,
-        flags: if i.is_multiple_of(30) {
-            cmaf::sample_flags::SYNC
-        } else {
-            cmaf::sample_flags::NON_SYNC
-        },
-        cts_offset: 0,
-    };
-    let mut c = cmaf::write_fragment_header(i as u32 + 1, track_id(), i * 512, &[s]).to_vec();
-    c.extend(std::iter::repeat_n((i % 251) as u8, 700));
-    c
+    let key = i.is_multiple_of(30);
+    synthetic_chunk(i as u32 + 1, i * 512, 1, |_| key, 700, (i % 251) as u8)
 }
 
 #[tokio::test]

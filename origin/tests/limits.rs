@@ -3,37 +3,12 @@
 
 mod common;
 
-use common::{TestOrigin, VIDEO_EVERY_FRAME, put, split};
+use common::{TestOrigin, VIDEO_EVERY_FRAME, put, split, synthetic_chunk};
 use origin::Config;
 
-/// Track id of the fixtures' video track.
-fn track_id() -> u32 {
-    let mut d = cmaf::Demuxer::new();
-    d.push(&split(VIDEO_EVERY_FRAME).init);
-    match d.next_event().expect("init decodes") {
-        Some(cmaf::Event::Init { info, .. }) => info.tracks[0].track_id,
-        e => panic!("expected an init, got {e:?}"),
-    }
-}
-
-/// One chunk of `n` video frames of 512 ticks from `dts`, `size` bytes each (payload
-/// garbage: the origin never decodes video).
+/// One chunk of `n` video frames of 512 ticks from `dts`, `size` bytes each.
 fn chunk(seq: u32, dts: u64, n: usize, sync_first: bool, size: u32) -> Vec<u8> {
-    let samples: Vec<cmaf::SampleOut> = (0..n)
-        .map(|i| cmaf::SampleOut {
-            duration: 512,
-            size,
-            flags: if i == 0 && sync_first {
-                cmaf::sample_flags::SYNC
-            } else {
-                cmaf::sample_flags::NON_SYNC
-            },
-            cts_offset: 0,
-        })
-        .collect();
-    let mut c = cmaf::write_fragment_header(seq, track_id(), dts, &samples).to_vec();
-    c.extend(std::iter::repeat_n(0x42u8, size as usize * n));
-    c
+    synthetic_chunk(seq, dts, n, |i| i == 0 && sync_first, size, 0x42)
 }
 
 /// Resident set size of this test process, kB.

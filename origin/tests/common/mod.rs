@@ -615,3 +615,41 @@ pub fn attrs(list: &str) -> std::collections::HashMap<String, String> {
     }
     out
 }
+
+/// Track id of the video fixtures' track.
+pub fn video_track_id() -> u32 {
+    let mut d = cmaf::Demuxer::new();
+    d.push(&split(VIDEO_EVERY_FRAME).init);
+    match d.next_event().expect("init decodes") {
+        Some(cmaf::Event::Init { info, .. }) => info.tracks[0].track_id,
+        e => panic!("expected an init, got {e:?}"),
+    }
+}
+
+/// A synthetic chunk (for the video fixtures' init) of `n` frames of 512 ticks from
+/// `dts`, `size` bytes of `fill` each; frame `i` of the chunk is a key frame when
+/// `key(i)`. The origin never decodes video, so the payload is arbitrary.
+pub fn synthetic_chunk(
+    seq: u32,
+    dts: u64,
+    n: usize,
+    key: impl Fn(usize) -> bool,
+    size: u32,
+    fill: u8,
+) -> Vec<u8> {
+    let samples: Vec<cmaf::SampleOut> = (0..n)
+        .map(|i| cmaf::SampleOut {
+            duration: 512,
+            size,
+            flags: if key(i) {
+                cmaf::sample_flags::SYNC
+            } else {
+                cmaf::sample_flags::NON_SYNC
+            },
+            cts_offset: 0,
+        })
+        .collect();
+    let mut c = cmaf::write_fragment_header(seq, video_track_id(), dts, &samples).to_vec();
+    c.extend(std::iter::repeat_n(fill, size as usize * n));
+    c
+}
