@@ -355,3 +355,42 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
         "blocking reloads went through the component: {blocking}"
     );
 }
+
+/// An encoder reconnect with another resolution (a new init, its clock restarted): hls.js
+/// keeps playing across the EXT-X-DISCONTINUITY and the new EXT-X-MAP, into the media of
+/// the second encoder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_js_plays_across_an_encoder_reconnect() {
+    let o = TestOrigin::start_with_web().await;
+    let ingest = format!("http://{}/ingest/re", o.ingest);
+    let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
+    o.wait_segments("re", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+    let url = format!(
+        "http://{}/?channel=re&player=hls&latency={TARGET_LATENCY_S}",
+        o.playback
+    );
+    // 26 s of playback: the first encoder has at most 12 s of media, so most of what
+    // plays comes from the second one.
+    let player = tokio::spawn(play(url, 26, None));
+    let status = tokio::task::spawn_blocking(move || {
+        let s = first.0.wait();
+        (s, first)
+    })
+    .await
+    .expect("wait task");
+    assert!(status.0.expect("first encoder").success(), "first encoder");
+    let _second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 40, "640x360"));
+    let (samples, errors, _) = player.await.expect("player");
+    assert_plays(
+        "hls.js across a reconnect",
+        &samples,
+        &errors,
+        Continuity::Overall,
+    );
+    let snap = o.origin.channel("re").expect("channel").snapshot();
+    let v = snap.track("v").expect("video");
+    let inits: std::collections::BTreeSet<u32> = v.segments.iter().map(|s| s.init).collect();
+    assert_eq!(inits.len(), 2, "both inits are held");
+    assert_eq!(v.meta.height, 360, "the second encoder's rendition is live");
+}

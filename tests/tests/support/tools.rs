@@ -153,6 +153,28 @@ pub fn ffmpeg_long_post_one(ingest: &str, seconds: u32, track: &str) -> Command 
     c
 }
 
+/// One video rendition at `size` (`{ingest}/v.mp4`) and one audio rendition
+/// (`{ingest}/a.mp4`), one long chunked POST each, in real time.
+pub fn ffmpeg_single(ingest: &str, seconds: u32, size: &str) -> Command {
+    let mut c = ffmpeg_base(seconds);
+    let frag = [
+        "-f",
+        "mp4",
+        "-movflags",
+        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+    ];
+    c.args(["-map", "0:v"])
+        .args(video(0, size, "500k"))
+        .args(X264)
+        .args(frag)
+        .arg(format!("{ingest}/v.mp4"));
+    c.args(["-map", "1:a"])
+        .args(AAC)
+        .args(frag)
+        .arg(format!("{ingest}/a.mp4"));
+    c
+}
+
 fn ffmpeg_base(seconds: u32) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
