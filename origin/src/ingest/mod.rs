@@ -12,10 +12,10 @@ use hyper::{Request, Response};
 
 pub use path::{Target, check_name, classify};
 
-use crate::Origin;
 use crate::error::IngestError;
 use crate::serve::body::full;
 use crate::serve::http::{Body, Handler};
+use crate::store::Origin;
 
 /// Answers ingest requests.
 #[derive(Debug)]

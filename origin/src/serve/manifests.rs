@@ -11,9 +11,9 @@ use timeline::{ChannelSnapshot, TimingConfig};
 
 use super::hold;
 use super::render_cache::{RenderCache, Rendered};
-use crate::Origin;
 use crate::error::ServeError;
 use crate::store::Channel;
+use crate::store::Origin;
 
 /// A manifest ready to send.
 #[derive(Debug)]

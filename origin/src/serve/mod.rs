@@ -24,8 +24,8 @@ use manifest::policy::{self, Resource};
 
 use self::http::{Body, Handler};
 use self::render_cache::RenderCache;
-use crate::Origin;
 use crate::error::ServeError;
+use crate::store::Origin;
 pub use route::Route;
 
 /// Answers players.

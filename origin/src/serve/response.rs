@@ -82,7 +82,7 @@ pub fn time(now_us: i64) -> Response<Body> {
 
 /// `/metrics`: per channel, requests waiting on it and media bytes held; per rendition,
 /// segments held and the newest media sequence number (Prometheus text format 0.0.4).
-pub fn metrics(origin: &crate::Origin) -> Response<Body> {
+pub fn metrics(origin: &crate::store::Origin) -> Response<Body> {
     use std::fmt::Write as _;
     let mut s = String::new();
     s.push_str("# HELP weir_waiting_requests Requests held until the channel changes (blocking reloads, held media).

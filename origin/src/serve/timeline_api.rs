@@ -23,8 +23,8 @@ use timeline::{ChannelSnapshot, TimingConfig};
 use super::body::full;
 use super::http::Body;
 use super::response::ok;
-use crate::Origin;
 use crate::error::ServeError;
+use crate::store::Origin;
 
 /// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]` or
 /// `/{channel}/timeline.json?hold=startup`. `directives` were parsed from the query by
