@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod ingest;
 pub mod serve;
 pub mod store;
@@ -34,13 +35,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ingest_task = tokio::spawn(serve::http::accept_loop(
+    let ingest_task = tokio::spawn(crate::http::accept_loop(
         ingest,
         Arc::new(ingest::IngestService::new(origin.clone())),
         stop_rx.clone(),
     ));
     let reaper = tokio::spawn(reap_idle(origin.clone()));
-    let playback_task = tokio::spawn(serve::http::accept_loop(
+    let playback_task = tokio::spawn(crate::http::accept_loop(
         playback,
         Arc::new(serve::PlaybackService::new(origin)),
         stop_rx,

@@ -13,8 +13,7 @@ use hyper::{Request, Response};
 pub use path::{Target, check_name, classify};
 
 use crate::error::IngestError;
-use crate::serve::body::full;
-use crate::serve::http::{Body, Handler};
+use crate::http::{Body, Handler, full};
 use crate::store::Origin;
 
 /// Answers ingest requests.

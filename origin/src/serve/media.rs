@@ -5,12 +5,11 @@ use std::sync::Arc;
 use manifest::headers::{AUDIO_MP4, VIDEO_MP4};
 use timeline::{ChannelSnapshot, MediaKind, TimingConfig};
 
-use super::body::chunks;
 use super::hold;
-use super::http::Body;
 use super::range::ByteRange;
 use super::response::ok;
 use crate::error::ServeError;
+use crate::http::{Body, chunks};
 use crate::store::{Channel, Growing, Origin};
 
 /// How far past the newest segment a request may be held: the segment in progress and

@@ -1,8 +1,6 @@
 //! The playback listener: manifests, init segments, segments, parts and the time source.
 
-pub mod body;
 mod hold;
-pub mod http;
 mod manifests;
 mod media;
 mod range;
@@ -15,16 +13,16 @@ mod web;
 
 use std::sync::Arc;
 
-use ::http::header::{ACCEPT_ENCODING, CACHE_CONTROL};
-use ::http::{HeaderValue, Method};
+use http::header::{ACCEPT_ENCODING, CACHE_CONTROL};
+use http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use manifest::hls::Directives;
 use manifest::policy::{self, Resource};
 
-use self::http::{Body, Handler};
 use self::render_cache::RenderCache;
 use crate::error::ServeError;
+use crate::http::{Body, Handler};
 use crate::store::Origin;
 pub use route::Route;
 
@@ -62,7 +60,7 @@ impl PlaybackService {
                 let query = req.uri().query().unwrap_or("");
                 let accept = req
                     .headers()
-                    .get(::http::header::ACCEPT)
+                    .get(http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 return timeline_api::timeline(o, &channel, query, directives, accept, cfg).await;
@@ -82,7 +80,7 @@ impl PlaybackService {
             } => {
                 let range = req
                     .headers()
-                    .get(::http::header::RANGE)
+                    .get(http::header::RANGE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(range::ByteRange::parse);
                 return media::segment(o, &channel, &track, msn, range, cfg).await;

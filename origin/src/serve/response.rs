@@ -6,9 +6,8 @@ use http::header::{
 };
 use http::{HeaderValue, Response, StatusCode};
 
-use super::body::full;
-use super::http::Body;
 use crate::error::ServeError;
+use crate::http::{Body, full};
 
 /// A response builder with CORS headers. Players read `Age` (hls.js CDN tune-in) and
 /// `Date` (dash.js clock) cross-origin; neither is CORS-safelisted, so both are exposed.

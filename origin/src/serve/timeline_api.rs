@@ -20,10 +20,9 @@ use manifest::policy::{cache_success, wants_startup_hold};
 use timeline::wire::Format;
 use timeline::{ChannelSnapshot, TimingConfig};
 
-use super::body::full;
-use super::http::Body;
 use super::response::ok;
 use crate::error::ServeError;
+use crate::http::{Body, full};
 use crate::store::Origin;
 
 /// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]` or

@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use super::body::full;
-use super::http::Body;
 use super::response::ok;
 use crate::error::ServeError;
+use crate::http::{Body, full};
 
 /// `/`: the player page, or a plain list of channels when no web directory is set.
 pub async fn index(
