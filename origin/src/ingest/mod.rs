@@ -2,6 +2,7 @@
 
 mod path;
 mod push;
+mod status;
 
 use std::sync::Arc;
 

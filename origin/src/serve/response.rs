@@ -55,6 +55,21 @@ pub fn error(e: &ServeError) -> Response<Body> {
     .expect("valid response")
 }
 
+impl ServeError {
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
+            // [HLS §6.2.5.2] a blocked request that cannot be satisfied in time gets 503.
+            ServeError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Manifest(f) => {
+                StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+}
+
 /// The CORS preflight answer.
 pub fn preflight() -> Response<Body> {
     let mut r = builder(StatusCode::NO_CONTENT, "text/plain", "max-age=86400")
