@@ -3,8 +3,6 @@
 mod hold;
 mod manifests;
 mod media;
-mod range;
-mod ranged;
 mod render_cache;
 mod response;
 mod route;
@@ -82,7 +80,7 @@ impl PlaybackService {
                     .headers()
                     .get(http::header::RANGE)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(range::ByteRange::parse);
+                    .and_then(media::ByteRange::parse);
                 return media::segment(o, &channel, &track, msn, range, cfg).await;
             }
             Route::Part {
