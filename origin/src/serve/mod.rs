@@ -3,10 +3,8 @@
 mod hold;
 mod manifests;
 mod media;
-mod render_cache;
 mod response;
 mod route;
-mod timeline_api;
 mod web;
 
 use std::sync::Arc;
@@ -18,7 +16,7 @@ use hyper::{Request, Response};
 use manifest::hls::Directives;
 use manifest::policy::{self, Resource};
 
-use self::render_cache::RenderCache;
+use self::manifests::RenderCache;
 use crate::error::ServeError;
 use crate::http::{Body, Handler};
 use crate::store::Origin;
@@ -61,7 +59,7 @@ impl PlaybackService {
                     .get(http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                return timeline_api::timeline(o, &channel, query, directives, accept, cfg).await;
+                return manifests::timeline(o, &channel, query, directives, accept, cfg).await;
             }
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
@@ -97,7 +95,7 @@ impl PlaybackService {
                 manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
             }
         };
-        Ok(response::manifest(&m, gzip))
+        Ok(m.response(gzip))
     }
 }
 

@@ -27,23 +27,6 @@ pub fn ok(content_type: &str, cache: &str, body: Body) -> Response<Body> {
         .expect("valid response")
 }
 
-/// A manifest response, gzip-encoded when the client accepts it: [HLS §6.2.1] text
-/// playlists SHOULD be compressed, and the low-latency profile requires it.
-pub fn manifest(m: &super::manifests::Manifest, gzip: bool) -> Response<Body> {
-    let use_gzip = gzip && !m.rendered.gzip.is_empty();
-    let body = if use_gzip {
-        m.rendered.gzip.clone()
-    } else {
-        m.rendered.plain.clone()
-    };
-    let mut b = builder(StatusCode::OK, m.content_type, &m.cache)
-        .header(http::header::VARY, "Accept-Encoding");
-    if use_gzip {
-        b = b.header(http::header::CONTENT_ENCODING, "gzip");
-    }
-    b.body(full(body)).expect("valid response")
-}
-
 /// An error response with a one-line reason.
 pub fn error(e: &ServeError) -> Response<Body> {
     builder(
