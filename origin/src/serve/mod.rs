@@ -3,6 +3,7 @@
 mod hold;
 mod manifests;
 mod media;
+mod metrics;
 mod response;
 mod route;
 mod web;
@@ -51,7 +52,7 @@ impl PlaybackService {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => return Ok(web::channels(&o.channel_names())),
-            Route::Metrics => return Ok(response::metrics(o)),
+            Route::Metrics => return Ok(metrics::metrics(o)),
             Route::Timeline { channel } => {
                 let query = req.uri().query().unwrap_or("");
                 let accept = req

@@ -1,4 +1,5 @@
-//! Response construction: headers shared by every answer, in one place.
+//! Response construction for players: headers shared by every answer (CORS, caching),
+//! error answers with their statuses, the CORS preflight and the time source.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -75,72 +76,4 @@ pub fn time(now_us: i64) -> Response<Body> {
         "no-store",
         full(timeline::time::format_iso8601_micros(now_us)),
     )
-}
-
-/// `/metrics`: per channel, requests waiting on it and media bytes held; per rendition,
-/// segments held and the newest media sequence number (Prometheus text format 0.0.4).
-pub fn metrics(origin: &crate::store::Origin) -> Response<Body> {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    s.push_str("# HELP weir_waiting_requests Requests held until the channel changes (blocking reloads, held media).
-");
-    s.push_str(
-        "# TYPE weir_waiting_requests gauge
-",
-    );
-    let channels: Vec<_> = origin
-        .channel_names()
-        .into_iter()
-        .filter_map(|n| origin.channel(&n))
-        .collect();
-    for c in &channels {
-        let _ = writeln!(
-            s,
-            "weir_waiting_requests{{channel=\"{}\"}} {}",
-            c.name(),
-            c.waiting()
-        );
-    }
-    s.push_str(
-        "# HELP weir_held_bytes Media bytes held in memory.
-# TYPE weir_held_bytes gauge
-",
-    );
-    for c in &channels {
-        let _ = writeln!(
-            s,
-            "weir_held_bytes{{channel=\"{}\"}} {}",
-            c.name(),
-            c.held_bytes()
-        );
-    }
-    s.push_str(
-        "# HELP weir_segments Segments held per rendition.
-# TYPE weir_segments gauge
-",
-    );
-    s.push_str(
-        "# HELP weir_last_msn Newest media sequence number per rendition.
-# TYPE weir_last_msn gauge
-",
-    );
-    for c in &channels {
-        for t in &c.snapshot().tracks {
-            let labels = format!("channel=\"{}\",rendition=\"{}\"", c.name(), t.meta.id);
-            let _ = writeln!(s, "weir_segments{{{labels}}} {}", t.segments.len());
-            if let Some(last) = t.segments.back() {
-                let _ = writeln!(s, "weir_last_msn{{{labels}}} {}", last.msn);
-            }
-        }
-    }
-    ok("text/plain; version=0.0.4", "no-store", full(s))
-}
-
-/// `/`: the live channels with their entry points.
-pub fn index(channels: &[String]) -> Response<Body> {
-    let mut s = String::from("weir: live channels\n");
-    for c in channels {
-        s.push_str(&format!("/{c}/master.m3u8\n/{c}/manifest.mpd\n"));
-    }
-    ok("text/plain; charset=utf-8", "no-store", full(s))
 }
