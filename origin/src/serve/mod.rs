@@ -1,4 +1,8 @@
-//! The playback listener: manifests, init segments, segments, parts and the time source.
+//! The playback listener: manifests, init segments, segments, parts and the time source,
+//! read from the store. [`PlaybackService`] parses the URL ([`Route`]), applies the
+//! shared manifest policy, and hands each route to its room: `media/`, `manifests/`,
+//! `web`, `metrics`; `hold` is the bounded wait both media and manifests use, and
+//! `response` the headers every answer shares.
 
 mod hold;
 mod manifests;
