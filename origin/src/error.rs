@@ -1,6 +1,7 @@
-//! Errors of the origin, and the single place they become HTTP statuses.
-
-use http::StatusCode;
+//! Errors of the origin: why an upload was refused ([`IngestError`], also the store's
+//! error) and why a playback request could not be answered ([`ServeError`]). Plain
+//! values with no HTTP in them; each listener gives them their statuses
+//! (`ingest/status.rs`, `serve/response.rs`).
 
 /// Why an ingest request was refused. Every variant maps to a 4xx/5xx with a one-line
 /// reason. The refused box and everything after it are discarded; chunks of the same
@@ -36,27 +37,6 @@ pub enum IngestError {
     Body(String),
 }
 
-impl IngestError {
-    /// HTTP status for this error (DASH-IF ingest §6: 415 unsupported media, 412
-    /// missing init, 400 otherwise).
-    pub fn status(&self) -> StatusCode {
-        use cmaf::CmafError as C;
-        match self {
-            IngestError::UnknownPath(_) => StatusCode::NOT_FOUND,
-            IngestError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
-            IngestError::NoInit(_) | IngestError::Media(C::MissingInit) => {
-                StatusCode::PRECONDITION_FAILED
-            }
-            IngestError::Media(C::NotMp4 { .. }) | IngestError::Unsupported(_) => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
-            IngestError::Media(C::BoxTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-}
-
 /// Why a playback request could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServeError {
@@ -84,20 +64,5 @@ impl From<manifest::ManifestError> for ServeError {
 impl From<manifest::hls::DirectiveError> for ServeError {
     fn from(e: manifest::hls::DirectiveError) -> Self {
         ServeError::Manifest(e.into())
-    }
-}
-
-impl ServeError {
-    /// HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
-            // [HLS §6.2.5.2] a blocked request that cannot be satisfied in time gets 503.
-            ServeError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServeError::Manifest(f) => {
-                StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-            ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
-        }
     }
 }

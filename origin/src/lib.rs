@@ -9,10 +9,37 @@
 //!
 //! Entry point for embedding and tests: [`run`] with two already-bound listeners, so
 //! tests bind port 0 and know the ports before the server starts.
+//!
+//! ## Layout
+//!
+//! One room per concern; imports only point down this list:
+//!
+//! - [`config`], [`clock`], [`error`]: the bottom: settings and limits, the wall clock,
+//!   and the plain error values (no HTTP in them). They import nothing of the crate.
+//! - [`store`]: the live store: channels, tracks and the growing objects segments
+//!   are read from while they are written. Uses `config`, `clock` and `error`; knows
+//!   nothing of HTTP.
+//! - [`http`]: generic HTTP server plumbing: the accept loop, the `Handler` a listener
+//!   answers with, and response bodies. Knows nothing of ingest, serving or the store.
+//! - [`ingest`]: the ingest listener (encoders upload here); writes into the store.
+//! - [`serve`]: the playback listener (players read here); reads from the store.
+//!   Inside: `route` (URLs), `media/` (init segments, segments, parts, byte ranges),
+//!   `manifests/` (HLS, DASH, the timeline API, the render cache), `hold` (waiting for
+//!   what is not there yet, shared by both), `web` and `metrics`.
+//! - this file: wires them together ([`run`]) and re-exports [`Config`], [`Limits`]
+//!   and [`Origin`] for embedders.
+//!
+//! ```text
+//! config, clock, error  <-  store  <-  { ingest, serve }  <-  lib (run)
+//!                           http   <-  { ingest, serve }
+//! ```
+//!
+//! `ingest` and `serve` never import each other.
 
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod ingest;
 pub mod serve;
 pub mod store;
@@ -34,13 +61,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ingest_task = tokio::spawn(serve::http::accept_loop(
+    let ingest_task = tokio::spawn(crate::http::accept_loop(
         ingest,
         Arc::new(ingest::IngestService::new(origin.clone())),
         stop_rx.clone(),
     ));
     let reaper = tokio::spawn(reap_idle(origin.clone()));
-    let playback_task = tokio::spawn(serve::http::accept_loop(
+    let playback_task = tokio::spawn(crate::http::accept_loop(
         playback,
         Arc::new(serve::PlaybackService::new(origin)),
         stop_rx,

@@ -2,6 +2,7 @@
 
 mod path;
 mod push;
+mod status;
 
 use std::sync::Arc;
 
@@ -12,10 +13,9 @@ use hyper::{Request, Response};
 
 pub use path::{Target, check_name, classify};
 
-use crate::Origin;
 use crate::error::IngestError;
-use crate::serve::body::full;
-use crate::serve::http::{Body, Handler};
+use crate::http::{Body, Handler, full};
+use crate::store::Origin;
 
 /// Answers ingest requests.
 #[derive(Debug)]

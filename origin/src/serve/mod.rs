@@ -1,31 +1,30 @@
-//! The playback listener: manifests, init segments, segments, parts and the time source.
+//! The playback listener: manifests, init segments, segments, parts and the time source,
+//! read from the store. [`PlaybackService`] parses the URL ([`Route`]), applies the
+//! shared manifest policy, and hands each route to its room: `media/`, `manifests/`,
+//! `web`, `metrics`; `hold` is the bounded wait both media and manifests use, and
+//! `response` the headers every answer shares.
 
-pub mod body;
 mod hold;
-pub mod http;
 mod manifests;
 mod media;
-mod range;
-mod ranged;
-mod render_cache;
+mod metrics;
 mod response;
 mod route;
-mod timeline_api;
 mod web;
 
 use std::sync::Arc;
 
-use ::http::header::{ACCEPT_ENCODING, CACHE_CONTROL};
-use ::http::{HeaderValue, Method};
+use http::header::{ACCEPT_ENCODING, CACHE_CONTROL};
+use http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use manifest::hls::Directives;
 use manifest::policy::{self, Resource};
 
-use self::http::{Body, Handler};
-use self::render_cache::RenderCache;
-use crate::Origin;
+use self::manifests::RenderCache;
 use crate::error::ServeError;
+use crate::http::{Body, Handler};
+use crate::store::Origin;
 pub use route::Route;
 
 /// Answers players.
@@ -57,15 +56,15 @@ impl PlaybackService {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => return Ok(web::channels(&o.channel_names())),
-            Route::Metrics => return Ok(response::metrics(o)),
+            Route::Metrics => return Ok(metrics::metrics(o)),
             Route::Timeline { channel } => {
                 let query = req.uri().query().unwrap_or("");
                 let accept = req
                     .headers()
-                    .get(::http::header::ACCEPT)
+                    .get(http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                return timeline_api::timeline(o, &channel, query, directives, accept, cfg).await;
+                return manifests::timeline(o, &channel, query, directives, accept, cfg).await;
             }
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
@@ -82,9 +81,9 @@ impl PlaybackService {
             } => {
                 let range = req
                     .headers()
-                    .get(::http::header::RANGE)
+                    .get(http::header::RANGE)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(range::ByteRange::parse);
+                    .and_then(media::ByteRange::parse);
                 return media::segment(o, &channel, &track, msn, range, cfg).await;
             }
             Route::Part {
@@ -101,7 +100,7 @@ impl PlaybackService {
                 manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
             }
         };
-        Ok(response::manifest(&m, gzip))
+        Ok(m.response(gzip))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Response construction: headers shared by every answer, in one place.
+//! Response construction for players: headers shared by every answer (CORS, caching),
+//! error answers with their statuses, the CORS preflight and the time source.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -6,9 +7,8 @@ use http::header::{
 };
 use http::{HeaderValue, Response, StatusCode};
 
-use super::body::full;
-use super::http::Body;
 use crate::error::ServeError;
+use crate::http::{Body, full};
 
 /// A response builder with CORS headers. Players read `Age` (hls.js CDN tune-in) and
 /// `Date` (dash.js clock) cross-origin; neither is CORS-safelisted, so both are exposed.
@@ -28,23 +28,6 @@ pub fn ok(content_type: &str, cache: &str, body: Body) -> Response<Body> {
         .expect("valid response")
 }
 
-/// A manifest response, gzip-encoded when the client accepts it: [HLS §6.2.1] text
-/// playlists SHOULD be compressed, and the low-latency profile requires it.
-pub fn manifest(m: &super::manifests::Manifest, gzip: bool) -> Response<Body> {
-    let use_gzip = gzip && !m.rendered.gzip.is_empty();
-    let body = if use_gzip {
-        m.rendered.gzip.clone()
-    } else {
-        m.rendered.plain.clone()
-    };
-    let mut b = builder(StatusCode::OK, m.content_type, &m.cache)
-        .header(http::header::VARY, "Accept-Encoding");
-    if use_gzip {
-        b = b.header(http::header::CONTENT_ENCODING, "gzip");
-    }
-    b.body(full(body)).expect("valid response")
-}
-
 /// An error response with a one-line reason.
 pub fn error(e: &ServeError) -> Response<Body> {
     builder(
@@ -54,6 +37,21 @@ pub fn error(e: &ServeError) -> Response<Body> {
     )
     .body(full(format!("{e}\n")))
     .expect("valid response")
+}
+
+impl ServeError {
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
+            // [HLS §6.2.5.2] a blocked request that cannot be satisfied in time gets 503.
+            ServeError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Manifest(f) => {
+                StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ServeError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
 }
 
 /// The CORS preflight answer.
@@ -78,72 +76,4 @@ pub fn time(now_us: i64) -> Response<Body> {
         "no-store",
         full(timeline::time::format_iso8601_micros(now_us)),
     )
-}
-
-/// `/metrics`: per channel, requests waiting on it and media bytes held; per rendition,
-/// segments held and the newest media sequence number (Prometheus text format 0.0.4).
-pub fn metrics(origin: &crate::Origin) -> Response<Body> {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    s.push_str("# HELP weir_waiting_requests Requests held until the channel changes (blocking reloads, held media).
-");
-    s.push_str(
-        "# TYPE weir_waiting_requests gauge
-",
-    );
-    let channels: Vec<_> = origin
-        .channel_names()
-        .into_iter()
-        .filter_map(|n| origin.channel(&n))
-        .collect();
-    for c in &channels {
-        let _ = writeln!(
-            s,
-            "weir_waiting_requests{{channel=\"{}\"}} {}",
-            c.name(),
-            c.waiting()
-        );
-    }
-    s.push_str(
-        "# HELP weir_held_bytes Media bytes held in memory.
-# TYPE weir_held_bytes gauge
-",
-    );
-    for c in &channels {
-        let _ = writeln!(
-            s,
-            "weir_held_bytes{{channel=\"{}\"}} {}",
-            c.name(),
-            c.held_bytes()
-        );
-    }
-    s.push_str(
-        "# HELP weir_segments Segments held per rendition.
-# TYPE weir_segments gauge
-",
-    );
-    s.push_str(
-        "# HELP weir_last_msn Newest media sequence number per rendition.
-# TYPE weir_last_msn gauge
-",
-    );
-    for c in &channels {
-        for t in &c.snapshot().tracks {
-            let labels = format!("channel=\"{}\",rendition=\"{}\"", c.name(), t.meta.id);
-            let _ = writeln!(s, "weir_segments{{{labels}}} {}", t.segments.len());
-            if let Some(last) = t.segments.back() {
-                let _ = writeln!(s, "weir_last_msn{{{labels}}} {}", last.msn);
-            }
-        }
-    }
-    ok("text/plain; version=0.0.4", "no-store", full(s))
-}
-
-/// `/`: the live channels with their entry points.
-pub fn index(channels: &[String]) -> Response<Body> {
-    let mut s = String::from("weir: live channels\n");
-    for c in channels {
-        s.push_str(&format!("/{c}/master.m3u8\n/{c}/manifest.mpd\n"));
-    }
-    ok("text/plain; charset=utf-8", "no-store", full(s))
 }

@@ -1,7 +1,8 @@
 //! Playback URL parsing.
 
+use manifest::policy::valid_name;
+
 use crate::error::ServeError;
-use crate::ingest::check_name;
 
 /// What a playback path asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,8 @@ impl Route {
     pub fn parse(path: &str) -> Result<Route, ServeError> {
         let nf = || ServeError::NotFound(path.to_string());
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let name = |s: &str| check_name(s).map(|_| s.to_string()).map_err(|_| nf());
+        // The names ingest accepts (the shared policy's): anything else was never stored.
+        let name = |s: &str| valid_name(s).then(|| s.to_string()).ok_or_else(nf);
         Ok(match segs.as_slice() {
             [""] => Route::Index,
             ["time"] => Route::Time,

@@ -1,25 +1,33 @@
-//! The player page and the player packages it loads, served from the web directory.
+//! For people and browsers: the player page and the player packages it loads, served
+//! from the web directory (a plain channel list without one), and `/channels.json`.
 
 use std::path::Path;
 
-use super::body::full;
-use super::http::Body;
+use http::Response;
+
 use super::response::ok;
 use crate::error::ServeError;
+use crate::http::{Body, full};
 
 /// `/`: the player page, or a plain list of channels when no web directory is set.
-pub async fn index(
-    web: Option<&Path>,
-    channels: &[String],
-) -> Result<hyper::Response<Body>, ServeError> {
+pub async fn index(web: Option<&Path>, channels: &[String]) -> Result<Response<Body>, ServeError> {
     match web {
         Some(dir) => file(&dir.join("index.html"), "no-cache").await,
-        None => Ok(super::response::index(channels)),
+        None => Ok(channel_list(channels)),
     }
 }
 
+/// `/` without a web directory: the live channels with their entry points.
+fn channel_list(channels: &[String]) -> Response<Body> {
+    let mut s = String::from("weir: live channels\n");
+    for c in channels {
+        s.push_str(&format!("/{c}/master.m3u8\n/{c}/manifest.mpd\n"));
+    }
+    ok("text/plain; charset=utf-8", "no-store", full(s))
+}
+
 /// `/channels.json`: `{"channels":[{"name","hls","dash"}]}`.
-pub fn channels(channels: &[String]) -> hyper::Response<Body> {
+pub fn channels(channels: &[String]) -> Response<Body> {
     let list: Vec<serde_json::Value> = channels
         .iter()
         .map(|c| {
@@ -40,7 +48,7 @@ pub async fn vendor(
     web: Option<&Path>,
     package: &str,
     path: &str,
-) -> Result<hyper::Response<Body>, ServeError> {
+) -> Result<Response<Body>, ServeError> {
     let dir = web.ok_or_else(|| ServeError::NotFound("no web directory configured".into()))?;
     file(
         &dir.join("node_modules").join(package).join(path),
@@ -49,7 +57,7 @@ pub async fn vendor(
     .await
 }
 
-async fn file(path: &Path, cache: &str) -> Result<hyper::Response<Body>, ServeError> {
+async fn file(path: &Path, cache: &str) -> Result<Response<Body>, ServeError> {
     let data = tokio::fs::read(path)
         .await
         .map_err(|_| ServeError::NotFound(format!("{} (run scripts/setup.sh)", path.display())))?;

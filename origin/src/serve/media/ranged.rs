@@ -13,11 +13,10 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE};
 
-use super::body::{chunks, full, streamed};
-use super::http::{Body, BodyError};
 use super::range::{ByteRange, OPEN_END, slice};
-use super::response::builder;
 use crate::error::ServeError;
+use crate::http::{Body, BodyError, chunks, full, streamed};
+use crate::serve::response::builder;
 use crate::store::{End, Granularity, Growing, Reader, Step};
 
 /// Frames buffered per streaming response before its feeder waits for the client.

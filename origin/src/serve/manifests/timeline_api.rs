@@ -20,11 +20,10 @@ use manifest::policy::{cache_success, wants_startup_hold};
 use timeline::wire::Format;
 use timeline::{ChannelSnapshot, TimingConfig};
 
-use super::body::full;
-use super::http::Body;
-use super::response::ok;
-use crate::Origin;
 use crate::error::ServeError;
+use crate::http::{Body, full};
+use crate::serve::response::ok;
+use crate::store::Origin;
 
 /// `/{channel}/timeline.json[?rendition=ID][&_HLS_msn=M[&_HLS_part=N]]` or
 /// `/{channel}/timeline.json?hold=startup`. `directives` were parsed from the query by
@@ -37,14 +36,14 @@ pub async fn timeline(
     accept: &str,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
-    let ch = super::manifests::channel(origin, name)?;
+    let ch = super::channel(origin, name)?;
     let rendition = query
         .split('&')
         .find_map(|p| p.strip_prefix("rendition="))
         .map(str::to_string);
     let snap: Arc<ChannelSnapshot> = match &rendition {
-        Some(id) => super::manifests::hold_for(&ch, id, directives, cfg).await?,
-        None if wants_startup_hold(query) => super::manifests::settled(&ch, cfg).await,
+        Some(id) => super::ready::hold_for(&ch, id, directives, cfg).await?,
+        None if wants_startup_hold(query) => super::ready::settled(&ch, cfg).await,
         None => ch.snapshot(),
     };
     let format = Format::negotiate(accept);

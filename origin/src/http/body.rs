@@ -1,4 +1,5 @@
-//! Response bodies.
+//! Response bodies: the one body type of every answer, and the ways to make one (a
+//! single buffer, stored chunks without copying, or a feed from a task).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -6,9 +7,19 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 
-use super::http::{Body, BodyError};
+/// Response body type of every weir response.
+pub type Body = BoxBody<Bytes, BodyError>;
+
+/// Why a response body was cut short (the only failure a body can have).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// A streamed resource stopped growing before it was complete.
+    #[error("the resource stopped growing before it was complete")]
+    Incomplete,
+}
 
 /// A body fed by a task: each received buffer is sent as one frame; the body ends when
 /// the sender is dropped after sending everything. A received error aborts the body, so

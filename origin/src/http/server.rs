@@ -1,12 +1,11 @@
-//! Accept loop shared by the ingest and playback listeners: HTTP/1.1 and h2c on the
-//! same port (hyper-util's auto builder), one task per connection.
+//! The accept loop shared by the ingest and playback listeners: HTTP/1.1 and h2c on the
+//! same port (hyper-util's auto builder), one task per connection, each request
+//! answered by a [`Handler`].
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -15,16 +14,7 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Response body type of every weir response.
-pub type Body = BoxBody<Bytes, BodyError>;
-
-/// Why a response body was cut short (the only failure a body can have).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BodyError {
-    /// A streamed resource stopped growing before it was complete.
-    #[error("the resource stopped growing before it was complete")]
-    Incomplete,
-}
+use super::body::Body;
 
 /// Something that answers requests.
 pub trait Handler: Send + Sync + 'static {

@@ -1,17 +1,21 @@
-//! Init segment, segment and part responses, read from the store's growing objects.
+//! Media objects: init segment, segment and part responses, read from the store's
+//! growing objects (held until they exist), with byte ranges of segments.
+
+mod range;
+mod ranged;
+
+pub use range::ByteRange;
 
 use std::sync::Arc;
 
 use manifest::headers::{AUDIO_MP4, VIDEO_MP4};
 use timeline::{ChannelSnapshot, MediaKind, TimingConfig};
 
-use super::body::chunks;
 use super::hold;
-use super::http::Body;
-use super::range::ByteRange;
 use super::response::ok;
 use crate::error::ServeError;
-use crate::store::{Channel, Growing, Origin};
+use crate::http::{Body, chunks};
+use crate::store::{Channel, End, Growing, Origin};
 
 /// How far past the newest segment a request may be held: the segment in progress and
 /// the next two. Anything further is a client error, answered at once.
@@ -143,10 +147,10 @@ pub async fn segment(
     let wait = async {
         let g = object(&ch, track, msn, cfg, &what).await?;
         if let Some(range) = range {
-            return super::ranged::answer(g, range, limit, ct, &cache, &what).await;
+            return ranged::answer(g, range, limit, ct, &cache, &what).await;
         }
-        wait_object(&g, |g| g.end() != crate::store::End::Open).await;
-        if g.end() != crate::store::End::Complete {
+        wait_object(&g, |g| g.end() != End::Open).await;
+        if g.end() != End::Complete {
             return Err(ServeError::NotFound(format!("{what} (its track ended)")));
         }
         let mut r = ok(ct, &cache, chunks(g.chunks()));

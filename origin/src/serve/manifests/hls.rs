@@ -1,0 +1,62 @@
+//! HLS playlists: the multivariant playlist and each rendition's media playlist,
+//! including blocking playlist reload (`_HLS_msn` / `_HLS_part`) and delta updates.
+
+use manifest::headers::HLS_PLAYLIST;
+use manifest::hls::Directives;
+use manifest::policy::cache_success;
+use timeline::TimingConfig;
+
+use super::ready::{hold_for, settled};
+use super::render_cache::RenderCache;
+use super::{Manifest, channel};
+use crate::error::ServeError;
+use crate::store::Origin;
+
+/// `/{channel}/master.m3u8`.
+pub async fn master(
+    origin: &Origin,
+    cache: &RenderCache,
+    name: &str,
+    cfg: &TimingConfig,
+) -> Result<Manifest, ServeError> {
+    let ch = channel(origin, name)?;
+    let snap = settled(&ch, cfg).await;
+    let rendered = cache.get_or_render(name, "master", snap.version, || {
+        Ok(manifest::hls::multivariant_playlist(&snap)?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: HLS_PLAYLIST,
+        cache: cache_success(snap.target_duration_secs(), false),
+    })
+}
+
+/// `/{channel}/{track}/index.m3u8[?_HLS_msn=M[&_HLS_part=N]][&_HLS_skip=YES|v2]`.
+///
+/// [HLS §6.2.5.2] a blocking request is held until the playlist contains what it asks
+/// for, then answered with the whole (or delta) playlist; a request too far ahead is
+/// answered 400 at once; one still unsatisfied after 3 target durations gets 503.
+pub async fn media(
+    origin: &Origin,
+    cache: &RenderCache,
+    name: &str,
+    track: &str,
+    directives: &Directives,
+    cfg: &TimingConfig,
+) -> Result<Manifest, ServeError> {
+    let ch = channel(origin, name)?;
+    let snap = hold_for(&ch, track, directives, cfg).await?;
+    let key = format!("{track}/{:?}", directives.skip);
+    let rendered = cache.get_or_render(name, &key, snap.version, || {
+        Ok(manifest::hls::media_playlist(
+            &snap,
+            track,
+            directives.skip,
+        )?)
+    })?;
+    Ok(Manifest {
+        rendered,
+        content_type: HLS_PLAYLIST,
+        cache: cache_success(snap.target_duration_secs(), directives.is_blocking()),
+    })
+}

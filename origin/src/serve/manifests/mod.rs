@@ -1,0 +1,62 @@
+//! Manifests: HLS playlists and the DASH MPD rendered by the pure `manifest` crate from
+//! the latest snapshot (held until ready, rendered once per snapshot, gzip-encoded when
+//! accepted), and the timeline API an edge renders the same manifests from.
+
+mod dash;
+mod hls;
+mod ready;
+mod render_cache;
+mod timeline_api;
+
+use std::sync::Arc;
+
+use http::{Response, StatusCode};
+use manifest::policy::Failure;
+
+pub use dash::mpd;
+pub use hls::{master, media};
+pub use render_cache::RenderCache;
+pub use timeline_api::timeline;
+
+use self::render_cache::Rendered;
+use super::response::builder;
+use crate::error::ServeError;
+use crate::http::{Body, full};
+use crate::store::{Channel, Origin};
+
+/// A manifest ready to send.
+#[derive(Debug)]
+pub struct Manifest {
+    /// The rendering (plain and gzip).
+    pub rendered: Arc<Rendered>,
+    /// Its media type.
+    pub content_type: &'static str,
+    /// Its `Cache-Control`.
+    pub cache: String,
+}
+
+impl Manifest {
+    /// A manifest response, gzip-encoded when the client accepts it: [HLS §6.2.1] text
+    /// playlists SHOULD be compressed, and the low-latency profile requires it.
+    pub fn response(&self, gzip: bool) -> Response<Body> {
+        let use_gzip = gzip && !self.rendered.gzip.is_empty();
+        let body = if use_gzip {
+            self.rendered.gzip.clone()
+        } else {
+            self.rendered.plain.clone()
+        };
+        let mut b = builder(StatusCode::OK, self.content_type, &self.cache)
+            .header(http::header::VARY, "Accept-Encoding");
+        if use_gzip {
+            b = b.header(http::header::CONTENT_ENCODING, "gzip");
+        }
+        b.body(full(body)).expect("valid response")
+    }
+}
+
+/// The channel `name`, or the policy's unknown-channel failure.
+pub fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
+    origin
+        .channel(name)
+        .ok_or_else(|| Failure::UnknownChannel(name.to_string()).into())
+}
