@@ -168,7 +168,9 @@ pub fn ffmpeg_single(ingest: &str, seconds: u32, size: &str) -> Command {
         .args(X264)
         .args(frag)
         .arg(format!("{ingest}/v.mp4"));
-    c.args(["-map", "1:a"])
+    // `-t` is an output option: the audio output needs its own to end.
+    c.args(["-t", &seconds.to_string()])
+        .args(["-map", "1:a"])
         .args(AAC)
         .args(frag)
         .arg(format!("{ingest}/a.mp4"));
