@@ -78,7 +78,9 @@ impl TrackTimeline {
         if let Some(e) = self.end().filter(|e| dts < *e) {
             return Err(TimelineError::TimeWentBack { dts, end: e });
         }
-        let open = self.segments.back().filter(|s| !s.complete).cloned();
+        // The open segment's start only (holding the segment itself would make the
+        // mutation below copy it).
+        let open = self.segments.back().filter(|s| !s.complete).map(|s| s.start);
         // A segment must begin with a random-access sample, unless it continues an
         // open one that had to be cut.
         if open.is_none() && !sync {
@@ -93,20 +95,20 @@ impl TrackTimeline {
             self.first_key = Some(dts);
         }
         let open = if cadence_chosen {
-            self.segments.back().filter(|s| !s.complete).cloned()
+            self.segments.back().filter(|s| !s.complete).map(|s| s.start)
         } else {
             open
         };
-        let (starts_segment, forced_cut) = match (&open, grid.cadence) {
+        let (starts_segment, forced_cut) = match (open, grid.cadence) {
             (None, _) => (true, false),
             // The cadence is not chosen yet: the first segment keeps growing.
             (Some(_), None) => (false, false),
-            (Some(seg), Some(c)) => {
-                let sc = c.cell(seg.start, ts);
+            (Some(seg_start), Some(c)) => {
+                let sc = c.cell(seg_start, ts);
                 let dc = c.cell(dts, ts);
                 // Without a key frame, cut before the sample that would make the
                 // segment too long, or that would leave the next cell without a start.
-                let too_long = end > seg.start.saturating_add(c.max_segment_ticks(ts));
+                let too_long = end > seg_start.saturating_add(c.max_segment_ticks(ts));
                 let last_chance = end >= c.boundary(sc.saturating_add(2), ts);
                 let cut = dc > sc && (sync || dc > sc + 1 || too_long || last_chance);
                 (cut, cut && !sync)

@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use timeline::{
-    Grid, MediaKind, Placement, Segment, TimelineError, TimingConfig, TrackMeta, TrackTimeline,
-};
+use timeline::{Grid, MediaKind, Placement, TimelineError, TimingConfig, TrackMeta, TrackTimeline};
 use tokio::sync::watch;
 
 use super::bandwidth::Meter;
@@ -330,16 +328,18 @@ impl LiveTrack {
     }
 
     /// Brings the growing objects from position `i` on in line with the timeline.
+    /// Indexed, not skipped: an iterator's `skip` would walk the whole window.
     fn sync_from(&self, i: usize) {
-        for (seg, g) in self.timeline.segments.iter().zip(&self.media).skip(i) {
-            g.sync(seg);
+        for idx in i..self.media.len() {
+            if let (Some(seg), Some(g)) = (self.timeline.segments.get(idx), self.media.get(idx)) {
+                g.sync(seg);
+            }
         }
     }
 
     fn completed(&mut self, msn: u64) {
         if let Some(s) = self.timeline.segment(msn) {
-            let s: Segment = s.clone();
-            self.meter.complete(&s, self.timeline.meta.timescale);
+            self.meter.complete(s, self.timeline.meta.timescale);
         }
     }
 
