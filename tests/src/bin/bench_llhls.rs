@@ -225,15 +225,22 @@ async fn waiting(playback: SocketAddr) -> usize {
 
 /// Ingests 3 s of media (segment 1 complete, segment 2 in progress) and returns the
 /// resulting playlist.
+///
+/// Waits until all 90 frames are published (the hint names part 2.5): the chunks are
+/// written before weir has read them, and a playlist taken earlier hinted at a part that
+/// already existed by the time the blocking requests were sent, which then looked like
+/// weir answering before the part landed (seen in 2026-11-29's run and again here).
 async fn prime(ingest: &Ingest, playback: SocketAddr) -> String {
     ingest.send(90).await;
-    for _ in 0..200 {
+    for _ in 0..2000 {
         let (st, body) = get_once(playback, "/bench/v1/index.m3u8").await;
-        if st == 200 {
-            return String::from_utf8_lossy(&body).to_string();
+        let text = String::from_utf8_lossy(&body).to_string();
+        if st == 200 && text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-2.5.m4s\"") {
+            return text;
         }
+        tokio::task::yield_now().await;
     }
-    panic!("weir never served the bench playlist");
+    panic!("weir never published the 90 primed frames");
 }
 
 async fn wakeup(ingest: &Ingest, playback: SocketAddr, nginx: &Nginx, text: &str) {
