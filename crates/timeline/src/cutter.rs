@@ -80,7 +80,11 @@ impl TrackTimeline {
         }
         // The open segment's start only (holding the segment itself would make the
         // mutation below copy it).
-        let open = self.segments.back().filter(|s| !s.complete).map(|s| s.start);
+        let open = self
+            .segments
+            .back()
+            .filter(|s| !s.complete)
+            .map(|s| s.start);
         // A segment must begin with a random-access sample, unless it continues an
         // open one that had to be cut.
         if open.is_none() && !sync {
@@ -95,7 +99,10 @@ impl TrackTimeline {
             self.first_key = Some(dts);
         }
         let open = if cadence_chosen {
-            self.segments.back().filter(|s| !s.complete).map(|s| s.start)
+            self.segments
+                .back()
+                .filter(|s| !s.complete)
+                .map(|s| s.start)
         } else {
             open
         };
