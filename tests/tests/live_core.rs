@@ -83,13 +83,6 @@ fn audio_out() -> Vec<String> {
     .collect()
 }
 
-const FRAG: &[&str] = &[
-    "-f",
-    "mp4",
-    "-movflags",
-    "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-];
-
 /// ffmpeg pushing one long chunked POST per rendition (`v` and `a`) to `ingest`.
 fn push_command(ingest: &str, seconds: u32, gop: u32) -> Command {
     let mut c = Command::new("ffmpeg");
@@ -100,10 +93,10 @@ fn push_command(ingest: &str, seconds: u32, gop: u32) -> Command {
     }
     c.args(args);
     c.args(video_out(gop))
-        .args(FRAG)
+        .args(tools::FRAG)
         .arg(format!("{ingest}/v.mp4"));
     c.args(audio_out())
-        .args(FRAG)
+        .args(tools::FRAG)
         .arg(format!("{ingest}/a.mp4"));
     c.stdin(std::process::Stdio::null());
     c
@@ -117,8 +110,8 @@ fn encode_files(dir: &Path, seconds: u32, size: &str, gop: u32) -> (Vec<u8>, Vec
     );
     let mut c = Command::new("ffmpeg");
     c.args(source(seconds, size));
-    c.args(video_out(gop)).args(FRAG).arg(&v);
-    c.args(audio_out()).args(FRAG).arg(&a);
+    c.args(video_out(gop)).args(tools::FRAG).arg(&v);
+    c.args(audio_out()).args(tools::FRAG).arg(&a);
     let ok = c.status().expect("ffmpeg runs").success();
     assert!(ok, "ffmpeg encode failed");
     (std::fs::read(v).unwrap(), std::fs::read(a).unwrap())

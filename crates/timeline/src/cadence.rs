@@ -109,6 +109,15 @@ pub struct Grid {
     pub has_video: bool,
 }
 
+impl Grid {
+    /// The grid segments are cut on now: the cadence, or the configured target before
+    /// one is chosen.
+    pub fn current(&self, target_ms: u32) -> Cadence {
+        self.cadence
+            .unwrap_or_else(|| Cadence::from_millis(target_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

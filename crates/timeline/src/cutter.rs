@@ -98,14 +98,9 @@ impl TrackTimeline {
         if video && sync && self.first_key.is_none() {
             self.first_key = Some(dts);
         }
-        let open = if cadence_chosen {
-            self.segments
-                .back()
-                .filter(|s| !s.complete)
-                .map(|s| s.start)
-        } else {
-            open
-        };
+        // The grid of this sample: the cadence, or (before it is chosen) the target,
+        // which gives provisional numbers and part boundaries.
+        let grid_now = grid.current(cfg.target_duration_ms);
         let (starts_segment, forced_cut) = match (open, grid.cadence) {
             (None, _) => (true, false),
             // The cadence is not chosen yet: the first segment keeps growing.
@@ -134,9 +129,10 @@ impl TrackTimeline {
                     }
                     prev.msn + 1
                 }
+                // A track's first segment: its cell plus one (never 0).
                 None => {
                     self.numbered = grid.cadence.is_some();
-                    first_number(cfg, grid, dts, ts)
+                    grid_now.cell(dts, ts).saturating_add(1)
                 }
             };
             let discontinuity = std::mem::take(&mut self.pending_discontinuity);
@@ -157,9 +153,6 @@ impl TrackTimeline {
                 init: self.init,
             }));
         }
-        let grid_now = grid
-            .cadence
-            .unwrap_or_else(|| Cadence::from_millis(cfg.target_duration_ms));
         let seg = Arc::make_mut(
             self.segments
                 .back_mut()
@@ -264,15 +257,6 @@ impl TrackTimeline {
             Arc::make_mut(seg).msn = base + i as u64;
         }
     }
-}
-
-/// Number of a track's first segment: its cell on the grid plus one (never 0);
-/// provisional (on the target grid) until the cadence is chosen.
-fn first_number(cfg: &TimingConfig, grid: &Grid, dts: u64, ts: u32) -> u64 {
-    let c = grid
-        .cadence
-        .unwrap_or_else(|| Cadence::from_millis(cfg.target_duration_ms));
-    c.cell(dts, ts).saturating_add(1)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Cadence, MediaKind, TimingConfig, TrackTimeline};
+use crate::{Cadence, Grid, MediaKind, TimingConfig, TrackTimeline};
 
 /// Everything a renderer needs to produce any manifest of a channel, at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +50,11 @@ impl ChannelSnapshot {
     /// The grid segments are cut on: the cadence, or the configured target before one
     /// is chosen.
     pub fn grid(&self) -> Cadence {
-        self.cadence
-            .unwrap_or_else(|| Cadence::from_millis(self.config.target_duration_ms))
+        Grid {
+            cadence: self.cadence,
+            has_video: false,
+        }
+        .current(self.config.target_duration_ms)
     }
 
     /// `EXT-X-TARGETDURATION` of every playlist of the channel, in seconds.

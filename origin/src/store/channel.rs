@@ -201,17 +201,6 @@ impl Channel {
         Ok(())
     }
 
-    /// Closes the segment in progress of track `id` (its encoder stopped): readers of it
-    /// get its end at once, and the next media starts a new segment.
-    pub fn close_track(&self, id: &str) {
-        let mut st = self.lock();
-        let st = &mut *st;
-        if let Some(i) = st.tracks.iter().position(|t| t.timeline.meta.id == id) {
-            st.tracks[i].close(false);
-            self.publish(st, Some(i));
-        }
-    }
-
     /// The init segment `init` (an id, or the current one) of track `id`.
     pub fn init(&self, id: &str, init: Option<u32>) -> Option<Bytes> {
         self.with_track(id, |t| match init {

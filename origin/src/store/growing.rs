@@ -226,6 +226,18 @@ impl Growing {
         self.changed.subscribe()
     }
 
+    /// Waits until `done` holds for this object, waking on its changes only (returns at
+    /// once if it already holds).
+    pub async fn wait_until(&self, done: impl Fn(&Growing) -> bool) {
+        let mut rx = self.subscribe();
+        loop {
+            rx.borrow_and_update();
+            if done(self) || rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Number of readers (and waiters) attached.
     pub fn readers(&self) -> usize {
         self.changed.receiver_count()

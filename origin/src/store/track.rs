@@ -395,9 +395,7 @@ impl LiveTrack {
             return false;
         }
         let ts = self.timeline.meta.timescale;
-        let c = grid
-            .cadence
-            .unwrap_or_else(|| timeline::Cadence::from_millis(cfg.target_duration_ms));
+        let c = grid.current(cfg.target_duration_ms);
         let next = c
             .boundary(c.cell(end.saturating_sub(1), ts).saturating_add(1), ts)
             .max(end);

@@ -48,6 +48,13 @@ const X264: &[&str] = &[
     "-sc_threshold",
     "0",
 ];
+/// Fragmented MP4 output, one CMAF chunk per frame, for a long chunked POST.
+pub const FRAG: &[&str] = &[
+    "-f",
+    "mp4",
+    "-movflags",
+    "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+];
 const AAC: &[&str] = &["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"];
 
 /// A child process killed and reaped (by its own handle) when dropped, whatever the
@@ -111,22 +118,16 @@ pub fn ffmpeg_dash(ingest: &str, seconds: u32) -> Command {
 /// One long chunked POST of a fragmented-MP4 track per rendition (v360, v180, audio).
 pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
     let mut c = ffmpeg_base(seconds);
-    let frag = [
-        "-f",
-        "mp4",
-        "-movflags",
-        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-    ];
     for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
         c.args(["-map", "0:v"])
             .args(video(0, size, rate))
             .args(X264)
-            .args(frag);
+            .args(FRAG);
         c.arg(format!("{ingest}/{name}.mp4"));
     }
     c.args(["-map", "1:a"])
         .args(AAC)
-        .args(frag)
+        .args(FRAG)
         .arg(format!("{ingest}/audio.mp4"));
     c
 }
@@ -136,12 +137,6 @@ pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
 /// times, give a channel whose renditions get their first segment at different times.
 pub fn ffmpeg_long_post_one(ingest: &str, seconds: u32, track: &str) -> Command {
     let mut c = ffmpeg_base(seconds);
-    let frag = [
-        "-f",
-        "mp4",
-        "-movflags",
-        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-    ];
     if track == "audio" {
         c.args(["-map", "1:a"]).args(AAC);
     } else {
@@ -149,7 +144,7 @@ pub fn ffmpeg_long_post_one(ingest: &str, seconds: u32, track: &str) -> Command 
             .args(video(0, "320x180", "300k"))
             .args(X264);
     }
-    c.args(frag).arg(format!("{ingest}/{track}.mp4"));
+    c.args(FRAG).arg(format!("{ingest}/{track}.mp4"));
     c
 }
 
@@ -157,22 +152,16 @@ pub fn ffmpeg_long_post_one(ingest: &str, seconds: u32, track: &str) -> Command 
 /// (`{ingest}/a.mp4`), one long chunked POST each, in real time.
 pub fn ffmpeg_single(ingest: &str, seconds: u32, size: &str) -> Command {
     let mut c = ffmpeg_base(seconds);
-    let frag = [
-        "-f",
-        "mp4",
-        "-movflags",
-        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-    ];
     c.args(["-map", "0:v"])
         .args(video(0, size, "500k"))
         .args(X264)
-        .args(frag)
+        .args(FRAG)
         .arg(format!("{ingest}/v.mp4"));
     // `-t` is an output option: the audio output needs its own to end.
     c.args(["-t", &seconds.to_string()])
         .args(["-map", "1:a"])
         .args(AAC)
-        .args(frag)
+        .args(FRAG)
         .arg(format!("{ingest}/a.mp4"));
     c
 }

@@ -87,8 +87,13 @@ fn periods<'a>(
     let mut out: BTreeMap<u64, Vec<(&TrackSnapshot, Vec<&Segment>)>> = BTreeMap::new();
     for (t, segs) in listed {
         let mut d = None;
-        for s in segs {
-            let here = t.period_of(s);
+        // The first segment's period is counted once; later ones add their own tag
+        // (counting again per segment would walk the window for each).
+        let mut here = segs.first().map_or(0, |s| t.period_of(s));
+        for (i, s) in segs.iter().enumerate() {
+            if i > 0 {
+                here += u64::from(s.discontinuity);
+            }
             let members = out.entry(here).or_default();
             if d != Some(here) {
                 members.push((t, Vec::new()));

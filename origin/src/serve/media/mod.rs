@@ -119,17 +119,6 @@ pub async fn object(
         .ok_or_else(|| ServeError::NotFound(what.to_string()))
 }
 
-/// Waits until `done` holds for `g`, waking on `g`'s changes only.
-async fn wait_object(g: &Growing, done: impl Fn(&Growing) -> bool) {
-    let mut rx = g.subscribe();
-    loop {
-        rx.borrow_and_update();
-        if done(g) || rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 /// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, held while in progress.
 pub async fn segment(
     origin: &Origin,
@@ -149,7 +138,7 @@ pub async fn segment(
         if let Some(range) = range {
             return ranged::answer(g, range, limit, ct, &cache, &what).await;
         }
-        wait_object(&g, |g| g.end() != End::Open).await;
+        g.wait_until(|g| g.end() != End::Open).await;
         if g.end() != End::Complete {
             return Err(ServeError::NotFound(format!("{what} (its track ended)")));
         }
@@ -180,7 +169,7 @@ pub async fn part(
     let (ct, cache) = (content_type(&snap, track), media_cache(&snap));
     let wait = async {
         let g = object(&ch, track, msn, cfg, &what).await?;
-        wait_object(&g, |g| g.part_settled(part)).await;
+        g.wait_until(|g| g.part_settled(part)).await;
         // A part index past the end of a completed segment never comes.
         let data = g
             .part(part)

@@ -34,16 +34,8 @@ pub async fn answer(
     // Wait until the first requested byte (the last, for a closed range) belongs to a
     // complete part, or the segment is complete and it can be answered exactly.
     let need = range.end.unwrap_or(range.start);
-    let mut rx = g.subscribe();
-    loop {
-        rx.borrow_and_update();
-        if g.end() != End::Open || g.complete_len() > need {
-            break;
-        }
-        if rx.changed().await.is_err() {
-            break;
-        }
-    }
+    g.wait_until(|g| g.end() != End::Open || g.complete_len() > need)
+        .await;
     let head = |status, range: String| {
         builder(status, content_type, cache)
             .header(ACCEPT_RANGES, "bytes")
