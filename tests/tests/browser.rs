@@ -366,10 +366,9 @@ async fn hls_js_plays_across_an_encoder_reconnect() {
     let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
     o.wait_segments("re", &["v", "a"], 2, Duration::from_secs(60))
         .await;
-    let url = format!(
-        "http://{}/?channel=re&player=hls&latency={TARGET_LATENCY_S}",
-        o.playback
-    );
+    // hls.js at its defaults: this test measures no latency, only that playback
+    // continues across the change.
+    let url = format!("http://{}/?channel=re&player=hls", o.playback);
     // 26 s of playback: the first encoder has at most 12 s of media, so most of what
     // plays comes from the second one.
     let player = tokio::spawn(play(url, 26, None));
