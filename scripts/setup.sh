@@ -43,8 +43,9 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 fi
 
-# The player page's players (hls.js, Shaka), served by weir from web/node_modules.
-if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ ! -f web/node_modules/shaka-player/dist/shaka-player.compiled.js ]; then
+# The player page's players (hls.js, dash.js, Shaka), served by weir from web/node_modules.
+if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ ! -f web/node_modules/shaka-player/dist/shaka-player.compiled.js ] \
+  || [ ! -f web/node_modules/dashjs/dist/modern/umd/dash.all.min.js ]; then
   (cd web && npm install --no-audit --no-fund --loglevel=error)
 fi
 

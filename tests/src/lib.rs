@@ -200,6 +200,7 @@ impl ChannelBuilder {
             version: 1,
             byterange_parts: false,
             epoch_us: Some(EPOCH_US),
+            epoch_source: Some(timeline::ClockSource::Ingest),
             cadence: self.grid.cadence,
             tracks: self.tracks.clone(),
         }

@@ -129,6 +129,7 @@ fn no_media_is_not_ready() -> TestResult {
     // Before the first media the wall clock is unknown: still not ready, never a panic.
     let unanchored = ChannelSnapshot {
         epoch_us: None,
+        epoch_source: None,
         tracks: Vec::new(),
         ..snap
     };

@@ -11,7 +11,8 @@
 //!   always from the target duration the playlist announces;
 //! - the start-up hold: when a channel is "ready to render" ([`ready_to_render`]) and
 //!   how the edge asks the origin to apply it ([`STARTUP_HOLD`]);
-//! - the UTCTiming time source of the MPD ([`time_url`]).
+//! - the UTCTiming time source of the MPD ([`time_url`]) and its low-latency service
+//!   description ([`dash_service`]).
 //!
 //! Pure: no I/O, no clock. Builds natively and for wasm32-wasip2.
 
@@ -209,6 +210,26 @@ pub fn time_url(public_url: Option<&str>) -> String {
     }
 }
 
+/// The LL-DASH `ServiceDescription` of every MPD: the live latency players should hold
+/// and the playback rates they may use to hold it.
+///
+/// [IOP-LL 6.1] "`Latency@target` SHALL be present": the preferred presentation
+/// latency in milliseconds relative to the producer reference time. dash.js takes
+/// `target/1000` as its live delay and `(max - target + 500)/1000` as the drift past
+/// which it seeks back to the live edge; `PlaybackRate` bounds its catch-up.
+pub mod dash_service {
+    /// `Latency@target` (ms): what weir's chunked delivery holds on a loaded 2-core
+    /// machine (BENCHMARKS.md, dash.js latency).
+    pub const LATENCY_TARGET_MS: u64 = 500;
+    /// `Latency@min` (ms).
+    pub const LATENCY_MIN_MS: u64 = 250;
+    /// `Latency@max` (ms): past it dash.js seeks back to the target instead of
+    /// catching up by playback rate.
+    pub const LATENCY_MAX_MS: u64 = 2_000;
+    /// `PlaybackRate@min` and `@max`: the catch-up range.
+    pub const PLAYBACK_RATE: (&str, &str) = ("0.9", "1.1");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +371,7 @@ mod tests {
             byterange_parts: false,
             now_us: 0,
             epoch_us: Some(0),
+            epoch_source: None,
             cadence: Some(timeline::Cadence::from_millis(config.target_duration_ms)),
             tracks,
         }

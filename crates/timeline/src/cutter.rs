@@ -15,7 +15,10 @@
 //! reach the cell after next (then possibly a one-sample segment): a source whose key frames come late or stop still gets
 //! one segment per cell, a fixed EXT-X-TARGETDURATION and bounded memory; such a
 //! segment does not start with an independent frame. Across a gap in media time the
-//! numbers stay consecutive (`prev + 1`), as [HLS §6.2.1] requires of a playlist.
+//! numbers stay consecutive (`prev + 1`), as [HLS §6.2.1] requires of a playlist, and
+//! a segment that does not start in the cell after its predecessor's opens a new
+//! discontinuity (a new DASH Period), so that within a period number and cell advance
+//! together.
 //!
 //! Parts are runs of whole samples. [HLS §4.4.4.9] "The duration of a Partial Segment
 //! MUST be less than or equal to the Part Target Duration." A part is closed as soon
@@ -120,6 +123,16 @@ impl TrackTimeline {
         if starts_segment {
             let msn = match self.segments.back_mut() {
                 Some(prev) => {
+                    // Segment `n` of a period is the one in cell `n - 1 + k` for one
+                    // constant `k` (DASH addresses it as `Period@start + (n -
+                    // startNumber) × D`): a new segment that does not start in the cell
+                    // after its predecessor's (a gap in media time of a cell or more)
+                    // starts a new period, as a jump in the encoder's clock does.
+                    if let Some(c) = grid.cadence.filter(|_| self.numbered) {
+                        if c.cell(dts, ts) != c.cell(prev.start, ts).saturating_add(1) {
+                            self.pending_discontinuity = true;
+                        }
+                    }
                     let prev = Arc::make_mut(prev);
                     if !prev.complete {
                         prev.complete = true;

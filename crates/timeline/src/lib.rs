@@ -32,6 +32,6 @@ pub use config::TimingConfig;
 pub use cutter::Placement;
 pub use error::TimelineError;
 pub use segment::{Part, Segment};
-pub use snapshot::{ChannelSnapshot, TrackSnapshot};
+pub use snapshot::{ChannelSnapshot, ClockSource, EPOCH_SNAP_US, TrackSnapshot, snap_epoch};
 pub use track::{MediaKind, TrackMeta};
 pub use window::TrackTimeline;

@@ -25,12 +25,43 @@ pub struct ChannelSnapshot {
     /// EXT-X-PROGRAM-DATE-TIME and DASH `availabilityStartTime`. `None` until the
     /// first media arrives.
     pub epoch_us: Option<i64>,
+    /// Where `epoch_us` came from (DASH `ProducerReferenceTime@type`).
+    #[serde(default)]
+    pub epoch_source: Option<ClockSource>,
     /// The channel's segment cadence, fixed for the channel's life once chosen (see
     /// [`Cadence`]); `None` before its first segment is cut.
     #[serde(default)]
     pub cadence: Option<Cadence>,
     /// The channel's renditions, in the order they were first ingested.
     pub tracks: Vec<TrackSnapshot>,
+}
+
+/// Where a channel's wall-clock anchor ([`ChannelSnapshot::epoch_us`]) came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockSource {
+    /// The encoder's `prft` boxes: its wall clock at a media time.
+    Encoder,
+    /// The origin's wall clock when the channel's first chunk arrived, taken as the
+    /// wall-clock time of that chunk's end.
+    Ingest,
+}
+
+/// How close to the Unix epoch (µs) a channel's anchor must be for the encoder's
+/// clock to count as epoch-based: media time is then wall-clock time since 1970, and
+/// the anchor is exactly the epoch, so that every origin fed by the encoder announces
+/// the same `availabilityStartTime` (1970-01-01T00:00:00Z) and the same numbers.
+pub const EPOCH_SNAP_US: i64 = 60_000_000;
+
+/// The channel anchor for a measured `epoch_us`: the Unix epoch itself when the
+/// measurement is within [`EPOCH_SNAP_US`] of it (an epoch-based encoder clock, seen
+/// through ingest delay or `prft` rounding), else the measurement.
+pub fn snap_epoch(epoch_us: i64) -> i64 {
+    if epoch_us.abs() <= EPOCH_SNAP_US {
+        0
+    } else {
+        epoch_us
+    }
 }
 
 /// One rendition inside a snapshot.

@@ -27,7 +27,9 @@ pub struct TrackMeta {
     pub width: u32,
     /// Picture height in pixels (0 for audio).
     pub height: u32,
-    /// Frame duration in ticks, when known (video), for FRAME-RATE / frameRate.
+    /// Duration of the track's first sample in ticks, when known: the frame duration
+    /// of video (FRAME-RATE / frameRate), the shortest chunk an encoder can send (the
+    /// LL-DASH availabilityTimeOffset).
     pub frame_duration: u32,
     /// Audio sample rate in Hz (0 for video).
     pub sample_rate: u32,

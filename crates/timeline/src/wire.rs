@@ -179,6 +179,7 @@ mod tests {
             byterange_parts: false,
             now_us: 1,
             epoch_us: Some(2),
+            epoch_source: None,
             cadence: grid.cadence,
             tracks,
         }

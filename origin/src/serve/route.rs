@@ -88,9 +88,11 @@ impl Route {
             ["time"] => Route::Time,
             ["channels.json"] => Route::Channels,
             ["metrics"] => Route::Metrics,
-            // Only the two player packages: `/vendor/master.m3u8` is channel `vendor`'s
+            // Only the three player packages: `/vendor/master.m3u8` is channel `vendor`'s
             // master, as the edge component routes it.
-            ["vendor", package, rest @ ..] if matches!(*package, "hls.js" | "shaka-player") => {
+            ["vendor", package, rest @ ..]
+                if matches!(*package, "hls.js" | "dashjs" | "shaka-player") =>
+            {
                 let safe = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.');
                 if rest.is_empty() || !rest.iter().all(|p| safe(p)) {
                     return Err(nf());

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use timeline::time::to_micros;
-use timeline::{ChannelSnapshot, Grid, MediaKind, TimingConfig};
+use timeline::{ChannelSnapshot, ClockSource, Grid, MediaKind, TimingConfig, snap_epoch};
 use tokio::sync::watch;
 
 use super::growing::Growing;
@@ -51,6 +51,7 @@ pub struct Channel {
 #[derive(Debug, Default)]
 struct State {
     epoch_us: Option<i64>,
+    epoch_source: Option<ClockSource>,
     grid: Grid,
     tracks: Vec<LiveTrack>,
 }
@@ -65,6 +66,7 @@ impl Channel {
             byterange_parts,
             now_us: crate::clock::now_us(),
             epoch_us: None,
+            epoch_source: None,
             cadence: None,
             tracks: Vec::new(),
         };
@@ -170,7 +172,10 @@ impl Channel {
             return Ok(());
         }
         if st.epoch_us.is_none() {
-            st.epoch_us = anchor(track, chunk, arrival_us);
+            if let Some((epoch, source)) = anchor(track, chunk, arrival_us) {
+                st.epoch_us = Some(snap_epoch(epoch));
+                st.epoch_source = Some(source);
+            }
         }
         track.evict(self.keep_segments);
         if applied.forced_cut {
@@ -296,6 +301,7 @@ impl Channel {
             byterange_parts: self.byterange_parts,
             now_us: crate::clock::now_us(),
             epoch_us: st.epoch_us,
+            epoch_source: st.epoch_source,
             cadence: st.grid.cadence,
             tracks,
         };
@@ -311,16 +317,18 @@ impl Channel {
     }
 }
 
-/// The wall-clock time of media time zero, from the first chunk of the channel: the
-/// encoder's `prft` when it sent one (its NTP clock ↔ media time), else the chunk's
-/// arrival time taken as the wall clock of the chunk's end.
-fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<i64> {
+/// The wall-clock time of media time zero, from the first chunk of the channel, and
+/// where it came from: the encoder's `prft` when it sent one (its NTP clock ↔ media
+/// time), else the chunk's arrival time taken as the wall clock of the chunk's end.
+fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, ClockSource)> {
     let ts = track.timeline.meta.timescale;
     if let Some(p) = &chunk.prft {
         let media = i128::from(p.media_time) + i128::from(track.offset());
         let media_us = media * 1_000_000 / i128::from(ts.max(1));
-        return i64::try_from(i128::from(p.unix_micros()) - media_us).ok();
+        let epoch = i64::try_from(i128::from(p.unix_micros()) - media_us).ok()?;
+        return Some((epoch, ClockSource::Encoder));
     }
     let end = track.timeline.end()?;
-    Some(arrival_us - i64::try_from(to_micros(end, ts)).ok()?)
+    let epoch = arrival_us - i64::try_from(to_micros(end, ts)).ok()?;
+    Some((epoch, ClockSource::Ingest))
 }

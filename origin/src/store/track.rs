@@ -279,8 +279,7 @@ impl LiveTrack {
             if let Some(done) = p.completed_segment {
                 self.completed(done);
             }
-            if self.timeline.meta.kind == MediaKind::Video && self.timeline.meta.frame_duration == 0
-            {
+            if self.timeline.meta.frame_duration == 0 {
                 self.timeline.meta.frame_duration = s.duration;
             }
             // The demuxer checked that every sample lies inside the mdat payload.

@@ -1,11 +1,13 @@
-//! MPD rendering.
+//! MPD rendering: one dynamic MPD that is both a regular live DASH presentation and a
+//! low-latency (chunked CMAF) one.
 
 use std::collections::BTreeMap;
 
-use timeline::time::{format_iso8601_micros, format_secs, ms_to_ticks, to_micros};
-use timeline::{ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
+use timeline::time::{format_iso8601_micros, format_secs, to_micros};
+use timeline::{Cadence, ChannelSnapshot, ClockSource, MediaKind, Segment, TrackSnapshot};
 
 use super::xml::Xml;
+use crate::policy::dash_service;
 use crate::{ManifestError, listed_segments};
 
 /// Deployment-dependent inputs of the MPD (the same for every request).
@@ -16,25 +18,46 @@ pub struct MpdOptions {
     pub time_url: String,
 }
 
+/// `MPD@profiles`: live, CMAF, and the DASH-IF low-latency profile.
+///
+/// [IOP-LL 6.1] "Profile identifier: `http://www.dashif.org/guidelines/low-latency-live-v5`
+/// (SHOULD be signalled)".
+const PROFILES: &str = "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019,\
+                        http://www.dashif.org/guidelines/low-latency-live-v5";
+
+/// `UTCTiming@schemeIdUri` of weir's time endpoint (dash.js and Shaka both support it).
+const UTC_SCHEME: &str = "urn:mpeg:dash:utc:http-iso:2014";
+
 /// Renders the dynamic MPD of the channel.
 ///
-/// Addressing: per-Representation `SegmentTemplate` with a `SegmentTimeline` and
-/// `$Number$` equal to the HLS media sequence number, so DASH and HLS share segment URLs
-/// (one cached object per segment at any CDN). The period starts at media time zero,
-/// which `availabilityStartTime` maps to the channel's wall clock.
+/// Addressing: `$Number$` with `SegmentTemplate@duration` equal to the channel's
+/// cadence, and `$Number$` equal to the HLS media sequence number, so DASH and HLS share
+/// segment URLs (one cached object per segment at any CDN). A player finds every
+/// segment from the wall clock alone, without reloading the MPD: segment `n` of a
+/// Period covers `Period@start + (n - startNumber) × D`, which is the grid cell the cutter
+/// started it in (`timeline::cutter`: within a period, number and cell advance
+/// together; real durations differ from `D` by at most a frame or, without key
+/// frames, by the cutter's bound, within the 50 % IOP allows).
+///
+/// Low latency: every `SegmentTemplate` carries `availabilityTimeOffset = D - one
+/// frame` and `availabilityTimeComplete="false"`, so a segment is requestable as soon
+/// as its first chunk can exist, and the origin streams it while it grows; players that
+/// know nothing of low latency ignore both and fetch complete segments.
 pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, ManifestError> {
     let epoch = snap.epoch_us.ok_or(ManifestError::NotReady)?;
     let cfg = &snap.config;
     let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
         .tracks
         .iter()
-        .map(|t| (t, listed_segments(t, cfg)))
+        .map(|t| (t, addressable_segments(t, cfg)))
         .filter(|(_, segs)| !segs.is_empty())
         .collect();
     if listed.is_empty() {
         return Err(ManifestError::NotReady);
     }
-    let td_ms = u64::from(cfg.target_duration_ms);
+    let grid = snap.grid();
+    let d_ms = grid.millis_ceil();
+    let window_ms = d_ms * u64::from(cfg.window_segments);
     let mut x = Xml::new();
     // [IOP-T] a dynamic MPD SHALL carry availabilityStartTime, publishTime and at least
     // one UTCTiming. The namespace comes first on the root so that GStreamer's
@@ -43,17 +66,19 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
         "MPD",
         &[
             ("xmlns", "urn:mpeg:dash:schema:mpd:2011".into()),
-            ("profiles", "urn:mpeg:dash:profile:isoff-live:2011".into()),
+            ("profiles", PROFILES.into()),
             ("type", "dynamic".into()),
             ("availabilityStartTime", format_iso8601_micros(epoch)),
             ("publishTime", format_iso8601_micros(snap.now_us)),
-            ("minimumUpdatePeriod", duration_ms(td_ms)),
-            ("minBufferTime", duration_ms(td_ms)),
+            // Segments are found from the clock; the MPD changes only for a new Period.
+            ("minimumUpdatePeriod", duration_ms(d_ms)),
             (
-                "timeShiftBufferDepth",
-                duration_ms(td_ms * u64::from(cfg.window_segments)),
+                "minBufferTime",
+                duration_ms(dash_service::LATENCY_TARGET_MS),
             ),
-            ("suggestedPresentationDelay", duration_ms(td_ms * 3)),
+            ("timeShiftBufferDepth", duration_ms(window_ms)),
+            // For players that know nothing of low latency: three segments behind.
+            ("suggestedPresentationDelay", duration_ms(d_ms * 3)),
             // ISO/IEC 23009-1 Table 3: "maximum duration of any Segment in any
             // Representation in the Media Presentation".
             (
@@ -63,24 +88,68 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
         ],
         false,
     );
+    service_description(&mut x);
     for (id, members) in periods(&listed) {
-        period(&mut x, id, &members);
+        period(&mut x, snap, grid, epoch, opts, id, &members);
     }
-    x.open(
-        "UTCTiming",
-        &[
-            ("schemeIdUri", "urn:mpeg:dash:utc:http-iso:2014".into()),
-            ("value", opts.time_url.clone()),
-        ],
-        true,
-    );
+    utc_timing(&mut x, opts);
     x.close("MPD");
     Ok(x.finish())
 }
 
-/// The listed segments of each track grouped by Period: one Period per discontinuity
-/// sequence number, so a new init or a jump in the encoder's clock starts a new Period
-/// whose segments are addressed against their own init and timeline.
+/// The segments a player may address: those of the window, and the one in progress
+/// (its Period must be announced before its first chunk can be requested).
+fn addressable_segments<'a>(
+    t: &'a TrackSnapshot,
+    cfg: &timeline::TimingConfig,
+) -> Vec<&'a Segment> {
+    let mut segs = listed_segments(t, cfg);
+    if let Some(open) = t.segments.back().filter(|s| !s.complete) {
+        segs.push(open);
+    }
+    segs
+}
+
+/// `ServiceDescription` with the policy's latency target and playback rates.
+///
+/// [IOP-LL 6.1] "ServiceDescription (≥ 1 SHALL)"; `Latency@referenceId` names the
+/// `ProducerReferenceTime@id` of every Adaptation Set. No `Scope`: dash.js ignores a
+/// description with a Scope it does not know.
+fn service_description(x: &mut Xml) {
+    x.open("ServiceDescription", &[("id", "0".into())], false);
+    x.open(
+        "Latency",
+        &[
+            ("referenceId", "0".into()),
+            ("target", dash_service::LATENCY_TARGET_MS.to_string()),
+            ("min", dash_service::LATENCY_MIN_MS.to_string()),
+            ("max", dash_service::LATENCY_MAX_MS.to_string()),
+        ],
+        true,
+    );
+    let (min, max) = dash_service::PLAYBACK_RATE;
+    x.open(
+        "PlaybackRate",
+        &[("min", min.into()), ("max", max.into())],
+        true,
+    );
+    x.close("ServiceDescription");
+}
+
+fn utc_timing(x: &mut Xml, opts: &MpdOptions) {
+    x.open(
+        "UTCTiming",
+        &[
+            ("schemeIdUri", UTC_SCHEME.into()),
+            ("value", opts.time_url.clone()),
+        ],
+        true,
+    );
+}
+
+/// The addressable segments of each track grouped by Period: one Period per
+/// discontinuity sequence number, so a new init or a jump in the encoder's clock starts
+/// a new Period whose segments are addressed against their own init and timeline.
 fn periods<'a>(
     listed: &[(&'a TrackSnapshot, Vec<&'a Segment>)],
 ) -> BTreeMap<u64, Vec<(&'a TrackSnapshot, Vec<&'a Segment>)>> {
@@ -107,27 +176,74 @@ fn periods<'a>(
     out
 }
 
+/// Where a Period sits on the channel's grid.
+struct Placement {
+    /// Grid cell of the Period's start.
+    cell: u64,
+    /// Number of the segment in that cell.
+    start_number: u64,
+}
+
+impl Placement {
+    /// The Period `id` of `members`: it starts at the grid point of the cell its first
+    /// segment was cut in (media time zero for the first Period), and its segments'
+    /// numbers are their cells plus one constant, read off any of its segments.
+    fn of(id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)], grid: Cadence) -> Placement {
+        let cell = members
+            .iter()
+            .map(|(t, segs)| {
+                let ts = t.meta.timescale;
+                let start = t
+                    .period_start(id)
+                    .unwrap_or_else(|| segs.first().map_or(0, |s| s.start));
+                grid.cell(start, ts)
+            })
+            .min()
+            .unwrap_or(0);
+        // number - cell, the same for every segment of the Period.
+        let shift = members
+            .first()
+            .and_then(|(t, segs)| segs.first().map(|s| (t, s)))
+            .map_or(1, |(t, s)| {
+                i128::from(s.msn) - i128::from(grid.cell(s.start, t.meta.timescale))
+            });
+        let start_number = u64::try_from(i128::from(cell) + shift).unwrap_or(1).max(1);
+        Placement { cell, start_number }
+    }
+
+    /// `presentationTimeOffset` in ticks of the cadence's timescale.
+    fn offset_ticks(&self, grid: Cadence) -> u64 {
+        self.cell.saturating_mul(grid.ticks)
+    }
+
+    /// Start of the Period in µs of media time (= µs after availabilityStartTime).
+    fn start_us(&self, grid: Cadence) -> u64 {
+        to_micros(self.offset_ticks(grid), grid.timescale)
+    }
+}
+
 /// Writes Period `id` with an AdaptationSet per media kind and language.
 ///
 /// ISO/IEC 23009-1 §5.3.2: Period@start is the Period's start in presentation time;
 /// media time maps to it through each SegmentTemplate's presentationTimeOffset. The
-/// start is recorded when the Period's first segment is cut, so it does not move as
+/// start follows from the cell of the Period's first segment, so it does not move as
 /// segments leave the window (IOP: a Period keeps its id and start across updates).
-fn period(x: &mut Xml, id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)]) {
-    let start_us = members
-        .iter()
-        .map(|(t, segs)| {
-            let ticks = t
-                .period_start(id)
-                .unwrap_or_else(|| segs.first().map_or(0, |s| s.start));
-            to_micros(ticks, t.meta.timescale)
-        })
-        .min()
-        .unwrap_or(0);
-    let start_ms = start_us / 1000;
+fn period(
+    x: &mut Xml,
+    snap: &ChannelSnapshot,
+    grid: Cadence,
+    epoch_us: i64,
+    opts: &MpdOptions,
+    id: u64,
+    members: &[(&TrackSnapshot, Vec<&Segment>)],
+) {
+    let place = Placement::of(id, members, grid);
     x.open(
         "Period",
-        &[("id", id.to_string()), ("start", duration_ms(start_ms))],
+        &[
+            ("id", id.to_string()),
+            ("start", duration_us(place.start_us(grid))),
+        ],
         false,
     );
     let mut set_id = 0u32;
@@ -144,21 +260,37 @@ fn period(x: &mut Xml, id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)]) {
                 .iter()
                 .filter(|(t, _)| t.meta.kind == kind && t.meta.language.as_deref() == lang)
                 .collect();
-            adaptation_set(x, set_id, kind, lang, &set, start_ms);
+            let ctx = SetContext {
+                snap,
+                grid,
+                epoch_us,
+                opts,
+                place: &place,
+            };
+            adaptation_set(x, &ctx, set_id, kind, lang, &set);
             set_id += 1;
         }
     }
     x.close("Period");
 }
 
+/// What every Adaptation Set of a Period shares.
+struct SetContext<'a> {
+    snap: &'a ChannelSnapshot,
+    grid: Cadence,
+    epoch_us: i64,
+    opts: &'a MpdOptions,
+    place: &'a Placement,
+}
+
 /// Writes one AdaptationSet (a switching set of one media kind and language).
 fn adaptation_set(
     x: &mut Xml,
+    ctx: &SetContext<'_>,
     id: u32,
     kind: MediaKind,
     lang: Option<&str>,
     members: &[&(&TrackSnapshot, Vec<&Segment>)],
-    period_start_ms: u64,
 ) {
     let (content, mime) = match kind {
         MediaKind::Video => ("video", "video/mp4"),
@@ -175,14 +307,63 @@ fn adaptation_set(
         ("startWithSAP", "1".to_string()),
     ]);
     x.open("AdaptationSet", &attrs, false);
+    producer_reference_time(x, ctx);
+    // [IOP-LL 6.1] "ATO = segment duration − chunk duration": the segment becomes
+    // requestable when its first chunk can be complete. One availability window per
+    // Adaptation Set: the longest first chunk (frame) of its members.
+    let chunk_us = members
+        .iter()
+        .map(|(t, _)| to_micros(u64::from(t.meta.frame_duration), t.meta.timescale))
+        .max()
+        .filter(|us| *us > 0)
+        .unwrap_or(u64::from(ctx.snap.config.part_target_ms) * 1000);
+    let ato_us = ctx.grid.micros().saturating_sub(chunk_us);
     for (t, segs) in members {
-        representation(x, t, segs, period_start_ms);
+        representation(x, ctx, t, segs, ato_us);
     }
     x.close("AdaptationSet");
 }
 
-/// Writes one Representation with its SegmentTemplate and SegmentTimeline.
-fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment], period_start_ms: u64) {
+/// `ProducerReferenceTime`: the wall-clock time of the Period's start.
+///
+/// [IOP-LL 6.1] "≥ 1 ProducerReferenceTime with @id, @type, a UTCTiming child identical
+/// to one at MPD level, @wallClockTime (the time at @presentationTime), and
+/// @presentationTime = @presentationTimeOffset". `type="encoder"` when the channel's
+/// clock is the encoder's (`prft`), `"application"` when it is weir's ingest clock.
+fn producer_reference_time(x: &mut Xml, ctx: &SetContext<'_>) {
+    let kind = match ctx.snap.epoch_source {
+        Some(ClockSource::Encoder) => "encoder",
+        _ => "application",
+    };
+    let start_us = i64::try_from(ctx.place.start_us(ctx.grid)).unwrap_or(i64::MAX);
+    x.open(
+        "ProducerReferenceTime",
+        &[
+            ("id", "0".into()),
+            ("type", kind.into()),
+            (
+                "wallClockTime",
+                format_iso8601_micros(ctx.epoch_us.saturating_add(start_us)),
+            ),
+            (
+                "presentationTime",
+                ctx.place.offset_ticks(ctx.grid).to_string(),
+            ),
+        ],
+        false,
+    );
+    utc_timing(x, ctx.opts);
+    x.close("ProducerReferenceTime");
+}
+
+/// Writes one Representation with its SegmentTemplate.
+fn representation(
+    x: &mut Xml,
+    ctx: &SetContext<'_>,
+    t: &TrackSnapshot,
+    segs: &[&Segment],
+    ato_us: u64,
+) {
     let m = &t.meta;
     let mut attrs = vec![
         ("id", m.id.clone()),
@@ -222,9 +403,13 @@ fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment], period_star
             true,
         );
     }
-    let first = segs.first().map_or(1, |s| s.msn);
-    let pto = ms_to_ticks(period_start_ms, m.timescale);
-    let mut template = vec![("timescale", m.timescale.to_string())];
+    // Times are in the cadence's own timescale, where `D` is a whole number of ticks
+    // for any key-frame interval (e.g. 45 frames at 30000/1001).
+    let mut template = vec![
+        ("timescale", ctx.grid.timescale.to_string()),
+        ("duration", ctx.grid.ticks.to_string()),
+    ];
+    let pto = ctx.place.offset_ticks(ctx.grid);
     if pto > 0 {
         template.push(("presentationTimeOffset", pto.to_string()));
     }
@@ -238,54 +423,30 @@ fn representation(x: &mut Xml, t: &TrackSnapshot, segs: &[&Segment], period_star
             ),
         ),
         ("media", "$RepresentationID$/seg-$Number$.m4s".into()),
-        ("startNumber", first.to_string()),
+        ("startNumber", ctx.place.start_number.to_string()),
+        // [IOP-LL 6.1] chunked availability signalling on the SegmentTemplate, where
+        // dash.js reads it (its low-latency mode turns on iff ATC is false).
+        ("availabilityTimeOffset", secs_us(ato_us)),
+        ("availabilityTimeComplete", "false".into()),
     ]);
-    x.open("SegmentTemplate", &template, false);
-    x.open("SegmentTimeline", &[], false);
-    timeline_entries(x, segs);
-    x.close("SegmentTimeline");
-    x.close("SegmentTemplate");
+    x.open("SegmentTemplate", &template, true);
     x.close("Representation");
 }
 
-/// Writes `S` elements, merging runs of equal, contiguous durations with `@r`.
-///
-/// [IOP-T] `$Number$` addressing with a SegmentTimeline: "S@n SHALL NOT be used"; the
-/// first S carries `@t`, and a later S carries `@t` only after a gap.
-fn timeline_entries(x: &mut Xml, segs: &[&Segment]) {
-    let mut i = 0;
-    let mut expected_start: Option<u64> = None;
-    while i < segs.len() {
-        let s = segs[i];
-        let mut repeat = 0u64;
-        while let Some(n) = segs.get(i + 1 + repeat as usize) {
-            let prev = segs[i + repeat as usize];
-            if n.duration == s.duration && n.start == prev.end() && n.msn == prev.msn + 1 {
-                repeat += 1;
-            } else {
-                break;
-            }
-        }
-        let mut attrs = Vec::new();
-        if expected_start != Some(s.start) {
-            attrs.push(("t", s.start.to_string()));
-        }
-        attrs.push(("d", s.duration.to_string()));
-        if repeat > 0 {
-            attrs.push(("r", repeat.to_string()));
-        }
-        x.open("S", &attrs, true);
-        let last = segs[i + repeat as usize];
-        expected_start = Some(last.end());
-        i += 1 + repeat as usize;
-    }
+/// Seconds (`xs:double`) of a whole number of microseconds, e.g. `1.966667`, `2`.
+fn secs_us(us: u64) -> String {
+    let s = format_secs(us, 1_000_000, 6);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// `xs:duration` of a whole number of milliseconds, e.g. `PT2S`, `PT20.5S`.
 fn duration_ms(ms: u64) -> String {
-    let s = format_secs(ms, 1000, 3);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("PT{s}S")
+    duration_us(ms.saturating_mul(1000))
+}
+
+/// `xs:duration` of a whole number of microseconds, e.g. `PT1.5015S`.
+fn duration_us(us: u64) -> String {
+    format!("PT{}S", secs_us(us))
 }
 
 #[cfg(test)]
@@ -295,5 +456,8 @@ mod tests {
         assert_eq!(super::duration_ms(2000), "PT2S");
         assert_eq!(super::duration_ms(20500), "PT20.5S");
         assert_eq!(super::duration_ms(1), "PT0.001S");
+        assert_eq!(super::duration_us(1_501_500), "PT1.5015S");
+        assert_eq!(super::duration_us(0), "PT0S");
+        assert_eq!(super::secs_us(1_966_667), "1.966667");
     }
 }

@@ -15,7 +15,7 @@ use super::hold;
 use super::response::ok;
 use crate::error::ServeError;
 use crate::http::{Body, chunks};
-use crate::store::{Channel, End, Growing, Origin};
+use crate::store::{Channel, End, Granularity, Growing, Origin};
 
 /// How far past the newest segment a request may be held: the segment in progress and
 /// the next two. Anything further is a client error, answered at once.
@@ -119,7 +119,8 @@ pub async fn object(
         .ok_or_else(|| ServeError::NotFound(what.to_string()))
 }
 
-/// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, held while in progress.
+/// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, or the segment in progress
+/// streamed as it grows (held until it begins when it is a little ahead).
 pub async fn segment(
     origin: &Origin,
     name: &str,
@@ -138,16 +139,25 @@ pub async fn segment(
         if let Some(range) = range {
             return ranged::answer(g, range, limit, ct, &cache, &what).await;
         }
-        g.wait_until(|g| g.end() != End::Open).await;
-        if g.end() != End::Complete {
-            return Err(ServeError::NotFound(format!("{what} (its track ended)")));
+        match g.end() {
+            End::Complete => {
+                let mut r = ok(ct, &cache, chunks(g.chunks()));
+                r.headers_mut().insert(
+                    http::header::ACCEPT_RANGES,
+                    http::HeaderValue::from_static("bytes"),
+                );
+                Ok(r)
+            }
+            End::Aborted => Err(ServeError::NotFound(format!("{what} (its track ended)"))),
+            // [IOP-LL 6.3] "Segments are delivered as the encoder produces them ... each
+            // CMAF chunk (moof + mdat) is flushed immediately": the segment in progress
+            // is answered at once and streamed chunk by chunk from byte 0.
+            End::Open => Ok(ok(
+                ct,
+                &cache,
+                ranged::stream(&g, 0, Granularity::Chunk, limit),
+            )),
         }
-        let mut r = ok(ct, &cache, chunks(g.chunks()));
-        r.headers_mut().insert(
-            http::header::ACCEPT_RANGES,
-            http::HeaderValue::from_static("bytes"),
-        );
-        Ok(r)
     };
     tokio::time::timeout(limit, wait)
         .await

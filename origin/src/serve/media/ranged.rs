@@ -78,18 +78,24 @@ pub async fn answer(
     // RFC 8673: an open-ended range of content still being appended is answered with
     // the "very large" last-byte-pos and an unknown length, then streamed until the
     // segment is complete.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BodyError>>(STREAM_BUFFER);
-    let reader = g.reader(range.start, Granularity::CompletePart);
-    tokio::spawn(feed(reader, limit, tx));
     Ok(head(
         StatusCode::PARTIAL_CONTENT,
         format!("bytes {}-{OPEN_END}/*", range.start),
     )
-    .body(streamed(rx))
+    .body(stream(&g, range.start, Granularity::CompletePart, limit))
     .expect("valid response"))
 }
 
-/// Sends the bytes of each part as it completes, until the segment is complete. Stops
+/// A body that streams `g` from byte `from` as it grows (whole parts or each chunk, by
+/// `granularity`) and ends when the segment is complete; it ends with an error, never
+/// a clean short end, if production stops early or nothing comes within `limit`.
+pub fn stream(g: &Arc<Growing>, from: u64, granularity: Granularity, limit: Duration) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BodyError>>(STREAM_BUFFER);
+    tokio::spawn(feed(g.reader(from, granularity), limit, tx));
+    streamed(rx)
+}
+
+/// Sends the bytes of each part or chunk as it lands, until the segment is complete. Stops
 /// if the client goes away; if nothing new comes within `limit`, or production stops
 /// early, aborts the body so the client sees the truncation.
 async fn feed(
