@@ -46,6 +46,11 @@ const UTC_SCHEME: &str = "urn:mpeg:dash:utc:http-iso:2014";
 pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, ManifestError> {
     let epoch = snap.epoch_us.ok_or(ManifestError::NotReady)?;
     let cfg = &snap.config;
+    // Published once a segment is complete (as the playlists are): the cadence and
+    // every Period's place on the grid are known by then.
+    if snap.tracks.iter().all(|t| listed_segments(t, cfg).is_empty()) {
+        return Err(ManifestError::NotReady);
+    }
     let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
         .tracks
         .iter()
