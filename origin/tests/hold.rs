@@ -63,11 +63,6 @@ async fn media_that_never_arrives_is_503_after_the_hold_limit() {
             format!("/live/v1/seg-{}.m4s", newest + 2),
             format!("segment {} of 'v1'", newest + 2),
         ),
-        // The segment in progress never completes either.
-        (
-            format!("/live/v1/seg-{newest}.m4s"),
-            format!("segment {newest} of 'v1'"),
-        ),
     ] {
         let t0 = Instant::now();
         let r = get(o.playback, &path).await;
@@ -79,6 +74,42 @@ async fn media_that_never_arrives_is_503_after_the_hold_limit() {
             "{path} held for {waited:?}, expected the 6 s hold limit"
         );
     }
+
+    // The segment in progress is answered at once and streamed; when nothing more
+    // comes within the hold limit its body ends with an error, never a clean end.
+    let t0 = Instant::now();
+    let mut c = Conn::open(o.playback).await;
+    c.send_head("GET", &format!("/live/v1/seg-{newest}.m4s"), &[])
+        .await;
+    let (status, headers) = c.response_head().await;
+    assert_eq!((status, t0.elapsed()), (200, Duration::ZERO));
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v == "chunked"),
+        "{headers:?}"
+    );
+    let mut got = Vec::new();
+    let end = loop {
+        match c.next_chunk().await {
+            Some(Ok(data)) => got.extend(data),
+            other => break other,
+        }
+    };
+    assert_eq!(end, Some(Err(())), "the body ends with an error");
+    assert_eq!(
+        got,
+        o.channel("live")
+            .object("v1", newest)
+            .expect("held")
+            .chunks()
+            .concat()
+    );
+    let waited = t0.elapsed();
+    assert!(
+        waited >= HOLD_LIMIT && waited < HOLD_LIMIT + Duration::from_secs(1),
+        "streamed for {waited:?}, expected the 6 s hold limit"
+    );
 
     // Playlists wait for a complete segment just as long, then say why not.
     for (path, reason) in [
@@ -231,13 +262,11 @@ async fn held_segment_is_answered_when_the_encoder_restarts() {
     let ch = o.channel("live");
 
     // Segment 1 is in progress; it ends only when a later key frame starts segment 2.
-    let base = Arc::strong_count(&ch);
+    // Its request is answered at once and streamed: it waits for the rest.
+    let g = ch.object("v1", 1).expect("segment 1 in progress");
     let t0 = Instant::now();
     let held = spawn_get(o.playback, "/live/v1/seg-1.m4s");
-    spin_until("the segment request is held", || {
-        Arc::strong_count(&ch) > base
-    })
-    .await;
+    spin_until("the segment request is streaming", || g.readers() > 0).await;
     assert!(!held.is_finished());
 
     // The encoder reconnects and sends the same stream again (init + media from time

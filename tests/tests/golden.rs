@@ -560,13 +560,24 @@ fn mpds_follow_dash_rules() -> TestResult {
         // The low-latency service: a ServiceDescription with a target in ms, and a
         // ProducerReferenceTime in every Adaptation Set.
         match els.iter().find(|e| e.name == "Latency") {
-            Some(l) if l.get("target").and_then(|v| v.parse::<u64>().ok()).is_some() => {}
-            other => fail(format!("no Latency@target in ms: {:?}", other.map(|e| &e.attrs))),
+            Some(l)
+                if l.get("target")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .is_some() => {}
+            other => fail(format!(
+                "no Latency@target in ms: {:?}",
+                other.map(|e| &e.attrs)
+            )),
         }
         let sets = els.iter().filter(|e| e.name == "AdaptationSet").count();
-        let prfts = els.iter().filter(|e| e.name == "ProducerReferenceTime").count();
+        let prfts = els
+            .iter()
+            .filter(|e| e.name == "ProducerReferenceTime")
+            .count();
         if prfts != sets {
-            fail(format!("{prfts} ProducerReferenceTime for {sets} AdaptationSets"));
+            fail(format!(
+                "{prfts} ProducerReferenceTime for {sets} AdaptationSets"
+            ));
         }
         // Walk Period -> Representation -> SegmentTemplate; a Representation appears
         // once per Period. With `$Number$` and `@duration`, segment n of a Period is
@@ -608,9 +619,13 @@ fn mpds_follow_dash_rules() -> TestResult {
                     let pto = num("presentationTimeOffset").unwrap_or(0);
                     let d_s = d as f64 / ts as f64;
                     if ((pto as f64 / ts as f64) - period_start_s).abs() > 1e-5 {
-                        fail(format!("{id}: PTO {pto}/{ts} != Period@start {period_start_s}"));
+                        fail(format!(
+                            "{id}: PTO {pto}/{ts} != Period@start {period_start_s}"
+                        ));
                     }
-                    let ato = e.get("availabilityTimeOffset").and_then(|v| v.parse::<f64>().ok());
+                    let ato = e
+                        .get("availabilityTimeOffset")
+                        .and_then(|v| v.parse::<f64>().ok());
                     if !ato.is_some_and(|a| a > 0.0 && a < d_s)
                         || e.get("availabilityTimeComplete") != Some("false")
                     {
@@ -623,7 +638,10 @@ fn mpds_follow_dash_rules() -> TestResult {
                     };
                     for s in t.segments.iter().filter(|s| t.period_of(s) == period_id) {
                         if s.msn < first {
-                            fail(format!("{id}: segment {} before startNumber {first}", s.msn));
+                            fail(format!(
+                                "{id}: segment {} before startNumber {first}",
+                                s.msn
+                            ));
                             continue;
                         }
                         let nominal = period_start_s + (s.msn - first) as f64 * d_s;

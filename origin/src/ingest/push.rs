@@ -36,8 +36,16 @@ pub async fn ingest_body(
         Ok(())
     }
     .await;
-    if result.is_err() {
-        origin.remove_if_empty(name);
+    match &result {
+        // The connection broke mid-upload: the encoder died or lost its network.
+        Err(IngestError::Body(_)) => {
+            if let Some(ch) = &channel {
+                ch.interrupt(track);
+            }
+            origin.remove_if_empty(name);
+        }
+        Err(_) => origin.remove_if_empty(name),
+        Ok(()) => {}
     }
     result
 }

@@ -265,6 +265,22 @@ impl Channel {
         removed
     }
 
+    /// The upload of track `id` broke mid-stream (the encoder died or lost its
+    /// connection): its segment in progress ends where it is.
+    pub fn interrupt(&self, id: &str) {
+        let mut st = self.lock();
+        let Some(i) = st.tracks.iter().position(|t| t.timeline.meta.id == id) else {
+            return;
+        };
+        if st.tracks[i].interrupt() {
+            tracing::warn!(
+                "channel {}: the upload of track '{id}' broke; its segment in progress ends here",
+                self.name
+            );
+            self.publish(&st, Some(i));
+        }
+    }
+
     /// Ends every object still being produced (the channel is being removed).
     pub fn abort(&self) {
         for t in &self.lock().tracks {

@@ -28,6 +28,11 @@ pub enum End {
     /// Production stopped before the segment was complete (its track was removed):
     /// readers must end with an error, never a clean short end.
     Aborted,
+    /// Production stopped early because the encoder's upload broke: the bytes stored
+    /// are a shorter but valid segment (the timeline closed it there). Readers that were
+    /// attached while it grew end with an error (they were streaming a segment that
+    /// never reached its length); requests made afterwards get the stored bytes.
+    Truncated,
 }
 
 /// One segment being produced (or produced).
@@ -65,7 +70,7 @@ impl Body {
 
     /// Number of leading chunks that belong to complete parts.
     fn complete_chunks(&self) -> usize {
-        if self.end() == End::Complete {
+        if matches!(self.end(), End::Complete | End::Truncated) {
             return self.chunks.len();
         }
         self.parts
@@ -178,6 +183,18 @@ impl Growing {
         }
     }
 
+    /// Ends production early at what is stored (the encoder's upload broke): readers
+    /// still attached end with an error, later requests get the stored bytes.
+    pub fn truncate(&self) {
+        let mut b = self.lock();
+        if b.end.is_none() {
+            b.parts.iter_mut().for_each(|p| p.complete = true);
+            b.end = Some(End::Truncated);
+            drop(b);
+            self.bump();
+        }
+    }
+
     /// How production stands.
     pub fn end(&self) -> End {
         self.lock().end()
@@ -281,7 +298,7 @@ impl Reader {
         match b.end() {
             End::Open => None,
             End::Complete => Some(Step::Done),
-            End::Aborted => Some(Step::Aborted),
+            End::Aborted | End::Truncated => Some(Step::Aborted),
         }
     }
 

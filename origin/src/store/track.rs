@@ -360,6 +360,21 @@ impl LiveTrack {
         }
     }
 
+    /// The encoder's upload broke: the segment in progress ends at what is stored (its
+    /// readers end with an error) and the next segment starts a new period. Returns
+    /// true when a segment was in progress.
+    pub fn interrupt(&mut self) -> bool {
+        let open = self.timeline.segments.back().is_some_and(|s| !s.complete);
+        if !open {
+            return false;
+        }
+        if let Some(g) = self.media.back() {
+            g.truncate();
+        }
+        self.close(true);
+        true
+    }
+
     /// Drops the oldest complete segments so that at most `keep` remain, with their
     /// media and any init version no longer referenced.
     pub fn evict(&mut self, keep: usize) {

@@ -260,6 +260,68 @@ impl Conn {
         self.response(method == "HEAD").await
     }
 
+    /// Reads a response head only: its status and headers (lower-case names). The body,
+    /// if any, is left to [`Conn::next_chunk`].
+    pub async fn response_head(&mut self) -> (u16, Vec<(String, String)>) {
+        let end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i;
+            }
+            let n = self.fill().await;
+            assert!(n > 0, "connection closed before a response head");
+        };
+        let head = String::from_utf8(self.buf[..end].to_vec()).expect("ASCII response head");
+        self.buf.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status code");
+        let headers = lines
+            .map(|l| l.split_once(':').expect("header line"))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        (status, headers)
+    }
+
+    /// Reads the next chunk of a chunked body as it arrives: `Some(Ok(data))`, `None`
+    /// at the terminating chunk (a clean end), `Some(Err(()))` when the connection
+    /// closes inside the framing (a body that ended with an error).
+    pub async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, ()>> {
+        let Some(line) = self.try_line().await else {
+            return Some(Err(()));
+        };
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .expect("chunk size");
+        if size == 0 {
+            while self.try_line().await.is_some_and(|l| !l.is_empty()) {}
+            return None;
+        }
+        while self.buf.len() < size + 2 {
+            if self.fill().await == 0 {
+                return Some(Err(()));
+            }
+        }
+        let data: Vec<u8> = self.buf.drain(..size).collect();
+        self.buf.drain(..2);
+        Some(Ok(data))
+    }
+
+    /// A CRLF-terminated line, or `None` if the connection closes first.
+    async fn try_line(&mut self) -> Option<String> {
+        loop {
+            if let Some(i) = find(&self.buf, b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..i]).into_owned();
+                self.buf.drain(..i + 2);
+                return Some(line);
+            }
+            if self.fill().await == 0 {
+                return None;
+            }
+        }
+    }
+
     /// Reads one response. `head_request` says the request was HEAD (no body follows).
     pub async fn response(&mut self, head_request: bool) -> Response {
         let end = loop {

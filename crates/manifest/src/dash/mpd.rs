@@ -48,7 +48,11 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
     let cfg = &snap.config;
     // Published once a segment is complete (as the playlists are): the cadence and
     // every Period's place on the grid are known by then.
-    if snap.tracks.iter().all(|t| listed_segments(t, cfg).is_empty()) {
+    if snap
+        .tracks
+        .iter()
+        .all(|t| listed_segments(t, cfg).is_empty())
+    {
         return Err(ManifestError::NotReady);
     }
     let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap

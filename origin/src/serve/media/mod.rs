@@ -140,7 +140,7 @@ pub async fn segment(
             return ranged::answer(g, range, limit, ct, &cache, &what).await;
         }
         match g.end() {
-            End::Complete => {
+            End::Complete | End::Truncated => {
                 let mut r = ok(ct, &cache, chunks(g.chunks()));
                 r.headers_mut().insert(
                     http::header::ACCEPT_RANGES,

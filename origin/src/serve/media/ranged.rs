@@ -43,7 +43,7 @@ pub async fn answer(
     };
     match g.end() {
         End::Aborted => return Err(ServeError::NotFound(format!("{what} (its track ended)"))),
-        End::Complete => {
+        End::Complete | End::Truncated => {
             let stored = g.chunks();
             let total: u64 = stored.iter().map(|b| b.len() as u64).sum();
             if range.start >= total {
