@@ -259,10 +259,10 @@ async fn metrics_and_channel_list() {
         .expect("held bytes");
     assert!(held > VIDEO_EVERY_FRAME.len() / 2, "{held}");
 
-    // A request held for a segment that is not complete yet is counted while it waits.
+    // A request held for a segment that has not begun yet is counted while it waits.
     let ch = o.channel("live");
     let playback = o.playback;
-    let held_req = tokio::spawn(async move { get(playback, "/live/v1/seg-1.m4s").await });
+    let held_req = tokio::spawn(async move { get(playback, "/live/v1/seg-2.m4s").await });
     while ch.waiting() == 0 {
         tokio::task::yield_now().await;
     }

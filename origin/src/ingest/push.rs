@@ -23,6 +23,8 @@ pub async fn ingest_body(
     if let Some(init) = channel.as_ref().and_then(|c| c.init_info(track)) {
         demux = demux.with_init(init);
     }
+    // True once this upload has stored media: only then is a segment in progress its own.
+    let mut fed = false;
     let result = async {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| IngestError::Body(e.to_string()))?;
@@ -30,7 +32,7 @@ pub async fn ingest_body(
                 continue;
             };
             demux.push(&data);
-            drain_events(origin, name, &mut channel, track, &mut demux)?;
+            fed |= drain_events(origin, name, &mut channel, track, &mut demux)?;
         }
         demux.finish()?;
         Ok(())
@@ -39,7 +41,7 @@ pub async fn ingest_body(
     match &result {
         // The connection broke mid-upload: the encoder died or lost its network.
         Err(IngestError::Body(_)) => {
-            if let Some(ch) = &channel {
+            if let Some(ch) = channel.as_ref().filter(|_| fed) {
                 ch.interrupt(track);
             }
             origin.remove_if_empty(name);
@@ -50,14 +52,15 @@ pub async fn ingest_body(
     result
 }
 
-/// Applies every complete event buffered in `demux`.
+/// Applies every complete event buffered in `demux`; true when media was stored.
 fn drain_events(
     origin: &Origin,
     name: &str,
     channel: &mut Option<std::sync::Arc<Channel>>,
     track: &str,
     demux: &mut cmaf::Demuxer,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
+    let mut stored = false;
     while let Some(ev) = demux.next_event()? {
         match ev {
             cmaf::Event::Init { info, bytes } => {
@@ -84,9 +87,10 @@ fn drain_events(
                     mdat_offset,
                 };
                 ch.add_chunk(track, &chunk, crate::clock::now_us())?;
+                stored = true;
             }
             cmaf::Event::Skipped(_) => {}
         }
     }
-    Ok(())
+    Ok(stored)
 }
