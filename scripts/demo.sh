@@ -36,8 +36,10 @@ cat <<MSG
 
 weir is live (Ctrl-C stops weir and the test source):
   player page (hls.js, LL-HLS): http://$PLAY/
+  player page (dash.js, LL-DASH): http://$PLAY/?channel=$CH&player=dash
+  player page (Shaka): http://$PLAY/?channel=$CH&player=shaka  (DASH: &format=dash)
   HLS : http://$PLAY/$CH/master.m3u8
-  DASH: http://$PLAY/$CH/manifest.mpd
+  DASH / LL-DASH: http://$PLAY/$CH/manifest.mpd
   time: http://$PLAY/time
 Manifests above are rendered by the Wasm component (response header x-weir-render);
 the origin's native rendering of the same channel: http://$ORIGIN/$CH/master.m3u8

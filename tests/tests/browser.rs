@@ -393,3 +393,136 @@ async fn hls_js_plays_across_an_encoder_reconnect() {
     assert_eq!(inits.len(), 2, "both inits are held");
     assert_eq!(v.meta.height, 360, "the second encoder's rendition is live");
 }
+
+/// Seconds dash.js plays weir's LL-DASH in the long phase: at least 60 s after a start
+/// that may take up to 10 s.
+const DASH_SECONDS: u32 = 72;
+
+/// The `q`-quantile (0..=1) of `v`, by nearest rank.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let i = ((s.len() as f64 - 1.0) * q).round() as usize;
+    s.get(i).copied().unwrap_or(f64::NAN)
+}
+
+/// Checks that dash.js turned on its low-latency mode from the MPD alone (no setting
+/// on the page) and took the MPD's latency target; returns the live latencies it
+/// reported (`getCurrentLiveLatency()`, s) after the start.
+fn assert_dash_low_latency(name: &str, samples: &[Value]) -> Vec<f64> {
+    let target = manifest::policy::dash_service::LATENCY_TARGET_MS as f64 / 1000.0;
+    let last = samples.last().expect("samples");
+    assert_eq!(
+        last["lowLatency"], true,
+        "{name}: dash.js detected low latency from the MPD (availabilityTimeComplete=false)"
+    );
+    assert_eq!(
+        last["targetLatency"].as_f64(),
+        Some(target),
+        "{name}: dash.js took the MPD's ServiceDescription latency target"
+    );
+    samples
+        .iter()
+        .filter_map(|s| s["latency"].as_f64())
+        .filter(|l| *l > 0.0)
+        .collect()
+}
+
+/// LL-DASH: dash.js (npm, at its defaults) plays weir's MPD for over 60 s in low-latency
+/// mode, which it must detect from the MPD alone, without a stall while the source
+/// keeps up; Shaka plays the same MPD; dash.js plays it again through `weir edge`, where
+/// the Wasm component renders the MPD and the segment in progress streams through it.
+/// Every MPD fetched validates against the DASH schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_js_plays_ll_dash_at_low_latency_then_shaka_and_through_the_edge() {
+    let o = TestOrigin::start_with_web().await;
+    let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
+        &format!("http://{}/ingest/live", o.ingest),
+        240,
+    ));
+    o.wait_segments(
+        "live",
+        &["v360", "v180", "audio"],
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let source = SourceClock::follow(&o, "live", "v360");
+    let url = format!("http://{}/?channel=live&player=dash", o.playback);
+    let (samples, errors, _) = play(url, DASH_SECONDS, None).await;
+    let lag = source.worst_lag();
+    eprintln!("source: worst fall-behind of the encoder vs real time {lag:.2} s");
+    let start = assert_plays(
+        "dash.js",
+        &samples,
+        &errors,
+        Continuity::EverySecond {
+            starved_source: lag >= STARVED_SOURCE_S,
+        },
+    );
+    assert!(
+        samples.len() - start > 60,
+        "dash.js played {} s",
+        samples.len() - start
+    );
+    let latency = assert_dash_low_latency("dash.js", &samples[start..]);
+    let (median, p95) = (quantile(&latency, 0.5), quantile(&latency, 0.95));
+    eprintln!(
+        "dash.js LL-DASH live latency (getCurrentLiveLatency) over {} s: median {median:.3} s, \
+         p95 {p95:.3} s",
+        latency.len()
+    );
+    let target = manifest::policy::dash_service::LATENCY_TARGET_MS as f64 / 1000.0;
+    assert!(
+        median < target + MAX_BEYOND_TARGET_S + lag,
+        "dash.js holds the MPD's target: median {median:.3} s"
+    );
+
+    // Shaka Player, same MPD, 20 s.
+    let url = format!(
+        "http://{}/?channel=live&player=shaka&format=dash",
+        o.playback
+    );
+    let (samples, errors, _) = play(url, 20, None).await;
+    assert_plays("shaka (DASH)", &samples, &errors, Continuity::Overall);
+
+    // dash.js through `weir edge`, 20 s.
+    let edge = TestEdge::start(o.playback).await;
+    let mpd = support::http::get(edge.addr, "/live/manifest.mpd").await;
+    assert!(
+        mpd.header("x-weir-render")
+            .is_some_and(|v| v.starts_with("wasm/")),
+        "the component rendered the MPD"
+    );
+    source.reset();
+    let url = format!("http://{}/?channel=live&player=dash", edge.addr);
+    let (samples, errors, _) = play(url, 20, None).await;
+    let lag = source.worst_lag();
+    let start = assert_plays(
+        "dash.js via weir edge",
+        &samples,
+        &errors,
+        Continuity::EverySecond {
+            starved_source: lag >= STARVED_SOURCE_S,
+        },
+    );
+    let latency = assert_dash_low_latency("dash.js via weir edge", &samples[start..]);
+    eprintln!(
+        "dash.js via weir edge: median live latency {:.3} s",
+        quantile(&latency, 0.5)
+    );
+
+    // The MPDs of this run, from the origin and from the component, are schema-valid.
+    let dir = std::env::temp_dir().join(format!("weir-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    for (name, addr) in [("origin", o.playback), ("edge", edge.addr)] {
+        let r = support::http::get(addr, "/live/manifest.mpd").await;
+        assert_eq!(r.status, 200);
+        let file = dir.join(format!("{name}.mpd"));
+        std::fs::write(&file, &r.body).expect("write MPD");
+        tokio::task::spawn_blocking(move || tools::xmllint_mpd(&file))
+            .await
+            .expect("xmllint task");
+    }
+}
