@@ -25,6 +25,8 @@ try {
   for (let i = 1; i <= +secs; i++) {
     await page.waitForTimeout(1000);
     const s = await page.evaluate(() => window.playerState());
+    s.mediaErrors = (s.events || []).filter(e => e.name === 'error').length;
+    s.waits = (s.events || []).filter(e => e.name === 'waiting').length;
     delete s.events;
     samples.push(s);
     console.log(JSON.stringify({ i, t: s.currentTime, frames: s.decodedFrames, latency: s.latency, target: s.targetLatency, level: s.level, errors: s.errors.length }));

@@ -168,6 +168,15 @@ fn assert_plays(
             .collect();
         assert!(fatal.is_empty(), "{name}: fatal errors {fatal:?}");
     }
+    // A media error of the video element (a decode failure) is fatal too, whether or
+    // not the player reports it.
+    if let Some(last) = samples.last() {
+        assert_eq!(
+            last["mediaErrors"].as_u64(),
+            Some(0),
+            "{name}: the video element reported an error"
+        );
+    }
     let t = |s: &Value| s["currentTime"].as_f64().unwrap_or(0.0);
     let start = samples
         .iter()
@@ -525,4 +534,46 @@ async fn dash_js_plays_ll_dash_at_low_latency_then_shaka_and_through_the_edge() 
             .await
             .expect("xmllint task");
     }
+}
+
+/// An encoder reconnect with another resolution under dash.js: the MPD gains a Period
+/// (its own init and presentationTimeOffset) and dash.js, in low-latency mode, keeps
+/// playing into the second encoder's media.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_js_plays_across_an_encoder_reconnect() {
+    let o = TestOrigin::start_with_web().await;
+    let ingest = format!("http://{}/ingest/rd", o.ingest);
+    let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
+    o.wait_segments("rd", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+    let url = format!("http://{}/?channel=rd&player=dash", o.playback);
+    let player = tokio::spawn(play(url, 26, None));
+    let status = tokio::task::spawn_blocking(move || {
+        let s = first.0.wait();
+        (s, first)
+    })
+    .await
+    .expect("wait task");
+    assert!(status.0.expect("first encoder").success(), "first encoder");
+    let _second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 40, "640x360"));
+    let (samples, errors, _) = player.await.expect("player");
+    let start = assert_plays(
+        "dash.js across a reconnect",
+        &samples,
+        &errors,
+        Continuity::Overall,
+    );
+    assert_dash_low_latency("dash.js across a reconnect", &samples[start..]);
+    let mpd = support::http::get(o.playback, "/rd/manifest.mpd")
+        .await
+        .text();
+    assert!(
+        mpd.matches("<Period ").count() >= 2,
+        "a Period per encoder: {mpd}"
+    );
+    let last = samples.last().expect("samples");
+    assert!(
+        last["height"].as_u64() == Some(360) || last["videoHeight"].as_u64() == Some(360),
+        "dash.js plays the second encoder's 360p: {last}"
+    );
 }

@@ -8,7 +8,9 @@
 //! URL layout the renderers assume (all relative, so any host or CDN path prefix works):
 //! - `/{channel}/master.m3u8` refers to `{track}/index.m3u8`;
 //! - `/{channel}/{track}/index.m3u8` refers to `init-{id}.mp4` and `seg-{msn}.m4s`;
-//! - `/{channel}/manifest.mpd` refers to `{track}/init-{id}.mp4` and `{track}/seg-{msn}.m4s`.
+//! - `/{channel}/manifest.mpd` refers to `{track}/init-{id}.mp4` and
+//!   `{track}/p{period}/seg-{msn}.m4s` (the same segment, with the Period the MPD puts
+//!   it in, which the origin checks).
 //!
 //! `{id}` is [`timeline::Segment::init`] in 8 hex digits ([`init_uri`]).
 

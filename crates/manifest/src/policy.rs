@@ -228,6 +228,11 @@ pub mod dash_service {
     pub const LATENCY_MAX_MS: u64 = 2_000;
     /// `PlaybackRate@min` and `@max`: the catch-up range.
     pub const PLAYBACK_RATE: (&str, &str) = ("0.9", "1.1");
+    /// Longest `MPD@minimumUpdatePeriod` (ms). After an encoder restart a player still
+    /// on the old MPD asks for a segment of the new Period under the old one and is
+    /// refused (404); it must reload the MPD within its retries (dash.js in low-latency
+    /// mode: 15 tries 100 ms apart), so the MPD is reloaded at least this often.
+    pub const UPDATE_PERIOD_MAX_MS: u64 = 1_000;
 }
 
 #[cfg(test)]

@@ -78,13 +78,14 @@ impl PlaybackService {
                 channel,
                 track,
                 msn,
+                period,
             } => {
                 let range = req
                     .headers()
                     .get(http::header::RANGE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(media::ByteRange::parse);
-                return media::segment(o, &channel, &track, msn, range, cfg).await;
+                return media::segment(o, &channel, &track, (msn, period), range, cfg).await;
             }
             Route::Part {
                 channel,

@@ -54,7 +54,9 @@ pub enum Route {
         /// The init's id (8 hex digits in the URL); `None` for the current init.
         version: Option<u32>,
     },
-    /// `/{channel}/{track}/seg-{msn}.m4s`.
+    /// `/{channel}/{track}/seg-{msn}.m4s` (HLS), or
+    /// `/{channel}/{track}/p{period}/seg-{msn}.m4s` (DASH: the segment as a Period of
+    /// the MPD addresses it).
     Segment {
         /// Channel name.
         channel: String,
@@ -62,6 +64,8 @@ pub enum Route {
         track: String,
         /// Media sequence number.
         msn: u64,
+        /// The Period (discontinuity sequence) the request expects the segment in.
+        period: Option<u64>,
     },
     /// `/{channel}/{track}/part-{msn}.{part}.m4s`.
     Part {
@@ -105,6 +109,20 @@ impl Route {
             [c, "master.m3u8"] => Route::Master { channel: name(c)? },
             [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
+            [c, t, p, file] => {
+                let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
+                let msn = file
+                    .strip_prefix("seg-")
+                    .and_then(|f| f.strip_suffix(".m4s"))
+                    .and_then(number)
+                    .ok_or_else(nf)?;
+                Route::Segment {
+                    channel: name(c)?,
+                    track: name(t)?,
+                    msn,
+                    period: Some(period),
+                }
+            }
             [c, t, file] => {
                 let (channel, track) = (name(c)?, name(t)?);
                 match *file {
@@ -132,6 +150,7 @@ impl Route {
                                 channel,
                                 track,
                                 msn: number(n).ok_or_else(nf)?,
+                                period: None,
                             }
                         } else if let Some((n, p)) = f
                             .strip_prefix("part-")
@@ -190,9 +209,21 @@ mod tests {
             Ok(Route::Segment {
                 channel: "live".into(),
                 track: "v1".into(),
-                msn: 12
+                msn: 12,
+                period: None,
             })
         );
+        assert_eq!(
+            Route::parse("/live/v1/p3/seg-12.m4s"),
+            Ok(Route::Segment {
+                channel: "live".into(),
+                track: "v1".into(),
+                msn: 12,
+                period: Some(3),
+            })
+        );
+        assert!(Route::parse("/live/v1/q3/seg-12.m4s").is_err());
+        assert!(Route::parse("/live/v1/p3/part-12.1.m4s").is_err());
         assert_eq!(
             Route::parse("/live/v1/part-12.3.m4s"),
             Ok(Route::Part {

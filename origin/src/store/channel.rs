@@ -18,7 +18,7 @@ use timeline::{ChannelSnapshot, ClockSource, Grid, MediaKind, TimingConfig, snap
 use tokio::sync::watch;
 
 use super::growing::Growing;
-use super::track::LiveTrack;
+use super::track::{LiveTrack, Restart};
 use crate::config::Limits;
 use crate::error::IngestError;
 
@@ -53,6 +53,7 @@ struct State {
     epoch_us: Option<i64>,
     epoch_source: Option<ClockSource>,
     grid: Grid,
+    restart: Restart,
     tracks: Vec<LiveTrack>,
 }
 
@@ -160,9 +161,17 @@ impl Channel {
             .iter()
             .position(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
+        if st.tracks[i].rebase_pending() {
+            st.restart.next_cell = st
+                .tracks
+                .iter()
+                .map(|t| t.next_cell(&st.grid, &self.timing))
+                .max()
+                .unwrap_or(0);
+        }
         let track = &mut st.tracks[i];
         track.last_activity_us = arrival_us;
-        let applied = track.apply_chunk(&self.timing, &mut st.grid, chunk)?;
+        let applied = track.apply_chunk(&self.timing, &mut st.grid, &mut st.restart, chunk)?;
         if applied.stored == 0 {
             // Published only when something changed: a restart may have closed the
             // segment in progress while the new stream waits for its first key frame.

@@ -51,6 +51,17 @@ pub struct LiveTrack {
     changed: watch::Sender<u64>,
 }
 
+/// What an encoder restart needs to know of the whole channel, so that all of its
+/// renditions continue at one point and stay in sync with each other.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Restart {
+    /// The offset the channel's latest restart gave the first rendition that restarted:
+    /// (ticks, timescale). A rendition restarting with it continues forward in sync.
+    pub offset: Option<(u64, u32)>,
+    /// The grid cell after the newest media of any rendition of the channel.
+    pub next_cell: u64,
+}
+
 /// What one ingest chunk did to a track.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Applied {
@@ -226,6 +237,7 @@ impl LiveTrack {
         &mut self,
         cfg: &TimingConfig,
         grid: &mut Grid,
+        restart: &mut Restart,
         chunk: &ChunkIn,
     ) -> Result<Applied, IngestError> {
         let source_id = self.current_init().info.tracks[0].track_id;
@@ -245,7 +257,7 @@ impl LiveTrack {
         };
         let mut applied = Applied::default();
         if std::mem::take(&mut self.rebase_pending) {
-            applied.closed = self.rebase(grid, cfg, first.dts);
+            applied.closed = self.rebase(grid, cfg, restart, first.dts);
         }
         // Every decode time must stay representable once offset.
         if let Some(s) = traf.samples.iter().find(|s| {
@@ -399,9 +411,41 @@ impl LiveTrack {
         self.media.iter().for_each(|g| g.abort());
     }
 
-    /// After an encoder restart whose clock went back, continue the timeline at the next
-    /// segment grid point, with a discontinuity. Returns true when it did.
-    fn rebase(&mut self, grid: &Grid, cfg: &TimingConfig, first_dts: u64) -> bool {
+    /// True when the next chunk may follow an encoder restart (an init was just set).
+    pub fn rebase_pending(&self) -> bool {
+        self.rebase_pending
+    }
+
+    /// The first grid cell that starts at or after this track's newest media less one
+    /// frame (0 without media): where a restart can continue it, dropping at most one
+    /// repeated frame (an audio frame that crosses the grid point, typically).
+    pub fn next_cell(&self, grid: &Grid, cfg: &TimingConfig) -> u64 {
+        let c = grid.current(cfg.target_duration_ms);
+        let frame = u64::from(self.timeline.meta.frame_duration);
+        self.timeline
+            .end()
+            .map_or(0, |end| match end.saturating_sub(frame) {
+                0 => 0,
+                t => c
+                    .cell(t - 1, self.timeline.meta.timescale)
+                    .saturating_add(1),
+            })
+    }
+
+    /// After an encoder restart whose clock went back, continue the timeline with a
+    /// discontinuity. Returns true when it did.
+    ///
+    /// Every rendition of the encoder restarted together, so all of them take one
+    /// offset: the first to restart continues at the grid point after the newest media
+    /// of any rendition (`restart.next_cell`), and the others reuse its offset, which
+    /// keeps them in sync as the encoder had them.
+    fn rebase(
+        &mut self,
+        grid: &Grid,
+        cfg: &TimingConfig,
+        restart: &mut Restart,
+        first_dts: u64,
+    ) -> bool {
         let Some(end) = self.timeline.end() else {
             return false;
         };
@@ -409,11 +453,22 @@ impl LiveTrack {
             return false;
         }
         let ts = self.timeline.meta.timescale;
-        let c = grid.current(cfg.target_duration_ms);
-        let next = c
-            .boundary(c.cell(end.saturating_sub(1), ts).saturating_add(1), ts)
-            .max(end);
-        self.offset = next.saturating_sub(first_dts);
+        // Within a frame of the end: the repeated frame is dropped as a duplicate.
+        let frame = u64::from(self.timeline.meta.frame_duration);
+        let shared = restart
+            .offset
+            .map(|(o, ots)| timeline::time::rescale(o, ots, ts))
+            .filter(|o| first_dts.saturating_add(*o).saturating_add(frame) >= end);
+        self.offset = match shared {
+            Some(o) => o,
+            None => {
+                let c = grid.current(cfg.target_duration_ms);
+                let next = c.boundary(restart.next_cell, ts);
+                let o = next.saturating_sub(first_dts);
+                restart.offset = Some((o, ts));
+                o
+            }
+        };
         self.close(true);
         true
     }

@@ -31,8 +31,8 @@ const UTC_SCHEME: &str = "urn:mpeg:dash:utc:http-iso:2014";
 /// Renders the dynamic MPD of the channel.
 ///
 /// Addressing: `$Number$` with `SegmentTemplate@duration` equal to the channel's
-/// cadence, and `$Number$` equal to the HLS media sequence number, so DASH and HLS share
-/// segment URLs (one cached object per segment at any CDN). A player finds every
+/// cadence, and `$Number$` equal to the HLS media sequence number (one stored object per
+/// segment for both; the DASH URL also names its Period, see `media`). A player finds every
 /// segment from the wall clock alone, without reloading the MPD: segment `n` of a
 /// Period covers `Period@start + (n - startNumber) × D`, which is the grid cell the cutter
 /// started it in (`timeline::cutter`: within a period, number and cell advance
@@ -79,8 +79,12 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
             ("type", "dynamic".into()),
             ("availabilityStartTime", format_iso8601_micros(epoch)),
             ("publishTime", format_iso8601_micros(snap.now_us)),
-            // Segments are found from the clock; the MPD changes only for a new Period.
-            ("minimumUpdatePeriod", duration_ms(d_ms)),
+            // Segments are found from the clock; the MPD changes only for a new Period,
+            // which players must see within their retries of a refused segment.
+            (
+                "minimumUpdatePeriod",
+                duration_ms(d_ms.min(dash_service::UPDATE_PERIOD_MAX_MS)),
+            ),
             (
                 "minBufferTime",
                 duration_ms(dash_service::LATENCY_TARGET_MS),
@@ -189,14 +193,11 @@ fn periods<'a>(
 struct Placement {
     /// Grid cell of the Period's start.
     cell: u64,
-    /// Number of the segment in that cell.
-    start_number: u64,
 }
 
 impl Placement {
     /// The Period `id` of `members`: it starts at the grid point of the cell its first
-    /// segment was cut in (media time zero for the first Period), and its segments'
-    /// numbers are their cells plus one constant, read off any of its segments.
+    /// segment was cut in (media time zero for the first Period).
     fn of(id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)], grid: Cadence) -> Placement {
         let cell = members
             .iter()
@@ -209,15 +210,20 @@ impl Placement {
             })
             .min()
             .unwrap_or(0);
-        // number - cell, the same for every segment of the Period.
-        let shift = members
-            .first()
-            .and_then(|(t, segs)| segs.first().map(|s| (t, s)))
-            .map_or(1, |(t, s)| {
-                i128::from(s.msn) - i128::from(grid.cell(s.start, t.meta.timescale))
-            });
-        let start_number = u64::try_from(i128::from(cell) + shift).unwrap_or(1).max(1);
-        Placement { cell, start_number }
+        Placement { cell }
+    }
+
+    /// `startNumber` of track `t` in this Period: the number of its segment in the
+    /// Period's first cell. Within a Period a track's numbers are its cells plus one
+    /// constant, read off any of its segments here; the constant is per track, since
+    /// one rendition may hold a segment in a cell another has none in (a restart).
+    fn start_number(&self, t: &TrackSnapshot, segs: &[&Segment], grid: Cadence) -> u64 {
+        let shift = segs.first().map_or(1, |s| {
+            i128::from(s.msn) - i128::from(grid.cell(s.start, t.meta.timescale))
+        });
+        u64::try_from(i128::from(self.cell) + shift)
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// `presentationTimeOffset` in ticks of the cadence's timescale.
@@ -271,6 +277,7 @@ fn period(
                 .collect();
             let ctx = SetContext {
                 snap,
+                period: id,
                 grid,
                 epoch_us,
                 opts,
@@ -286,6 +293,7 @@ fn period(
 /// What every Adaptation Set of a Period shares.
 struct SetContext<'a> {
     snap: &'a ChannelSnapshot,
+    period: u64,
     grid: Cadence,
     epoch_us: i64,
     opts: &'a MpdOptions,
@@ -431,8 +439,16 @@ fn representation(
                 crate::init_uri(segs.last().map_or(t.init, |s| s.init))
             ),
         ),
-        ("media", "$RepresentationID$/seg-$Number$.m4s".into()),
-        ("startNumber", ctx.place.start_number.to_string()),
+        // The Period in the path: a client still on an older MPD gets a 404 for a
+        // segment of a Period it has not seen, instead of media for another init.
+        (
+            "media",
+            format!("$RepresentationID$/p{}/seg-$Number$.m4s", ctx.period),
+        ),
+        (
+            "startNumber",
+            ctx.place.start_number(t, segs, ctx.grid).to_string(),
+        ),
         // [IOP-LL 6.1] chunked availability signalling on the SegmentTemplate, where
         // dash.js reads it (its low-latency mode turns on iff ATC is false).
         ("availabilityTimeOffset", secs_us(ato_us)),

@@ -121,11 +121,12 @@ pub async fn object(
 
 /// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, or the segment in progress
 /// streamed as it grows (held until it begins when it is a little ahead).
+/// `[p{period}/]`: the DASH form, which names the Period the client expects it in.
 pub async fn segment(
     origin: &Origin,
     name: &str,
     track: &str,
-    msn: u64,
+    (msn, period): (u64, Option<u64>),
     range: Option<ByteRange>,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
@@ -136,6 +137,9 @@ pub async fn segment(
     let limit = hold::limit(&ch, cfg);
     let wait = async {
         let g = object(&ch, track, msn, cfg, &what).await?;
+        if let Some(expected) = period {
+            in_period(&ch, track, msn, expected, &what)?;
+        }
         if let Some(range) = range {
             return ranged::answer(g, range, limit, ct, &cache, &what).await;
         }
@@ -162,6 +166,34 @@ pub async fn segment(
     tokio::time::timeout(limit, wait)
         .await
         .map_err(|_| ServeError::Timeout(what.clone()))?
+}
+
+/// Checks that segment `msn` belongs to Period `expected` of the MPD.
+///
+/// A DASH client addresses segments from the clock with the MPD it has: past the last
+/// segment of an open-ended Period it computes numbers that, after an encoder restart,
+/// belong to a new Period it has not seen yet (new init, new timeline), and until its
+/// next MPD reload (`minimumUpdatePeriod`) it would append them under the old init. The
+/// Period in the URL lets the origin refuse that, so the client reloads and continues
+/// in the new Period.
+fn in_period(
+    ch: &Channel,
+    track: &str,
+    msn: u64,
+    expected: u64,
+    what: &str,
+) -> Result<(), ServeError> {
+    let snap = ch.snapshot();
+    let actual = snap
+        .track(track)
+        .and_then(|t| t.segment(msn).map(|s| t.period_of(s)));
+    match actual {
+        Some(p) if p == expected => Ok(()),
+        Some(p) => Err(ServeError::NotFound(format!(
+            "{what} is in Period {p}, not {expected} (reload the MPD)"
+        ))),
+        None => Err(ServeError::NotFound(what.to_string())),
+    }
 }
 
 /// `/{channel}/{track}/part-{msn}.{part}.m4s`: a complete part, held while in progress.
