@@ -128,10 +128,10 @@ impl TrackTimeline {
                     // startNumber) × D`): a new segment that does not start in the cell
                     // after its predecessor's (a gap in media time of a cell or more)
                     // starts a new period, as a jump in the encoder's clock does.
-                    if let Some(c) = grid.cadence.filter(|_| self.numbered) {
-                        if c.cell(dts, ts) != c.cell(prev.start, ts).saturating_add(1) {
-                            self.pending_discontinuity = true;
-                        }
+                    if let Some(c) = grid.cadence.filter(|_| self.numbered)
+                        && c.cell(dts, ts) != c.cell(prev.start, ts).saturating_add(1)
+                    {
+                        self.pending_discontinuity = true;
                     }
                     let prev = Arc::make_mut(prev);
                     if !prev.complete {

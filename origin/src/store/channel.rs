@@ -180,11 +180,11 @@ impl Channel {
             }
             return Ok(());
         }
-        if st.epoch_us.is_none() {
-            if let Some((epoch, source)) = anchor(track, chunk, arrival_us) {
-                st.epoch_us = Some(snap_epoch(epoch));
-                st.epoch_source = Some(source);
-            }
+        if st.epoch_us.is_none()
+            && let Some((epoch, source)) = anchor(track, chunk, arrival_us)
+        {
+            st.epoch_us = Some(snap_epoch(epoch));
+            st.epoch_source = Some(source);
         }
         track.evict(self.keep_segments);
         if applied.forced_cut {
