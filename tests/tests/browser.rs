@@ -26,6 +26,10 @@ const TARGET_LATENCY_S: f64 = 1.5;
 /// starved, Chromium's fetch and decode threads with it.
 const STARVED_SOURCE_S: f64 = 0.4;
 
+/// One browser test at a time: each runs a real-time encoder, Chromium and weir on a
+/// 2-core machine, and latency figures mean nothing when four of them share it.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs the page driver; returns (samples, page errors, level switched to).
 async fn play(
     url: String,
@@ -273,6 +277,7 @@ fn assert_low_latency(name: &str, samples: &[Value], source: &SourceClock) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_js_low_latency_and_shaka_play_in_chromium() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let o = TestOrigin::start_with_web().await;
     let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
         &format!("http://{}/ingest/live", o.ingest),
@@ -370,6 +375,7 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
 /// the second encoder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_js_plays_across_an_encoder_reconnect() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let o = TestOrigin::start_with_web().await;
     let ingest = format!("http://{}/ingest/re", o.ingest);
     let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
@@ -444,6 +450,7 @@ fn assert_dash_low_latency(name: &str, samples: &[Value]) -> Vec<f64> {
 /// Every MPD fetched validates against the DASH schema.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dash_js_plays_ll_dash_at_low_latency_then_shaka_and_through_the_edge() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let o = TestOrigin::start_with_web().await;
     let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
         &format!("http://{}/ingest/live", o.ingest),
@@ -541,6 +548,7 @@ async fn dash_js_plays_ll_dash_at_low_latency_then_shaka_and_through_the_edge() 
 /// playing into the second encoder's media.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dash_js_plays_across_an_encoder_reconnect() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let o = TestOrigin::start_with_web().await;
     let ingest = format!("http://{}/ingest/rd", o.ingest);
     let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
