@@ -721,3 +721,69 @@ async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
     assert_same_answer(&path, &native, &fast);
     assert_same_answer(&path, &native, &wasi);
 }
+
+/// LL-DASH through `weir edge`: the segment in progress reaches the player chunk by
+/// chunk through the component's pass-through, byte for byte what the origin serves,
+/// in many reads spread over the segment's duration (streamed, not buffered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_growing_segment_streams_through_the_edge_chunk_by_chunk() {
+    let o = TestOrigin::start().await;
+    let _enc = tools::spawn_encoder(tools::ffmpeg_long_post_one(
+        &format!("http://{}/ingest/grow", o.ingest),
+        30,
+        "v180",
+    ));
+    o.wait_segments("grow", &["v180"], 2, Duration::from_secs(60))
+        .await;
+    let edge = TestEdge::start(o.playback).await;
+    // The moment the next segment begins, one reader through the edge and one at the
+    // origin ask for it.
+    let ch = o.origin.channel("grow").expect("channel");
+    let mut rx = ch.subscribe();
+    let now = rx
+        .borrow_and_update()
+        .track("v180")
+        .and_then(|t| t.segments.back().map(|s| s.msn));
+    let next = now.expect("a segment in progress") + 1;
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| s.track("v180").is_some_and(|t| t.segment(next).is_some())),
+    )
+    .await
+    .expect("the next segment begins")
+    .expect("channel alive");
+    let path = format!("/grow/v180/p0/seg-{next}.m4s");
+    let (via_edge, direct) = tokio::join!(
+        support::http::get_timed(edge.addr, &path),
+        support::http::get_timed(o.playback, &path)
+    );
+    let ((edge_resp, edge_reads), (origin_resp, origin_reads)) = (via_edge, direct);
+    assert_eq!(edge_resp.status, 200, "{}", edge_resp.text());
+    assert_eq!(origin_resp.status, 200);
+    let finished = support::http::get(o.playback, &path).await;
+    assert_eq!(
+        edge_resp.body, finished.body,
+        "through the edge: the finished segment"
+    );
+    assert_eq!(
+        origin_resp.body, finished.body,
+        "at the origin: the finished segment"
+    );
+    let span = |reads: &[(std::time::Instant, usize)]| {
+        reads.last().expect("reads").0 - reads.first().expect("reads").0
+    };
+    eprintln!(
+        "segment {next}: {} reads over {:?} through the edge, {} over {:?} at the origin",
+        edge_reads.len(),
+        span(&edge_reads),
+        origin_reads.len(),
+        span(&origin_reads)
+    );
+    // A 2 s segment of 30 fps frames, one CMAF chunk each.
+    assert!(
+        edge_reads.len() >= 20 && span(&edge_reads) >= Duration::from_secs(1),
+        "streamed through the edge, not buffered: {} reads over {:?}",
+        edge_reads.len(),
+        span(&edge_reads)
+    );
+}

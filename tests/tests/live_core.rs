@@ -387,6 +387,24 @@ async fn reconnect_with_a_new_resolution_keeps_old_inits() {
     let mpd_file = dir.join("manifest.mpd");
     std::fs::write(&mpd_file, &mpd.body).unwrap();
     blocking(move || tools::xmllint_mpd(&mpd_file)).await;
+    // A DASH segment URL names its Period: a client still on the first Period asking
+    // for the second Period's first segment is refused (it would append another
+    // init's media); under its own Period it is served.
+    let opened = t
+        .segments
+        .iter()
+        .find(|s| s.discontinuity)
+        .expect("the segment that opens the second Period");
+    let p = t.period_of(opened);
+    let stale = http::get(
+        o.playback,
+        &format!("/r/v/p{}/seg-{}.m4s", p - 1, opened.msn),
+    )
+    .await;
+    assert_eq!(stale.status, 404);
+    assert!(stale.text().contains("reload the MPD"), "{}", stale.text());
+    let fresh = http::get(o.playback, &format!("/r/v/p{p}/seg-{}.m4s", opened.msn)).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text());
 
     // ffmpeg plays the playlist from its first segment across the change.
     let url = format!("http://{}/r/v/index.m3u8", o.playback);

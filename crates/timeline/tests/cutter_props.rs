@@ -143,3 +143,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Across holes in media time (frames that never come), numbers stay consecutive,
+    /// and within each discontinuity period a segment's number is its grid cell plus
+    /// one constant: what DASH `$Number$` + `@duration` addressing needs.
+    #[test]
+    fn numbers_follow_cells_within_each_period(
+        c in cases(),
+        at in 60u64..400,
+        gap in 1u64..300,
+    ) {
+        let (ts, fd) = c.rate;
+        let mut g = Grid { cadence: None, has_video: true };
+        let mut v = track(MediaKind::Video, ts);
+        for i in (0..c.frames).filter(|i| *i < at || *i >= at + gap) {
+            match v.append(&c.cfg, &mut g, i * u64::from(fd), fd, i % c.gop == 0, 1) {
+                Ok(_) | Err(TimelineError::NoKeyFrame { .. }) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let Some(cad) = g.cadence else { return Ok(()) };
+        let msns: Vec<u64> = v.segments.iter().map(|s| s.msn).collect();
+        prop_assert!(msns.windows(2).all(|w| w[1] == w[0] + 1), "{:?}", msns);
+        let mut shift: std::collections::BTreeMap<u64, i128> = Default::default();
+        for s in v.segments.iter() {
+            let k = i128::from(s.msn) - i128::from(cad.cell(s.start, ts));
+            let p = v.period_of(s);
+            let first = *shift.entry(p).or_insert(k);
+            prop_assert_eq!(first, k, "segment {} of period {}", s.msn, p);
+        }
+    }
+}

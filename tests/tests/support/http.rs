@@ -54,6 +54,26 @@ pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     parse(&raw)
 }
 
+/// GETs `path` from `addr`, recording when each read returned and how many bytes of
+/// the response (framing included) had arrived by then.
+pub async fn get_timed(addr: SocketAddr, path: &str) -> (Resp, Vec<(std::time::Instant, usize)>) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    let mut reads = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = s.read(&mut buf).await.expect("read");
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        reads.push((std::time::Instant::now(), raw.len()));
+    }
+    (parse(&raw), reads)
+}
+
 /// POSTs `body` (with a Content-Length) to `path` on `addr`.
 pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Resp {
     let mut s = TcpStream::connect(addr).await.expect("connect");
