@@ -74,3 +74,5 @@ bench: build edge
 	$(CARGO) run --release -p weir-tests --bin bench-ingest
 	$(CARGO) run --release -p weir-tests --bin bench-edge
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-llhls
+	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-lldash
+	$(CARGO) run --release -p weir-tests --bin bench-chunks

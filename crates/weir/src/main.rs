@@ -88,10 +88,26 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Pending connections a listener queues before accepting: a burst of players
+/// (a thousand joining one live edge) must not overflow the kernel's accept queue, whose
+/// overflow costs a retransmitted handshake (a second or more) per dropped connection.
+/// tokio's `TcpListener::bind` uses 128; the kernel caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .with_context(|| format!("socket for {addr}"))?;
+    // As `TcpListener::bind` does, so that a restarted weir can bind at once.
+    socket
+        .set_reuseaddr(true)
+        .with_context(|| format!("SO_REUSEADDR on {addr}"))?;
+    socket.bind(addr).with_context(|| format!("binding {addr}"))?;
+    socket
+        .listen(LISTEN_BACKLOG)
+        .with_context(|| format!("listening on {addr}"))
 }
 
 /// Loads the edge node; with a co-hosted origin, the component is pointed at it.
