@@ -104,7 +104,9 @@ async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
     socket
         .set_reuseaddr(true)
         .with_context(|| format!("SO_REUSEADDR on {addr}"))?;
-    socket.bind(addr).with_context(|| format!("binding {addr}"))?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
     socket
         .listen(LISTEN_BACKLOG)
         .with_context(|| format!("listening on {addr}"))
