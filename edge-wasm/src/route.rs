@@ -20,7 +20,7 @@ pub fn parse(path: &str) -> Option<(String, Resource)> {
     // passed through to it, so it answers exactly as for its own players.
     let ok = manifest::policy::valid_name;
     match segs.as_slice() {
-        ["vendor", "hls.js" | "shaka-player", ..] => None,
+        ["vendor", "hls.js" | "dashjs" | "shaka-player", ..] => None,
         [c, "master.m3u8"] if ok(c) => Some((c.to_string(), Resource::Master)),
         [c, "manifest.mpd"] if ok(c) => Some((c.to_string(), Resource::Mpd)),
         [c, t, "index.m3u8"] if ok(c) && ok(t) => {

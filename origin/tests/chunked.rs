@@ -191,3 +191,38 @@ async fn an_encoder_dying_mid_segment_ends_its_readers_with_an_error() {
     assert_eq!(get(o.playback, "/live/v1/seg-1.m4s").await.status, 200);
     o.shutdown().await;
 }
+
+#[tokio::test]
+async fn l_hls_prefetches_the_segment_in_progress_and_the_next() {
+    let o = TestOrigin::start().await;
+    let mut enc = upload(&o, 75).await;
+    o.wait_for("live", |s| {
+        s.track("v1").and_then(|t| t.end()) == Some(75 * 512)
+    })
+    .await;
+    let r = get(o.playback, "/live/v1/lhls.m3u8").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    assert_eq!(
+        tail,
+        [
+            "#EXT-X-PREFETCH:seg-3.m4s",
+            "#EXT-X-PREFETCH:seg-2.m4s",
+            "seg-1.m4s"
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("#EXT-X-PART"), "plain HLS: {text}");
+    // The prefetched segment in progress streams; the multivariant names the L-HLS
+    // playlists; the channel list has the entry point.
+    let mut c = streaming_get(&o, "/live/v1/seg-2.m4s").await;
+    let mut body = Vec::new();
+    read_until(&mut c, &mut body, 1).await;
+    let master = get(o.playback, "/live/lhls.m3u8").await.text();
+    assert!(master.lines().any(|l| l == "v1/lhls.m3u8"), "{master}");
+    let list = get(o.playback, "/channels.json").await.text();
+    assert!(list.contains("\"lhls\":\"/live/lhls.m3u8\""), "{list}");
+    enc.finish_chunks().await;
+    o.shutdown().await;
+}

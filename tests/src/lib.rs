@@ -343,6 +343,16 @@ pub fn render_all(snap: &ChannelSnapshot) -> Result<Vec<(String, String)>, Manif
         "manifest.mpd".to_string(),
         manifest::dash::mpd(snap, &mpd_options())?,
     ));
+    out.push((
+        "lhls-master.m3u8".to_string(),
+        manifest::hls::lhls_multivariant_playlist(snap)?,
+    ));
+    for t in &snap.tracks {
+        out.push((
+            format!("{}.lhls.m3u8", t.meta.id),
+            manifest::hls::lhls_media_playlist(snap, &t.meta.id)?,
+        ));
+    }
     Ok(out)
 }
 

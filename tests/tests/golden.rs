@@ -864,6 +864,14 @@ fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
         snap.tracks_of(MediaKind::Audio).count() as u64
     };
     out.insert("master.m3u8".to_string(), (0, None, variants));
+    out.insert("lhls-master.m3u8".to_string(), (0, None, variants));
+    for t in &snap.tracks {
+        let listed = manifest::listed_segments(t, &snap.config);
+        out.insert(
+            format!("{}.lhls.m3u8", t.meta.id),
+            (listed.len() as u64, listed.first().map(|s| s.msn), 0),
+        );
+    }
     for t in &snap.tracks {
         let listed = manifest::listed_segments(t, &snap.config);
         out.insert(
@@ -885,6 +893,59 @@ fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
         );
     }
     out
+}
+
+/// [LHLS] (protocols.md §4.2): prefetch entries come after every complete segment,
+/// carry no EXTINF and no EXT-X-MAP directly before them (only
+/// EXT-X-PREFETCH-DISCONTINUITY may), number on from the last complete segment, and
+/// the playlist announces the segment in progress and the next one.
+#[test]
+fn lhls_playlists_follow_lhls_rules() -> TestResult {
+    let mut problems = Vec::new();
+    for sc in scenarios()? {
+        for t in &sc.snapshot.tracks {
+            let text = manifest::hls::lhls_media_playlist(&sc.snapshot, &t.meta.id)?;
+            let mut fail = |m: String| problems.push(format!("{}/{}: {m}", sc.name, t.meta.id));
+            let lines: Vec<&str> = text.lines().collect();
+            let Some(first) = lines.iter().position(|l| l.starts_with("#EXT-X-PREFETCH:")) else {
+                fail("no EXT-X-PREFETCH".into());
+                continue;
+            };
+            let tail = &lines[first..];
+            for (i, l) in tail.iter().enumerate() {
+                let ok = l.starts_with("#EXT-X-PREFETCH:")
+                    || (*l == "#EXT-X-PREFETCH-DISCONTINUITY"
+                        && tail
+                            .get(i + 1)
+                            .is_some_and(|n| n.starts_with("#EXT-X-PREFETCH:")));
+                if !ok {
+                    fail(format!("after the first prefetch: {l:?}"));
+                }
+            }
+            if lines[..first]
+                .last()
+                .is_some_and(|l| l.starts_with("#EXT-X-MAP"))
+            {
+                fail("EXT-X-MAP directly before a prefetch".into());
+            }
+            let last_complete = lines[..first]
+                .iter()
+                .rev()
+                .find_map(|l| l.strip_prefix("seg-").and_then(|l| l.strip_suffix(".m4s")))
+                .and_then(|n| n.parse::<u64>().ok());
+            let prefetched: Vec<u64> = tail
+                .iter()
+                .filter_map(|l| l.strip_prefix("#EXT-X-PREFETCH:seg-"))
+                .filter_map(|l| l.strip_suffix(".m4s").and_then(|n| n.parse().ok()))
+                .collect();
+            let want: Vec<u64> = last_complete.map_or(Vec::new(), |m| vec![m + 1, m + 2]);
+            if prefetched != want {
+                fail(format!("prefetches {prefetched:?}, expected {want:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
 }
 
 #[test]
@@ -922,6 +983,14 @@ fn golden_playlists_parse_with_python_m3u8() -> TestResult {
             if let Some(ms) = media_sequence {
                 assert_eq!(num("media_sequence"), Some(ms), "{key}: media_sequence");
                 assert_eq!(num("target_duration"), Some(2), "{key}: target_duration");
+                if file.ends_with(".lhls.m3u8") {
+                    // Plain HLS to a parser that knows no L-HLS: no low-latency tags.
+                    assert_eq!(got["can_block_reload"], false, "{key}");
+                    assert_eq!(num("parts"), Some(0), "{key}: parts");
+                    assert_eq!(num("preload_hints"), Some(0), "{key}: hints");
+                    checked += 1;
+                    continue;
+                }
                 // The low-latency tags, as an independent parser reads them.
                 let float = |k: &str| got.get(k).and_then(serde_json::Value::as_f64);
                 assert_eq!(got["can_block_reload"], true, "{key}: CAN-BLOCK-RELOAD");

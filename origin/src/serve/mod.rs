@@ -97,6 +97,12 @@ impl PlaybackService {
                 manifests::master(o, &self.rendered, &channel, cfg).await?
             }
             Route::Mpd { channel } => manifests::mpd(o, &self.rendered, &channel, cfg).await?,
+            Route::LhlsMaster { channel } => {
+                manifests::lhls::master(o, &self.rendered, &channel, cfg).await?
+            }
+            Route::LhlsMedia { channel, track } => {
+                manifests::lhls::media(o, &self.rendered, &channel, &track, cfg).await?
+            }
             Route::Media { channel, track } => {
                 manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
             }
@@ -128,6 +134,10 @@ impl PlaybackService {
             match r {
                 Route::Master { channel } => Some((channel.clone(), Resource::Master)),
                 Route::Mpd { channel } => Some((channel.clone(), Resource::Mpd)),
+                // L-HLS playlists take no directives and never block: as the master.
+                Route::LhlsMaster { channel } | Route::LhlsMedia { channel, .. } => {
+                    Some((channel.clone(), Resource::Master))
+                }
                 // Any rendition: only "is it a media playlist" matters below.
                 Route::Media { channel, .. } => Some((channel.clone(), Resource::Media(""))),
                 Route::Timeline { channel } => Some((

@@ -32,6 +32,18 @@ pub enum Route {
         /// Channel name.
         channel: String,
     },
+    /// `/{channel}/lhls.m3u8`: the L-HLS multivariant playlist.
+    LhlsMaster {
+        /// Channel name.
+        channel: String,
+    },
+    /// `/{channel}/{track}/lhls.m3u8`: an L-HLS media playlist.
+    LhlsMedia {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+    },
     /// `/{channel}/manifest.mpd`.
     Mpd {
         /// Channel name.
@@ -108,6 +120,7 @@ impl Route {
             }
             [c, "master.m3u8"] => Route::Master { channel: name(c)? },
             [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
+            [c, "lhls.m3u8"] => Route::LhlsMaster { channel: name(c)? },
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
             [c, t, p, file] => {
                 let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
@@ -127,6 +140,7 @@ impl Route {
                 let (channel, track) = (name(c)?, name(t)?);
                 match *file {
                     "index.m3u8" => Route::Media { channel, track },
+                    "lhls.m3u8" => Route::LhlsMedia { channel, track },
                     "init.mp4" => Route::Init {
                         channel,
                         track,
@@ -223,6 +237,19 @@ mod tests {
             })
         );
         assert!(Route::parse("/live/v1/q3/seg-12.m4s").is_err());
+        assert_eq!(
+            Route::parse("/live/lhls.m3u8"),
+            Ok(Route::LhlsMaster {
+                channel: "live".into()
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/lhls.m3u8"),
+            Ok(Route::LhlsMedia {
+                channel: "live".into(),
+                track: "v1".into()
+            })
+        );
         assert!(Route::parse("/live/v1/p3/part-12.1.m4s").is_err());
         assert_eq!(
             Route::parse("/live/v1/part-12.3.m4s"),

@@ -35,6 +35,7 @@ pub fn channels(channels: &[String]) -> Response<Body> {
                 "name": c,
                 "hls": format!("/{c}/master.m3u8"),
                 "dash": format!("/{c}/manifest.mpd"),
+                "lhls": format!("/{c}/lhls.m3u8"),
             })
         })
         .collect();

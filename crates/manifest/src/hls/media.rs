@@ -14,7 +14,7 @@ use crate::{ManifestError, listed_segments};
 
 /// Decimal places of EXTINF and part durations: 10 µs, so sums of many segments stay
 /// within one frame of the real duration (Apple HLS authoring spec 8.1).
-const DURATION_DECIMALS: u32 = 5;
+pub(super) const DURATION_DECIMALS: u32 = 5;
 
 /// [HLS §8] EXT-X-SKIP requires version 9.
 const DELTA_VERSION: u32 = 9;
@@ -118,7 +118,7 @@ pub fn media_playlist(
 
 /// Tags that apply to a parent segment and so to its first part: [HLS §4.4.4.9] they
 /// "MUST appear before the first EXT-X-PART tag of the Parent Segment".
-fn segment_head(
+pub(super) fn segment_head(
     out: &mut String,
     snap: &ChannelSnapshot,
     seg: &Segment,

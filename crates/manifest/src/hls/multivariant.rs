@@ -15,6 +15,17 @@ const AUDIO_GROUP: &str = "audio";
 /// referencing the audio group), one EXT-X-MEDIA per audio rendition; a channel without
 /// video gets one variant per audio rendition.
 pub fn multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestError> {
+    multivariant_of(snap, super::MEDIA_PLAYLIST)
+}
+
+/// Renders `/{channel}/lhls.m3u8`: [`multivariant_playlist`] whose variants are the
+/// renditions' L-HLS media playlists (`{track}/lhls.m3u8`).
+pub fn lhls_multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestError> {
+    multivariant_of(snap, super::LHLS_PLAYLIST)
+}
+
+/// The multivariant playlist whose media playlists are `{track}/{media}`.
+fn multivariant_of(snap: &ChannelSnapshot, media: &str) -> Result<String, ManifestError> {
     let ready = |t: &&TrackSnapshot| t.last_complete_msn().is_some();
     let videos: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Video).filter(ready).collect();
     let audios: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Audio).filter(ready).collect();
@@ -45,7 +56,7 @@ pub fn multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestE
                 &a.meta.codec,
                 None,
             );
-            let _ = writeln!(out, "{}/index.m3u8", a.meta.id);
+            let _ = writeln!(out, "{}/{media}", a.meta.id);
         }
         return Ok(out);
     }
@@ -66,11 +77,7 @@ pub fn multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestE
         if m.channels > 0 {
             let _ = write!(line, ",CHANNELS={}", quoted(&m.channels.to_string()));
         }
-        let _ = writeln!(
-            out,
-            "{line},URI={}",
-            quoted(&format!("{}/index.m3u8", m.id))
-        );
+        let _ = writeln!(out, "{line},URI={}", quoted(&format!("{}/{media}", m.id)));
     }
     let audio_peak = audios.iter().map(|a| a.meta.bandwidth).max().unwrap_or(0);
     let audio_avg = audios
@@ -94,7 +101,7 @@ pub fn multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, ManifestE
             &codecs.join(","),
             Some((v, audio)),
         );
-        let _ = writeln!(out, "{}/index.m3u8", m.id);
+        let _ = writeln!(out, "{}/{media}", m.id);
     }
     Ok(out)
 }

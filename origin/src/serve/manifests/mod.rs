@@ -4,6 +4,7 @@
 
 mod dash;
 mod hls;
+pub mod lhls;
 mod ready;
 mod render_cache;
 mod timeline_api;
