@@ -65,7 +65,10 @@ impl Head {
                 let sep = if directives.is_empty() { "" } else { "&" };
                 format!("{origin}/{channel}/timeline.json?rendition={id}{sep}{directives}")
             }
-            Resource::Master | Resource::Mpd => {
+            // L-HLS takes no directives: the rendition's timeline, held until it has
+            // a segment, as the origin holds its own L-HLS playlist.
+            Resource::LhlsMedia(id) => format!("{origin}/{channel}/timeline.json?rendition={id}"),
+            Resource::Master | Resource::Mpd | Resource::LhlsMaster => {
                 format!("{origin}/{channel}/timeline.json?{STARTUP_HOLD}")
             }
         }

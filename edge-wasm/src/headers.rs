@@ -115,6 +115,9 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
         Resource::Master => policy::Resource::Master,
         Resource::Media(id) => policy::Resource::Media(id),
         Resource::Mpd => policy::Resource::Mpd,
+        // L-HLS playlists take no directives and never block: as the master (the
+        // origin's policy for them).
+        Resource::LhlsMaster | Resource::LhlsMedia(_) => policy::Resource::Master,
     };
     let td = snap.target_duration_secs();
     let blocking = policy::is_blocking(res, query);
@@ -128,6 +131,14 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
             manifest::hls::multivariant_playlist(snap).map_err(Failure::from),
         ),
         Resource::Media(id) => (HLS_PLAYLIST, render_media(snap, id, &directives)),
+        Resource::LhlsMaster => (
+            HLS_PLAYLIST,
+            manifest::hls::lhls_multivariant_playlist(snap).map_err(Failure::from),
+        ),
+        Resource::LhlsMedia(id) => (
+            HLS_PLAYLIST,
+            manifest::hls::lhls_media_playlist(snap, id).map_err(Failure::from),
+        ),
         Resource::Mpd => {
             let opts = manifest::dash::MpdOptions {
                 time_url: time_url.to_string(),

@@ -9,6 +9,10 @@ pub enum Resource {
     Media(String),
     /// `/{channel}/manifest.mpd`.
     Mpd,
+    /// `/{channel}/lhls.m3u8`: the L-HLS multivariant playlist.
+    LhlsMaster,
+    /// `/{channel}/{rendition}/lhls.m3u8`: an L-HLS media playlist.
+    LhlsMedia(String),
 }
 
 /// `(channel, resource)` for a manifest path; None for anything passed through,
@@ -23,6 +27,10 @@ pub fn parse(path: &str) -> Option<(String, Resource)> {
         ["vendor", "hls.js" | "dashjs" | "shaka-player", ..] => None,
         [c, "master.m3u8"] if ok(c) => Some((c.to_string(), Resource::Master)),
         [c, "manifest.mpd"] if ok(c) => Some((c.to_string(), Resource::Mpd)),
+        [c, "lhls.m3u8"] if ok(c) => Some((c.to_string(), Resource::LhlsMaster)),
+        [c, t, "lhls.m3u8"] if ok(c) && ok(t) => {
+            Some((c.to_string(), Resource::LhlsMedia(t.to_string())))
+        }
         [c, t, "index.m3u8"] if ok(c) && ok(t) => {
             Some((c.to_string(), Resource::Media(t.to_string())))
         }

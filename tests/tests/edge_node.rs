@@ -661,6 +661,10 @@ async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
         ),
         ("/eq/master.m3u8".into(), gzip, ok(false)),
         ("/eq/manifest.mpd".into(), evil, ok(false)),
+        // L-HLS: no directives, never blocking.
+        ("/eq/lhls.m3u8".into(), gzip, ok(false)),
+        ("/eq/v180/lhls.m3u8?_HLS_msn=1".into(), &[], ok(false)),
+        ("/eq/nope/lhls.m3u8".into(), &[], failed(404, false)),
         ("/eq/v180/index.m3u8".into(), split, ok(false)),
         ("/eq/audio/index.m3u8?_HLS_skip=v2".into(), &[], ok(false)),
         (
