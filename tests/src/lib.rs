@@ -301,6 +301,21 @@ pub fn discontinuity_evicted() -> Result<Scenario, TimelineError> {
     })
 }
 
+/// `prefetch_discontinuity`: the ladder fed for 20 s, closed with a discontinuity (an
+/// encoder restart with the same inits), then 0.5 s from 26 s: the segment in progress
+/// starts the new discontinuity, so L-HLS announces it after
+/// `EXT-X-PREFETCH-DISCONTINUITY` and DASH in a new Period.
+pub fn prefetch_discontinuity() -> Result<Scenario, TimelineError> {
+    let mut b = ladder("prefetch");
+    b.feed(0, 20_000)?;
+    b.close(true);
+    b.feed(26_000, 26_500)?;
+    Ok(Scenario {
+        name: "prefetch_discontinuity",
+        snapshot: b.snapshot(),
+    })
+}
+
 /// Every scenario that has golden files, in a fixed order.
 pub fn golden_scenarios() -> Result<Vec<Scenario>, TimelineError> {
     Ok(vec![
@@ -309,6 +324,7 @@ pub fn golden_scenarios() -> Result<Vec<Scenario>, TimelineError> {
         audio_only()?,
         discontinuity()?,
         discontinuity_evicted()?,
+        prefetch_discontinuity()?,
     ])
 }
 

@@ -102,6 +102,11 @@ fn golden_discontinuity_evicted() -> TestResult {
 }
 
 #[test]
+fn golden_prefetch_discontinuity() -> TestResult {
+    check_golden(&weir_tests::prefetch_discontinuity()?)
+}
+
+#[test]
 fn no_media_is_not_ready() -> TestResult {
     let snap = weir_tests::no_media()?;
     let track = &snap.tracks[0];
