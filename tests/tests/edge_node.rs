@@ -578,7 +578,21 @@ async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
     tokio::task::spawn_blocking(move || drop(eq))
         .await
         .expect("encoder stopped");
-    let snap = o.origin.channel("eq").expect("eq").snapshot();
+    // The killed encoder's uploads break: each rendition's segment in progress ends
+    // where it is (weir truncates it). From then on the state is fixed.
+    let mut rx = o.origin.channel("eq").expect("eq").subscribe();
+    let snap = tokio::time::timeout(
+        limit,
+        rx.wait_for(|s| {
+            s.tracks
+                .iter()
+                .all(|t| t.segments.back().is_some_and(|seg| seg.complete))
+        }),
+    )
+    .await
+    .expect("the broken uploads end their segments")
+    .expect("channel alive")
+    .clone();
     let td = snap.target_duration_secs();
     let unknown_td = o.origin.config().timing.target_duration_secs();
     let v360 = snap.track("v360").expect("v360");
@@ -621,7 +635,7 @@ async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
             failed(400, true),
         ),
         (
-            format!("/eq/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={}", part + 40),
+            format!("/eq/v360/index.m3u8?_HLS_msn={}&_HLS_part=40", newest + 1),
             &[],
             failed(400, true),
         ),
