@@ -376,23 +376,21 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
     );
 }
 
-/// An encoder reconnect with another resolution (a new init, its clock restarted): hls.js
-/// keeps playing across the EXT-X-DISCONTINUITY and the new EXT-X-MAP, into the media of
-/// the second encoder.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hls_js_plays_across_an_encoder_reconnect() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let o = TestOrigin::start_with_web().await;
-    let ingest = format!("http://{}/ingest/re", o.ingest);
+/// Plays `player` (the page's `?player=`) on `channel` for 26 s while its encoder
+/// reconnects: 12 s at 320x180, then a second encoder at 640x360 (a new init, its clock
+/// restarted), so most of what plays comes from the second one. Returns the samples,
+/// the page errors and the second encoder (killed when dropped).
+async fn play_across_a_reconnect(
+    o: &TestOrigin,
+    channel: &str,
+    player: &str,
+) -> (Vec<Value>, Vec<Value>, tools::Killed) {
+    let ingest = format!("http://{}/ingest/{channel}", o.ingest);
     let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
-    o.wait_segments("re", &["v", "a"], 2, Duration::from_secs(60))
+    o.wait_segments(channel, &["v", "a"], 2, Duration::from_secs(60))
         .await;
-    // hls.js at its defaults: this test measures no latency, only that playback
-    // continues across the change.
-    let url = format!("http://{}/?channel=re&player=hls", o.playback);
-    // 26 s of playback: the first encoder has at most 12 s of media, so most of what
-    // plays comes from the second one.
-    let player = tokio::spawn(play(url, 26, None));
+    let url = format!("http://{}/?channel={channel}&player={player}", o.playback);
+    let playing = tokio::spawn(play(url, 26, None));
     let status = tokio::task::spawn_blocking(move || {
         let s = first.0.wait();
         (s, first)
@@ -400,8 +398,21 @@ async fn hls_js_plays_across_an_encoder_reconnect() {
     .await
     .expect("wait task");
     assert!(status.0.expect("first encoder").success(), "first encoder");
-    let _second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 40, "640x360"));
-    let (samples, errors, _) = player.await.expect("player");
+    let second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 40, "640x360"));
+    let (samples, errors, _) = playing.await.expect("player");
+    (samples, errors, second)
+}
+
+/// An encoder reconnect with another resolution (a new init, its clock restarted): hls.js
+/// keeps playing across the EXT-X-DISCONTINUITY and the new EXT-X-MAP, into the media of
+/// the second encoder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_js_plays_across_an_encoder_reconnect() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let o = TestOrigin::start_with_web().await;
+    // hls.js at its defaults: this test measures no latency, only that playback
+    // continues across the change.
+    let (samples, errors, _second) = play_across_a_reconnect(&o, "re", "hls").await;
     assert_plays(
         "hls.js across a reconnect",
         &samples,
@@ -556,21 +567,7 @@ async fn dash_js_plays_ll_dash_at_low_latency_then_shaka_and_through_the_edge() 
 async fn dash_js_plays_across_an_encoder_reconnect() {
     let _one = ONE_AT_A_TIME.lock().await;
     let o = TestOrigin::start_with_web().await;
-    let ingest = format!("http://{}/ingest/rd", o.ingest);
-    let mut first = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 12, "320x180"));
-    o.wait_segments("rd", &["v", "a"], 2, Duration::from_secs(60))
-        .await;
-    let url = format!("http://{}/?channel=rd&player=dash", o.playback);
-    let player = tokio::spawn(play(url, 26, None));
-    let status = tokio::task::spawn_blocking(move || {
-        let s = first.0.wait();
-        (s, first)
-    })
-    .await
-    .expect("wait task");
-    assert!(status.0.expect("first encoder").success(), "first encoder");
-    let _second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 40, "640x360"));
-    let (samples, errors, _) = player.await.expect("player");
+    let (samples, errors, _second) = play_across_a_reconnect(&o, "rd", "dash").await;
     let start = assert_plays(
         "dash.js across a reconnect",
         &samples,

@@ -2,12 +2,11 @@
 
 use manifest::dash::MpdOptions;
 use manifest::headers::DASH_MPD;
-use manifest::policy::{self, cache_success};
+use manifest::policy;
 use timeline::TimingConfig;
 
-use super::ready::settled;
 use super::render_cache::RenderCache;
-use super::{Manifest, channel};
+use super::{Manifest, channel_manifest};
 use crate::error::ServeError;
 use crate::store::Origin;
 
@@ -20,17 +19,11 @@ pub async fn mpd(
     name: &str,
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    let ch = channel(origin, name)?;
-    let snap = settled(&ch, cfg).await;
     let opts = MpdOptions {
         time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    let rendered = cache.get_or_render(name, "mpd", snap.version, || {
-        Ok(manifest::dash::mpd(&snap, &opts)?)
-    })?;
-    Ok(Manifest {
-        rendered,
-        content_type: DASH_MPD,
-        cache: cache_success(snap.target_duration_secs(), false),
+    channel_manifest(origin, cache, name, cfg, ("mpd", DASH_MPD), |snap| {
+        Ok(manifest::dash::mpd(snap, &opts)?)
     })
+    .await
 }

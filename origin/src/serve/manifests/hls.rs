@@ -6,9 +6,9 @@ use manifest::hls::Directives;
 use manifest::policy::cache_success;
 use timeline::TimingConfig;
 
-use super::ready::{hold_for, settled};
+use super::ready::hold_for;
 use super::render_cache::RenderCache;
-use super::{Manifest, channel};
+use super::{Manifest, channel, channel_manifest};
 use crate::error::ServeError;
 use crate::store::Origin;
 
@@ -19,16 +19,10 @@ pub async fn master(
     name: &str,
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    let ch = channel(origin, name)?;
-    let snap = settled(&ch, cfg).await;
-    let rendered = cache.get_or_render(name, "master", snap.version, || {
-        Ok(manifest::hls::multivariant_playlist(&snap)?)
-    })?;
-    Ok(Manifest {
-        rendered,
-        content_type: HLS_PLAYLIST,
-        cache: cache_success(snap.target_duration_secs(), false),
+    channel_manifest(origin, cache, name, cfg, ("master", HLS_PLAYLIST), |snap| {
+        Ok(manifest::hls::multivariant_playlist(snap)?)
     })
+    .await
 }
 
 /// `/{channel}/{track}/index.m3u8[?_HLS_msn=M[&_HLS_part=N]][&_HLS_skip=YES|v2]`.

@@ -55,6 +55,27 @@ impl Manifest {
     }
 }
 
+/// A channel-wide manifest (a multivariant playlist, the MPD): held by the start-up
+/// hold, rendered once per snapshot under `key`, with the non-blocking lifetime of the
+/// target duration it announces.
+async fn channel_manifest(
+    origin: &Origin,
+    cache: &RenderCache,
+    name: &str,
+    cfg: &timeline::TimingConfig,
+    (key, content_type): (&str, &'static str),
+    render: impl FnOnce(&timeline::ChannelSnapshot) -> Result<String, ServeError>,
+) -> Result<Manifest, ServeError> {
+    let ch = channel(origin, name)?;
+    let snap = ready::settled(&ch, cfg).await;
+    let rendered = cache.get_or_render(name, key, snap.version, || render(&snap))?;
+    Ok(Manifest {
+        rendered,
+        content_type,
+        cache: manifest::policy::cache_success(snap.target_duration_secs(), false),
+    })
+}
+
 /// The channel `name`, or the policy's unknown-channel failure.
 pub fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
     origin
