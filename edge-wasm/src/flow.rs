@@ -68,7 +68,7 @@ impl Head {
             // L-HLS takes no directives: the rendition's timeline, held until it has
             // a segment, as the origin holds its own L-HLS playlist.
             Resource::LhlsMedia(id) => format!("{origin}/{channel}/timeline.json?rendition={id}"),
-            Resource::Master | Resource::Mpd | Resource::LhlsMaster => {
+            Resource::Master | Resource::Mpd | Resource::Hesp | Resource::LhlsMaster => {
                 format!("{origin}/{channel}/timeline.json?{STARTUP_HOLD}")
             }
         }

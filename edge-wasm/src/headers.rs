@@ -114,7 +114,8 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
     let res = match resource {
         Resource::Master => policy::Resource::Master,
         Resource::Media(id) => policy::Resource::Media(id),
-        Resource::Mpd => policy::Resource::Mpd,
+        // The HESP manifest is held and cached as the MPD is (the origin's policy).
+        Resource::Mpd | Resource::Hesp => policy::Resource::Mpd,
         // L-HLS playlists take no directives and never block: as the master (the
         // origin's policy for them).
         Resource::LhlsMaster | Resource::LhlsMedia(_) => policy::Resource::Master,
@@ -139,6 +140,15 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
             HLS_PLAYLIST,
             manifest::hls::lhls_media_playlist(snap, id).map_err(Failure::from),
         ),
+        Resource::Hesp => {
+            let opts = manifest::hesp::HespOptions {
+                time_url: time_url.to_string(),
+            };
+            (
+                manifest::hesp::HESP_MANIFEST,
+                manifest::hesp::hesp_manifest(snap, &opts).map_err(Failure::from),
+            )
+        }
         Resource::Mpd => {
             let opts = manifest::dash::MpdOptions {
                 time_url: time_url.to_string(),

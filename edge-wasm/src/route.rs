@@ -9,6 +9,8 @@ pub enum Resource {
     Media(String),
     /// `/{channel}/manifest.mpd`.
     Mpd,
+    /// `/{channel}/hesp.json`: the HESP manifest.
+    Hesp,
     /// `/{channel}/lhls.m3u8`: the L-HLS multivariant playlist.
     LhlsMaster,
     /// `/{channel}/{rendition}/lhls.m3u8`: an L-HLS media playlist.
@@ -28,6 +30,7 @@ pub fn parse(path: &str) -> Option<(String, Resource)> {
         [c, "master.m3u8"] if ok(c) => Some((c.to_string(), Resource::Master)),
         [c, "manifest.mpd"] if ok(c) => Some((c.to_string(), Resource::Mpd)),
         [c, "lhls.m3u8"] if ok(c) => Some((c.to_string(), Resource::LhlsMaster)),
+        [c, "hesp.json"] if ok(c) => Some((c.to_string(), Resource::Hesp)),
         [c, t, "lhls.m3u8"] if ok(c) && ok(t) => {
             Some((c.to_string(), Resource::LhlsMedia(t.to_string())))
         }

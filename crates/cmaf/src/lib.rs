@@ -16,6 +16,7 @@
 //! All times are integers in the track timescale.
 
 pub mod demux;
+pub mod emsg;
 pub mod error;
 pub mod fragment;
 pub mod init;
@@ -30,6 +31,7 @@ mod reader;
 mod testutil;
 
 pub use demux::{Demuxer, Event};
+pub use emsg::{EventMessage, write_emsg_v0};
 pub use error::CmafError;
 pub use fragment::{Fragment, Sample, TrackFragment, parse_moof, parse_moof_limited};
 pub use init::{InitSegment, SampleDefaults, TrackInfo, TrackKind, parse_init};

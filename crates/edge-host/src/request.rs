@@ -3,7 +3,7 @@
 /// True for the paths of playlists and MPDs, the only answers the node collapses and
 /// asks the component's `manifest-handler` for (the component still decides).
 pub fn is_manifest_path(path: &str) -> bool {
-    path.ends_with(".m3u8") || path.ends_with(".mpd")
+    path.ends_with(".m3u8") || path.ends_with(".mpd") || path.ends_with("/hesp.json")
 }
 
 /// The values of header `name` as text, joined with `, ` ("" when absent or not text).

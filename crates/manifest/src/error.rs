@@ -9,4 +9,7 @@ pub enum ManifestError {
     /// The channel or rendition has no complete segment yet.
     #[error("no complete segment yet")]
     NotReady,
+    /// The manifest could not be encoded (JSON).
+    #[error("cannot encode the manifest: {0}")]
+    Encode(String),
 }

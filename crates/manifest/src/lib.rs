@@ -12,11 +12,15 @@
 //!   `{track}/p{period}/seg-{msn}.m4s` (the same segment, with the Period the MPD puts
 //!   it in, which the origin checks).
 //!
+//! - `/{channel}/hesp.json` (HESP) refers to `{track}/p{period}/hesp-{initId}.mp4`
+//!   (initialization packets) and the DASH segment URLs (continuation segments).
+//!
 //! `{id}` is [`timeline::Segment::init`] in 8 hex digits ([`init_uri`]).
 
 pub mod dash;
 mod error;
 pub mod headers;
+pub mod hesp;
 pub mod hls;
 pub mod policy;
 mod window;

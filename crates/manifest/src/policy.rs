@@ -112,6 +112,7 @@ impl Failure {
             // blocking for more than three times the Target Duration, it SHOULD return
             // Service Unavailable (503)"; nothing to list yet is the same situation.
             Failure::Timeout(_) | Failure::Manifest(ManifestError::NotReady) => 503,
+            Failure::Manifest(ManifestError::Encode(_)) => 500,
         }
     }
 }
@@ -233,6 +234,24 @@ pub mod dash_service {
     /// refused (404); it must reload the MPD within its retries (dash.js in low-latency
     /// mode: 15 tries 100 ms apart), so the MPD is reloaded at least this often.
     pub const UPDATE_PERIOD_MAX_MS: u64 = 1_000;
+}
+
+/// HESP (draft-theo-hesp) numbers of every channel.
+pub mod hesp {
+    /// Suffix of a key-frame-only companion track's ingest name: `{rendition}.kf` pairs
+    /// with video rendition `{rendition}` and supplies its initialization packets.
+    pub const COMPANION_SUFFIX: &str = ".kf";
+    /// How much of a companion track is kept (ms of media behind its newest frame):
+    /// packets are asked for at the live edge (`now`) or, for a rendition switch, at
+    /// the player's buffered end, never further back than its buffer.
+    pub const COMPANION_KEEP_MS: u64 = 4_000;
+    /// Most frames one companion track keeps, whatever their durations claim.
+    pub const COMPANION_MAX_FRAMES: usize = 512;
+    /// How far ahead of the newest stored media (ms) a numbered initialization packet
+    /// is held until it exists; further is refused at once.
+    pub const PACKET_HOLD_AHEAD_MS: u64 = 1_000;
+    /// `emsg@scheme_id_uri` of HESP's in-band messages [HESP §4.1].
+    pub const SCHEME: &str = "urn:theo:hesp:2020";
 }
 
 #[cfg(test)]

@@ -42,8 +42,19 @@ impl IngestService {
                 drain(req.into_body()).await?;
                 Ok(StatusCode::CREATED)
             }
-            (Method::PUT | Method::POST, Target::Track { channel, track }) => {
-                push::ingest_body(&self.origin, &channel, &track, req.into_body()).await?;
+            (Method::PUT | Method::POST, Target::Track {
+                    channel,
+                    track,
+                    companion,
+                },
+            ) => {
+                let role = if companion {
+                    push::Role::Companion
+                } else {
+                    push::Role::Rendition
+                };
+                push::ingest_body(&self.origin, &channel, (&track, role), req.into_body())
+                    .await?;
                 Ok(StatusCode::CREATED)
             }
             (m, _) => Err(IngestError::Method(m.to_string())),

@@ -3,7 +3,10 @@
 //! `/ingest/{channel}/{file}` where `{file}` is, by ffmpeg's DASH muxer defaults,
 //! `init-{track}.m4s`, `chunk-{track}-{number}.m4s` or a manifest (`*.mpd`, `*.m3u8`,
 //! accepted and ignored), or else `{track}[.mp4|.cmfv|.cmfa|.m4s|.m4v|.m4a]` for one long
-//! upload of a whole fragmented-MP4 track. The media itself is understood from its boxes.
+//! upload of a whole fragmented-MP4 track. `{track}.kf` names the key-frame-only companion
+//! of video rendition `{track}` (HESP initialization packets). The media itself is understood from its boxes.
+
+use manifest::policy::hesp::COMPANION_SUFFIX;
 
 use crate::error::IngestError;
 
@@ -18,6 +21,9 @@ pub enum Target {
         channel: String,
         /// Track (rendition) name.
         track: String,
+        /// True for the key-frame-only companion of rendition `track`
+        /// (`{track}.kf[.mp4]`), the source of its HESP initialization packets.
+        companion: bool,
     },
 }
 
@@ -47,10 +53,15 @@ pub fn classify(path: &str) -> Result<Target, IngestError> {
     } else {
         stem
     };
+    let (track, companion) = match track.strip_suffix(COMPANION_SUFFIX) {
+        Some(of) => (of, true),
+        None => (track, false),
+    };
     check_name(track)?;
     Ok(Target::Track {
         channel: channel.to_string(),
         track: track.to_string(),
+        companion,
     })
 }
 
@@ -71,6 +82,7 @@ mod tests {
         Target::Track {
             channel: c.into(),
             track: t.into(),
+            companion: false,
         }
     }
 
@@ -87,6 +99,15 @@ mod tests {
         assert_eq!(classify("/ingest/live/manifest.mpd"), Ok(Target::Manifest));
         assert_eq!(classify("/ingest/live/v720.mp4"), Ok(track("live", "v720")));
         assert_eq!(classify("/ingest/live/audio"), Ok(track("live", "audio")));
+        assert_eq!(
+            classify("/ingest/live/v720.kf.mp4"),
+            Ok(Target::Track {
+                channel: "live".into(),
+                track: "v720".into(),
+                companion: true,
+            })
+        );
+        assert!(classify("/ingest/live/.kf.mp4").is_err());
     }
 
     #[test]

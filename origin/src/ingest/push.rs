@@ -7,12 +7,21 @@ use hyper::body::Incoming;
 use crate::error::IngestError;
 use crate::store::{Channel, ChunkIn, Origin};
 
-/// Ingests one upload body for `track` of channel `name`. The channel is created by the
-/// first valid init segment, so a refused upload creates nothing.
+/// What an upload feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A rendition of the channel.
+    Rendition,
+    /// The key-frame-only companion of a video rendition (HESP initialization packets).
+    Companion,
+}
+
+/// Ingests one upload body for `track` (in `role`) of channel `name`. The channel is
+/// created by the first valid init segment, so a refused upload creates nothing.
 pub async fn ingest_body(
     origin: &Origin,
     name: &str,
-    track: &str,
+    (track, role): (&str, Role),
     mut body: Incoming,
 ) -> Result<(), IngestError> {
     let cfg = origin.config();
@@ -20,7 +29,11 @@ pub async fn ingest_body(
         .with_max_box(cfg.max_box)
         .with_max_samples(cfg.limits.max_samples);
     let mut channel = origin.channel(name);
-    if let Some(init) = channel.as_ref().and_then(|c| c.init_info(track)) {
+    let known = channel.as_ref().and_then(|c| match role {
+        Role::Rendition => c.init_info(track),
+        Role::Companion => c.companion_info(track),
+    });
+    if let Some(init) = known {
         demux = demux.with_init(init);
     }
     // True once this upload has stored media: only then is a segment in progress its own.
@@ -32,7 +45,7 @@ pub async fn ingest_body(
                 continue;
             };
             demux.push(&data);
-            fed |= drain_events(origin, name, &mut channel, track, &mut demux)?;
+            fed |= drain_events(origin, name, &mut channel, (track, role), &mut demux)?;
         }
         demux.finish()?;
         Ok(())
@@ -41,7 +54,7 @@ pub async fn ingest_body(
     match &result {
         // The connection broke mid-upload: the encoder died or lost its network.
         Err(IngestError::Body(_)) => {
-            if let Some(ch) = channel.as_ref().filter(|_| fed) {
+            if let Some(ch) = channel.as_ref().filter(|_| fed && role == Role::Rendition) {
                 ch.interrupt(track);
             }
             origin.remove_if_empty(name);
@@ -57,7 +70,7 @@ fn drain_events(
     origin: &Origin,
     name: &str,
     channel: &mut Option<std::sync::Arc<Channel>>,
-    track: &str,
+    (track, role): (&str, Role),
     demux: &mut cmaf::Demuxer,
 ) -> Result<bool, IngestError> {
     let mut stored = false;
@@ -68,7 +81,10 @@ fn drain_events(
                     Some(ch) => ch,
                     None => channel.insert(origin.channel_or_create(name)?),
                 };
-                ch.set_init(track, info, bytes)?;
+                match role {
+                    Role::Rendition => ch.set_init(track, info, bytes)?,
+                    Role::Companion => ch.set_companion_init(track, info)?,
+                }
             }
             cmaf::Event::Chunk {
                 fragment,
@@ -86,7 +102,11 @@ fn drain_events(
                     mdat,
                     mdat_offset,
                 };
-                ch.add_chunk(track, &chunk, crate::clock::now_us())?;
+                let now = crate::clock::now_us();
+                match role {
+                    Role::Rendition => ch.add_chunk(track, &chunk, now)?,
+                    Role::Companion => ch.add_companion_chunk(track, &chunk, now)?,
+                }
                 stored = true;
             }
             cmaf::Event::Skipped(_) => {}

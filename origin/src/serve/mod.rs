@@ -66,6 +66,7 @@ impl PlaybackService {
                     .unwrap_or("");
                 return manifests::timeline(o, &channel, query, directives, accept, cfg).await;
             }
+            Route::Script { name } => return web::script(o.config().web.as_deref(), name).await,
             Route::Vendor { package, path } => {
                 return web::vendor(o.config().web.as_deref(), &package, &path).await;
             }
@@ -97,6 +98,13 @@ impl PlaybackService {
                 manifests::master(o, &self.rendered, &channel, cfg).await?
             }
             Route::Mpd { channel } => manifests::mpd(o, &self.rendered, &channel, cfg).await?,
+            Route::Hesp { channel } => manifests::hesp(o, &self.rendered, &channel, cfg).await?,
+            Route::HespPacket {
+                channel,
+                track,
+                period,
+                seq,
+            } => return media::hesp_packet(o, &channel, &track, period, seq, cfg).await,
             Route::LhlsMaster { channel } => {
                 manifests::lhls::master(o, &self.rendered, &channel, cfg).await?
             }
@@ -133,7 +141,9 @@ impl PlaybackService {
         let policy_of = |r: &Route| -> Option<(String, Resource<'static>)> {
             match r {
                 Route::Master { channel } => Some((channel.clone(), Resource::Master)),
-                Route::Mpd { channel } => Some((channel.clone(), Resource::Mpd)),
+                Route::Mpd { channel } | Route::Hesp { channel } => {
+                    Some((channel.clone(), Resource::Mpd))
+                }
                 // L-HLS playlists take no directives and never block: as the master.
                 Route::LhlsMaster { channel } | Route::LhlsMedia { channel, .. } => {
                     Some((channel.clone(), Resource::Master))

@@ -15,6 +15,11 @@ pub enum Route {
     Channels,
     /// `/metrics`: Prometheus text exposition of the origin's state.
     Metrics,
+    /// `/hesp.js`: the HESP reference client of the player page.
+    Script {
+        /// File name in the web directory.
+        name: &'static str,
+    },
     /// `/vendor/{package}/{path}`: a file of a player package of the web directory.
     Vendor {
         /// The npm package (`hls.js` or `shaka-player`).
@@ -43,6 +48,22 @@ pub enum Route {
         channel: String,
         /// Track name.
         track: String,
+    },
+    /// `/{channel}/hesp.json`: the HESP manifest.
+    Hesp {
+        /// Channel name.
+        channel: String,
+    },
+    /// `/{channel}/{track}/p{period}/hesp-{seq|now}.mp4`: a HESP initialization packet.
+    HespPacket {
+        /// Channel name.
+        channel: String,
+        /// Track name.
+        track: String,
+        /// The Presentation (discontinuity sequence) the request expects it in.
+        period: u64,
+        /// The packet's sequence number; `None` for `now` (the newest).
+        seq: Option<u64>,
     },
     /// `/{channel}/manifest.mpd`.
     Mpd {
@@ -104,6 +125,7 @@ impl Route {
             ["time"] => Route::Time,
             ["channels.json"] => Route::Channels,
             ["metrics"] => Route::Metrics,
+            ["hesp.js"] => Route::Script { name: "hesp.js" },
             // Only the three player packages: `/vendor/master.m3u8` is channel `vendor`'s
             // master, as the edge component routes it.
             ["vendor", package, rest @ ..]
@@ -121,7 +143,22 @@ impl Route {
             [c, "master.m3u8"] => Route::Master { channel: name(c)? },
             [c, "manifest.mpd"] => Route::Mpd { channel: name(c)? },
             [c, "lhls.m3u8"] => Route::LhlsMaster { channel: name(c)? },
+            [c, "hesp.json"] => Route::Hesp { channel: name(c)? },
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
+            [c, t, p, file] if file.starts_with("hesp-") => {
+                let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
+                let seq = match file.strip_prefix("hesp-").and_then(|f| f.strip_suffix(".mp4")) {
+                    Some("now") => None,
+                    Some(n) => Some(number(n).ok_or_else(nf)?),
+                    None => return Err(nf()),
+                };
+                Route::HespPacket {
+                    channel: name(c)?,
+                    track: name(t)?,
+                    period,
+                    seq,
+                }
+            }
             [c, t, p, file] => {
                 let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
                 let msn = file
@@ -237,6 +274,33 @@ mod tests {
             })
         );
         assert!(Route::parse("/live/v1/q3/seg-12.m4s").is_err());
+        assert_eq!(
+            Route::parse("/live/hesp.json"),
+            Ok(Route::Hesp {
+                channel: "live".into()
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/p2/hesp-now.mp4"),
+            Ok(Route::HespPacket {
+                channel: "live".into(),
+                track: "v1".into(),
+                period: 2,
+                seq: None,
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/p2/hesp-4711.mp4"),
+            Ok(Route::HespPacket {
+                channel: "live".into(),
+                track: "v1".into(),
+                period: 2,
+                seq: Some(4711),
+            })
+        );
+        for bad in ["/live/v1/p2/hesp-07.mp4", "/live/v1/p2/hesp-x.mp4", "/live/v1/hesp-now.mp4"] {
+            assert!(Route::parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             Route::parse("/live/lhls.m3u8"),
             Ok(Route::LhlsMaster {

@@ -26,7 +26,8 @@ fn channel_list(channels: &[String]) -> Response<Body> {
     ok("text/plain; charset=utf-8", "no-store", full(s))
 }
 
-/// `/channels.json`: `{"channels":[{"name","hls","dash"}]}`.
+/// `/channels.json`: every live channel and its entry points, under documented keys
+/// (README, "Entry points"): `{"channels":[{"name","hls","dash","lhls","hesp"}]}`.
 pub fn channels(channels: &[String]) -> Response<Body> {
     let list: Vec<serde_json::Value> = channels
         .iter()
@@ -36,11 +37,18 @@ pub fn channels(channels: &[String]) -> Response<Body> {
                 "hls": format!("/{c}/master.m3u8"),
                 "dash": format!("/{c}/manifest.mpd"),
                 "lhls": format!("/{c}/lhls.m3u8"),
+                "hesp": format!("/{c}/hesp.json"),
             })
         })
         .collect();
     let body = serde_json::json!({ "channels": list }).to_string();
     ok("application/json", "no-store", full(body))
+}
+
+/// `/{name}`: a script of the player page (the HESP reference client).
+pub async fn script(web: Option<&Path>, name: &str) -> Result<Response<Body>, ServeError> {
+    let dir = web.ok_or_else(|| ServeError::NotFound("no web directory configured".into()))?;
+    file(&dir.join(name), "no-cache").await
 }
 
 /// `/vendor/{package}/{path}` from `{web}/node_modules/{package}/{path}` (the route

@@ -17,8 +17,9 @@ use timeline::time::to_micros;
 use timeline::{ChannelSnapshot, ClockSource, Grid, MediaKind, TimingConfig, snap_epoch};
 use tokio::sync::watch;
 
+use super::companion::{Companion, KeyFrame};
 use super::growing::Growing;
-use super::track::{LiveTrack, Restart};
+use super::track::{InitVersion, LiveTrack, Restart};
 use crate::config::Limits;
 use crate::error::IngestError;
 
@@ -55,6 +56,9 @@ struct State {
     grid: Grid,
     restart: Restart,
     tracks: Vec<LiveTrack>,
+    /// Key-frame companions of video renditions (HESP initialization packets); not
+    /// renditions: no manifest lists them.
+    companions: Vec<Companion>,
 }
 
 impl Channel {
@@ -224,6 +228,79 @@ impl Channel {
         .flatten()
     }
 
+    /// Init version `version` of track `id` (bytes and parsed), if still held.
+    pub fn init_version(&self, id: &str, version: u32) -> Option<InitVersion> {
+        self.with_track(id, |t| t.init(version).cloned()).flatten()
+    }
+
+    /// Registers (or replaces) the init segment of the key-frame companion of video
+    /// rendition `of`.
+    pub fn set_companion_init(&self, of: &str, info: cmaf::InitSegment) -> Result<(), IngestError> {
+        let now = crate::clock::now_us();
+        self.touch(now);
+        let mut st = self.lock();
+        if let Some(c) = st.companions.iter_mut().find(|c| c.of == of) {
+            c.last_activity_us = now;
+            return c.set_init(info);
+        }
+        if st.companions.len() >= self.max_tracks {
+            return Err(IngestError::Limit(format!(
+                "channel '{}' already has {} companion tracks (the limit)",
+                self.name, self.max_tracks
+            )));
+        }
+        st.companions.push(Companion::new(of, info, now)?);
+        tracing::info!(
+            "channel {}: key-frame companion of '{of}' (HESP initialization packets)",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// The parsed init segment of the companion of `of`, for uploads that carry only media.
+    pub fn companion_info(&self, of: &str) -> Option<cmaf::InitSegment> {
+        self.lock()
+            .companions
+            .iter()
+            .find(|c| c.of == of)
+            .map(|c| c.info().clone())
+    }
+
+    /// Stores the key frames of one ingest chunk of the companion of `of`, on `of`'s
+    /// timeline. Frames that arrive before `of` has media are dropped (nothing to pair
+    /// them with).
+    pub fn add_companion_chunk(&self, of: &str, chunk: &ChunkIn, arrival_us: i64) -> Result<(), IngestError> {
+        self.touch(arrival_us);
+        let mut st = self.lock();
+        let st = &mut *st;
+        let paired = st
+            .tracks
+            .iter()
+            .find(|t| t.timeline.meta.id == of)
+            .map(|t| (t.timeline.meta.timescale, t.offset()));
+        let c = st
+            .companions
+            .iter_mut()
+            .find(|c| c.of == of)
+            .ok_or_else(|| IngestError::NoInit(format!("{of}{}", manifest::policy::hesp::COMPANION_SUFFIX)))?;
+        c.last_activity_us = arrival_us;
+        if let Some((timescale, offset)) = paired {
+            c.add_chunk(chunk, timescale, offset);
+        }
+        Ok(())
+    }
+
+    /// The kept companion frames of `of` that start at or before `time` (newest first),
+    /// the decode time after its newest frame, and a watch of its changes; `None`
+    /// without a companion.
+    pub fn companion(&self, of: &str, time: u64) -> Option<(Vec<KeyFrame>, Option<u64>, watch::Receiver<u64>)> {
+        self.lock()
+            .companions
+            .iter()
+            .find(|c| c.of == of)
+            .map(|c| (c.frames_upto(time), c.end(), c.subscribe()))
+    }
+
     /// The growing object of segment `msn` of track `id`, if held.
     pub fn object(&self, id: &str, msn: u64) -> Option<Arc<Growing>> {
         self.with_track(id, |t| t.object(msn)).flatten()
@@ -242,7 +319,9 @@ impl Channel {
 
     /// Bytes of media held in memory for this channel.
     pub fn held_bytes(&self) -> u64 {
-        self.lock().tracks.iter().map(LiveTrack::held_bytes).sum()
+        let st = self.lock();
+        st.tracks.iter().map(LiveTrack::held_bytes).sum::<u64>()
+            + st.companions.iter().map(Companion::held_bytes).sum::<u64>()
     }
 
     /// Wall-clock time of the last ingest activity, Unix microseconds.
@@ -267,6 +346,7 @@ impl Channel {
             }
             keep
         });
+        st.companions.retain(|c| c.last_activity_us >= before_us);
         let removed = n - st.tracks.len();
         if removed > 0 {
             self.publish(&st, None);

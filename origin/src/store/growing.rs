@@ -48,7 +48,29 @@ struct Body {
     /// Byte offset of the end of each chunk.
     ends: Vec<u64>,
     parts: Vec<PartSpan>,
+    /// Where each output chunk (one `append`) lies, in bytes and in media time.
+    marks: Vec<ChunkMark>,
     end: Option<End>,
+}
+
+/// Media time of one output chunk, in track ticks: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChunkTimes {
+    /// Decode time of the chunk's first sample.
+    pub start: u64,
+    /// Decode time just after its last sample.
+    pub end: u64,
+}
+
+/// One output chunk of an object: its bytes `[from, to)` and its media time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMark {
+    /// First byte of the chunk (its `moof`).
+    pub from: u64,
+    /// Byte after its last one.
+    pub to: u64,
+    /// Its media time.
+    pub times: ChunkTimes,
 }
 
 /// The chunks of one part.
@@ -125,12 +147,14 @@ impl Growing {
         self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
-    /// Appends the bytes of one output chunk to part `part` (writer side).
-    pub fn append(&self, part: u32, chunk: Vec<Bytes>) {
+    /// Appends the bytes of one output chunk (`moof` + `mdat`) covering `times` to part
+    /// `part` (writer side).
+    pub fn append(&self, part: u32, chunk: Vec<Bytes>, times: ChunkTimes) {
         let mut b = self.lock();
         if b.end.is_some() {
             return;
         }
+        let from = b.len();
         let part = part as usize;
         let at = b.chunks.len();
         while b.parts.len() <= part {
@@ -147,8 +171,23 @@ impl Growing {
         }
         let n = b.chunks.len();
         b.parts[part].end_chunk = n;
+        let to = b.len();
+        if to > from {
+            b.marks.push(ChunkMark { from, to, times });
+        }
         drop(b);
         self.bump();
+    }
+
+    /// The output chunks stored so far, in order (HESP addresses them).
+    pub fn marks(&self) -> Vec<ChunkMark> {
+        self.lock().marks.clone()
+    }
+
+    /// The bytes `[from, to)` of the object, if stored.
+    pub fn bytes(&self, from: u64, to: u64) -> Option<Vec<Bytes>> {
+        let b = self.lock();
+        (to <= b.len() && from <= to).then(|| slice(&b.chunks, &b.ends, from, to))
     }
 
     /// Brings part completion (and the object's) in line with the timeline's view of
@@ -342,6 +381,8 @@ fn slice(chunks: &[Bytes], ends: &[u64], from: u64, to: u64) -> Vec<Bytes> {
 mod tests {
     use super::*;
 
+    const T: ChunkTimes = ChunkTimes { start: 0, end: 1 };
+
     fn seg(parts: &[bool], complete: bool) -> Segment {
         Segment {
             msn: 1,
@@ -371,12 +412,12 @@ mod tests {
     async fn chunk_readers_see_every_chunk_and_late_joiners_start_at_zero() {
         let g = Growing::new();
         let mut early = g.reader(0, Granularity::Chunk);
-        g.append(0, vec![Bytes::from_static(b"ab")]);
+        g.append(0, vec![Bytes::from_static(b"ab")], T);
         assert_eq!(
             early.next().await,
             Step::Bytes(vec![Bytes::from_static(b"ab")])
         );
-        g.append(0, vec![Bytes::from_static(b"cd"), Bytes::from_static(b"e")]);
+        g.append(0, vec![Bytes::from_static(b"cd"), Bytes::from_static(b"e")], T);
         let mut late = g.reader(0, Granularity::Chunk);
         assert_eq!(
             concat(&match late.next().await {
@@ -398,7 +439,7 @@ mod tests {
     async fn part_readers_see_complete_parts_only() {
         let g = Growing::new();
         let mut r = g.reader(0, Granularity::CompletePart);
-        g.append(0, vec![Bytes::from_static(b"p0")]);
+        g.append(0, vec![Bytes::from_static(b"p0")], T);
         assert_eq!(r.poll_now(), None);
         assert!(g.part(0).is_none());
         g.sync(&seg(&[true], false));
@@ -406,8 +447,8 @@ mod tests {
             r.poll_now(),
             Some(Step::Bytes(vec![Bytes::from_static(b"p0")]))
         );
-        g.append(1, vec![Bytes::from_static(b"p1a")]);
-        g.append(1, vec![Bytes::from_static(b"p1b")]);
+        g.append(1, vec![Bytes::from_static(b"p1a")], T);
+        g.append(1, vec![Bytes::from_static(b"p1b")], T);
         assert_eq!(r.poll_now(), None);
         assert_eq!(g.complete_len(), 2);
         g.sync(&seg(&[true, true], false));
@@ -424,6 +465,7 @@ mod tests {
         g.append(
             0,
             vec![Bytes::from_static(b"0123"), Bytes::from_static(b"4567")],
+            T,
         );
         let mut r = g.reader(3, Granularity::Chunk);
         match r.next().await {
@@ -433,7 +475,7 @@ mod tests {
         g.abort();
         assert_eq!(r.next().await, Step::Aborted);
         // Nothing is appended after the end.
-        g.append(0, vec![Bytes::from_static(b"x")]);
+        g.append(0, vec![Bytes::from_static(b"x")], T);
         assert_eq!(g.len(), 8);
     }
 
@@ -441,7 +483,7 @@ mod tests {
     async fn a_thousand_readers_share_one_copy() {
         let g = Growing::new();
         let chunk = Bytes::from(vec![7u8; 1 << 16]);
-        g.append(0, vec![chunk.clone()]);
+        g.append(0, vec![chunk.clone()], T);
         let mut readers: Vec<_> = (0..1000).map(|_| g.reader(0, Granularity::Chunk)).collect();
         let mut got = Vec::new();
         for r in &mut readers {
@@ -456,5 +498,19 @@ mod tests {
                 .all(|b| b.as_ptr() == chunk.as_ptr() && b.len() == chunk.len())
         );
         assert_eq!(g.readers(), 1000);
+    }
+
+    #[test]
+    fn marks_place_each_chunk_in_bytes_and_time() {
+        let g = Growing::new();
+        let t = |start, end| ChunkTimes { start, end };
+        g.append(0, vec![Bytes::from_static(b"ab"), Bytes::from_static(b"c")], t(0, 10));
+        g.append(1, vec![Bytes::from_static(b"de")], t(10, 20));
+        let m = g.marks();
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].from, m[0].to, m[0].times), (0, 3, t(0, 10)));
+        assert_eq!((m[1].from, m[1].to, m[1].times), (3, 5, t(10, 20)));
+        assert_eq!(g.bytes(1, 4).map(|b| concat(&b)), Some(b"bcd".to_vec()));
+        assert_eq!(g.bytes(0, 6), None);
     }
 }

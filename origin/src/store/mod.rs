@@ -9,6 +9,7 @@
 
 mod bandwidth;
 mod channel;
+mod companion;
 mod growing;
 mod track;
 
@@ -16,7 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use channel::{Channel, ChunkIn};
-pub use growing::{End, Granularity, Growing, Reader, Step};
+pub use companion::KeyFrame;
+pub use growing::{ChunkMark, ChunkTimes, End, Granularity, Growing, Reader, Step};
 pub use track::{InitVersion, LiveTrack};
 
 use crate::config::Config;

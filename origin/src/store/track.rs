@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::bandwidth::Meter;
 use super::channel::ChunkIn;
-use super::growing::Growing;
+use super::growing::{ChunkTimes, Growing};
 use crate::error::IngestError;
 
 /// One version of a track's init segment.
@@ -327,8 +327,18 @@ impl LiveTrack {
             let served: usize = bytes.iter().map(Bytes::len).sum();
             self.timeline
                 .add_part_bytes(run.placement.msn, run.placement.part, served as u64);
+            let end = run.base
+                + run
+                    .samples
+                    .iter()
+                    .map(|s| u64::from(s.duration))
+                    .sum::<u64>();
             if let Some(g) = self.object(run.placement.msn) {
-                g.append(run.placement.part, bytes);
+                let times = ChunkTimes {
+                    start: run.base,
+                    end,
+                };
+                g.append(run.placement.part, bytes, times);
             }
         }
         // Part and segment completion reach the growing objects after their bytes.

@@ -4,3 +4,4 @@ mod mpd;
 mod xml;
 
 pub use mpd::{MpdOptions, mpd};
+pub(crate) use mpd::{Placement, addressable_segments, periods};

@@ -112,7 +112,7 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
 
 /// The segments a player may address: those of the window, and the one in progress
 /// (its Period must be announced before its first chunk can be requested).
-fn addressable_segments<'a>(
+pub(crate) fn addressable_segments<'a>(
     t: &'a TrackSnapshot,
     cfg: &timeline::TimingConfig,
 ) -> Vec<&'a Segment> {
@@ -163,7 +163,7 @@ fn utc_timing(x: &mut Xml, opts: &MpdOptions) {
 /// The addressable segments of each track grouped by Period: one Period per
 /// discontinuity sequence number, so a new init or a jump in the encoder's clock starts
 /// a new Period whose segments are addressed against their own init and timeline.
-fn periods<'a>(
+pub(crate) fn periods<'a>(
     listed: &[(&'a TrackSnapshot, Vec<&'a Segment>)],
 ) -> BTreeMap<u64, Vec<(&'a TrackSnapshot, Vec<&'a Segment>)>> {
     let mut out: BTreeMap<u64, Vec<(&TrackSnapshot, Vec<&Segment>)>> = BTreeMap::new();
@@ -190,15 +190,15 @@ fn periods<'a>(
 }
 
 /// Where a Period sits on the channel's grid.
-struct Placement {
+pub(crate) struct Placement {
     /// Grid cell of the Period's start.
-    cell: u64,
+    pub(crate) cell: u64,
 }
 
 impl Placement {
     /// The Period `id` of `members`: it starts at the grid point of the cell its first
     /// segment was cut in (media time zero for the first Period).
-    fn of(id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)], grid: Cadence) -> Placement {
+    pub(crate) fn of(id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)], grid: Cadence) -> Placement {
         let cell = members
             .iter()
             .map(|(t, segs)| {
@@ -217,7 +217,7 @@ impl Placement {
     /// Period's first cell. Within a Period a track's numbers are its cells plus one
     /// constant, read off any of its segments here; the constant is per track, since
     /// one rendition may hold a segment in a cell another has none in (a restart).
-    fn start_number(&self, t: &TrackSnapshot, segs: &[&Segment], grid: Cadence) -> u64 {
+    pub(crate) fn start_number(&self, t: &TrackSnapshot, segs: &[&Segment], grid: Cadence) -> u64 {
         let shift = segs.first().map_or(1, |s| {
             i128::from(s.msn) - i128::from(grid.cell(s.start, t.meta.timescale))
         });
@@ -232,7 +232,7 @@ impl Placement {
     }
 
     /// Start of the Period in µs of media time (= µs after availabilityStartTime).
-    fn start_us(&self, grid: Cadence) -> u64 {
+    pub(crate) fn start_us(&self, grid: Cadence) -> u64 {
         to_micros(self.offset_ticks(grid), grid.timescale)
     }
 }

@@ -3,6 +3,7 @@
 //! accepted), and the timeline API an edge renders the same manifests from.
 
 mod dash;
+mod hesp;
 mod hls;
 pub mod lhls;
 mod ready;
@@ -15,6 +16,7 @@ use http::{Response, StatusCode};
 use manifest::policy::Failure;
 
 pub use dash::mpd;
+pub use hesp::hesp;
 pub use hls::{master, media};
 pub use render_cache::RenderCache;
 pub use timeline_api::timeline;

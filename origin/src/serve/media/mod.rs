@@ -1,9 +1,11 @@
 //! Media objects: init segment, segment and part responses, read from the store's
 //! growing objects (held until they exist), with byte ranges of segments.
 
+mod hesp;
 mod range;
 mod ranged;
 
+pub use hesp::hesp_packet;
 pub use range::ByteRange;
 
 use std::sync::Arc;
@@ -141,7 +143,15 @@ pub async fn segment(
             in_period(&ch, track, msn, expected, &what)?;
         }
         if let Some(range) = range {
-            return ranged::answer(g, range, limit, ct, &cache, &what).await;
+            // [HESP §5.3.3.1] the continuation's first request is a Range from the
+            // packet's offset, answered 206 and streamed chunk by chunk while live: on
+            // the Period-named URL (DASH, HESP) every chunk is visible at once; on the
+            // HLS URL only whole parts ([HLS §6.2.6]).
+            let granularity = match period {
+                Some(_) => Granularity::Chunk,
+                None => Granularity::CompletePart,
+            };
+            return ranged::answer(g, (range, granularity), limit, ct, &cache, &what).await;
         }
         match g.end() {
             End::Complete | End::Truncated => {

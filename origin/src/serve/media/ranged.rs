@@ -23,18 +23,24 @@ use crate::store::{End, Granularity, Growing, Reader, Step};
 const STREAM_BUFFER: usize = 8;
 
 /// Answers `range` of the segment `g`, waiting (up to `limit`) for the first bytes.
+/// `granularity`: what of a segment still growing may be sent (whole LL-HLS parts for
+/// byte-range parts, every chunk for HESP's continuation ranges).
 pub async fn answer(
     g: Arc<Growing>,
-    range: ByteRange,
+    (range, granularity): (ByteRange, Granularity),
     limit: Duration,
     content_type: &'static str,
     cache: &str,
     what: &str,
 ) -> Result<hyper::Response<Body>, ServeError> {
-    // Wait until the first requested byte (the last, for a closed range) belongs to a
-    // complete part, or the segment is complete and it can be answered exactly.
+    // Wait until the first requested byte (the last, for a closed range) is visible at
+    // the granularity, or the segment is complete and it can be answered exactly.
     let need = range.end.unwrap_or(range.start);
-    g.wait_until(|g| g.end() != End::Open || g.complete_len() > need)
+    let visible = |g: &Growing| match granularity {
+        Granularity::CompletePart => g.complete_len(),
+        Granularity::Chunk => g.len(),
+    };
+    g.wait_until(|g| g.end() != End::Open || visible(g) > need)
         .await;
     let head = |status, range: String| {
         builder(status, content_type, cache)
@@ -66,7 +72,7 @@ pub async fn answer(
         End::Open => {}
     }
     if let Some(last) = range.end {
-        // A closed range inside complete parts of a segment still growing.
+        // A closed range inside the visible bytes of a segment still growing.
         let body = chunks(slice(&g.chunks(), range.start, last + 1));
         return Ok(head(
             StatusCode::PARTIAL_CONTENT,
@@ -82,7 +88,7 @@ pub async fn answer(
         StatusCode::PARTIAL_CONTENT,
         format!("bytes {}-{OPEN_END}/*", range.start),
     )
-    .body(stream(&g, range.start, Granularity::CompletePart, limit))
+    .body(stream(&g, range.start, granularity, limit))
     .expect("valid response"))
 }
 

@@ -1,0 +1,278 @@
+//! HESP (draft-theo-hesp-06, manifest version 2.0.0): the JSON manifest of a channel.
+//!
+//! One Presentation per discontinuity sequence (the DASH Periods of the same channel),
+//! a video Switching Set with every video rendition and an audio Switching Set per
+//! language. Continuation segments are the DASH segments (same URL, same bytes:
+//! `{track}/p{period}/seg-{segmentId}.m4s`, one cache entry for both); initialization
+//! packets are `{track}/p{period}/hesp-{initId}.mp4`, built by the origin from the
+//! rendition's key-frame companion track or its own key frames.
+//!
+//! Times: Manifest time is wall-clock time in microseconds since 1970 (scale 10^6), so a
+//! player reads its latency off the manifest; `mediaTimeOffset` (media − manifest time)
+//! is minus the channel's anchor, and absent when the encoder's clock is already the
+//! epoch's.
+
+mod model;
+
+use timeline::time::format_iso8601_micros;
+use timeline::{Cadence, ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
+
+use crate::dash::{Placement, addressable_segments, periods};
+use crate::ManifestError;
+use model::{
+    AudioSet, AudioTrack, Manifest, Presentation, Resolution, Scaled, SegmentEntry, TimeBounds,
+    TimeSource, VideoSet, VideoTrack,
+};
+
+/// `Content-Type` of the manifest [HESP §3.3].
+pub const HESP_MANIFEST: &str = "application/vnd.theo.hesp+json";
+
+/// `initializationPattern` of every Switching Set: `{initId}` is a sequence number or
+/// `now` [HESP §3.4].
+pub const INIT_PATTERN: &str = "hesp-{initId}.mp4";
+/// `continuationPattern`: the DASH segment of the same Period.
+pub const CONTINUATION_PATTERN: &str = "seg-{segmentId}.m4s";
+
+/// Manifest time scale: microseconds.
+const US: u64 = 1_000_000;
+
+/// What the manifest says beyond the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HespOptions {
+    /// `timeSource.value`: weir's time endpoint ([`crate::policy::time_url`]).
+    pub time_url: String,
+}
+
+/// Renders the live HESP manifest of the channel (published with the MPD: once a
+/// segment is complete).
+pub fn hesp_manifest(snap: &ChannelSnapshot, opts: &HespOptions) -> Result<String, ManifestError> {
+    let epoch = snap.epoch_us.ok_or(ManifestError::NotReady)?;
+    let cfg = &snap.config;
+    if snap
+        .tracks
+        .iter()
+        .all(|t| crate::listed_segments(t, cfg).is_empty())
+    {
+        return Err(ManifestError::NotReady);
+    }
+    let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
+        .tracks
+        .iter()
+        .map(|t| (t, addressable_segments(t, cfg)))
+        .filter(|(_, segs)| !segs.is_empty())
+        .collect();
+    let grid = snap.grid();
+    let groups = periods(&listed);
+    let starts: Vec<(u64, Placement)> = groups
+        .iter()
+        .map(|(id, members)| (*id, Placement::of(*id, members, grid)))
+        .collect();
+    let manifest_us = |media_us: u64| epoch.saturating_add(i64::try_from(media_us).unwrap_or(i64::MAX));
+    let mut presentations = Vec::new();
+    for (i, (id, members)) in groups.iter().enumerate() {
+        let place = &starts[i].1;
+        let start = manifest_us(place.start_us(grid));
+        let end = starts
+            .get(i + 1)
+            .map(|(_, next)| manifest_us(next.start_us(grid)));
+        let ctx = Ctx {
+            period: *id,
+            grid,
+            place,
+            epoch,
+        };
+        let video: Vec<VideoTrack> = members
+            .iter()
+            .filter(|(t, _)| t.meta.kind == MediaKind::Video)
+            .map(|(t, segs)| video_track(&ctx, t, segs))
+            .collect();
+        let mut langs: Vec<Option<&str>> = Vec::new();
+        for (t, _) in members.iter().filter(|(t, _)| t.meta.kind == MediaKind::Audio) {
+            let l = t.meta.language.as_deref();
+            if !langs.contains(&l) {
+                langs.push(l);
+            }
+        }
+        let audio: Vec<AudioSet> = langs
+            .into_iter()
+            .map(|lang| {
+                let language = lang.filter(|l| valid_language(l)).unwrap_or("und");
+                AudioSet {
+                    id: format!("audio-{language}"),
+                    language: language.to_string(),
+                    mime_type: "audio/mp4",
+                    initialization_pattern: INIT_PATTERN,
+                    continuation_pattern: CONTINUATION_PATTERN,
+                    media_time_offset: media_time_offset(epoch),
+                    tracks: members
+                        .iter()
+                        .filter(|(t, _)| {
+                            t.meta.kind == MediaKind::Audio && t.meta.language.as_deref() == lang
+                        })
+                        .map(|(t, segs)| audio_track(&ctx, t, segs))
+                        .collect(),
+                }
+            })
+            .collect();
+        presentations.push(Presentation {
+            id: format!("p{id}"),
+            time_bounds: TimeBounds {
+                start_time: Some(start),
+                end_time: end,
+                scale: US,
+            },
+            video: (!video.is_empty()).then(|| {
+                vec![VideoSet {
+                    id: "video".into(),
+                    mime_type: "video/mp4",
+                    initialization_pattern: INIT_PATTERN,
+                    continuation_pattern: CONTINUATION_PATTERN,
+                    media_time_offset: media_time_offset(epoch),
+                    tracks: video,
+                }]
+            }),
+            audio: (!audio.is_empty()).then_some(audio),
+        });
+    }
+    let newest_us = snap
+        .tracks
+        .iter()
+        .filter_map(|t| {
+            t.end()
+                .map(|e| timeline::time::to_micros(e, t.meta.timescale))
+        })
+        .max()
+        .unwrap_or(0);
+    let window_ms = grid.millis_ceil() * u64::from(cfg.window_segments);
+    let m = Manifest {
+        manifest_version: "2.0.0",
+        stream_type: "live",
+        creation_date: format_iso8601_micros(snap.now_us),
+        availability_duration: Scaled {
+            value: i64::try_from(window_ms).unwrap_or(i64::MAX),
+            scale: 1000,
+        },
+        fallback_poll_rate: snap.target_duration_secs().max(1),
+        active_presentation: presentations.last().map(|p| p.id.clone()),
+        current_time: Some(Scaled {
+            value: manifest_us(newest_us),
+            scale: US,
+        }),
+        time_source: TimeSource {
+            scheme: "urn:mpeg:dash:utc:http-iso:2014",
+            value: opts.time_url.clone(),
+        },
+        presentations,
+    };
+    serde_json::to_string_pretty(&m).map_err(|e| ManifestError::Encode(e.to_string()))
+}
+
+/// What every track of one Presentation shares.
+struct Ctx<'a> {
+    period: u64,
+    grid: Cadence,
+    place: &'a Placement,
+    epoch: i64,
+}
+
+impl Ctx<'_> {
+    /// [HESP §3.1] "The first packet of each track in a Presentation must contain the
+    /// Presentation start Manifest Timestamp within its time span": packets are
+    /// numbered from media time zero, one per frame (`floor(t / frame)`), so the
+    /// Presentation's first is the one whose frame holds its start.
+    fn start_sequence(&self, t: &TrackSnapshot) -> u64 {
+        let fd = u64::from(t.meta.frame_duration);
+        if fd == 0 {
+            return 0;
+        }
+        let ts = u128::from(t.meta.timescale);
+        let start_ticks = u128::from(self.place.start_us(self.grid)) * ts / u128::from(US);
+        u64::try_from(start_ticks / u128::from(fd)).unwrap_or(0)
+    }
+
+    fn segments(&self, t: &TrackSnapshot, segs: &[&Segment]) -> Vec<SegmentEntry> {
+        let ts = t.meta.timescale;
+        let at = |ticks: u64| {
+            self.epoch
+                .saturating_add(i64::try_from(timeline::time::to_micros(ticks, ts)).unwrap_or(i64::MAX))
+        };
+        segs.iter()
+            .map(|s| SegmentEntry {
+                id: s.msn,
+                time_bounds: TimeBounds {
+                    start_time: Some(at(s.start)),
+                    end_time: s.complete.then(|| at(s.end())),
+                    scale: US,
+                },
+            })
+            .collect()
+    }
+
+    fn segment_duration(&self) -> Scaled {
+        Scaled {
+            value: i64::try_from(self.grid.ticks).unwrap_or(i64::MAX),
+            scale: u64::from(self.grid.timescale),
+        }
+    }
+
+    fn base_url(&self, t: &TrackSnapshot) -> String {
+        format!("{}/p{}/", t.meta.id, self.period)
+    }
+}
+
+fn video_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> VideoTrack {
+    let m = &t.meta;
+    VideoTrack {
+        id: m.id.clone(),
+        base_url: ctx.base_url(t),
+        bandwidth: m.bandwidth.max(1),
+        average_bandwidth: (m.average_bandwidth > 0).then_some(m.average_bandwidth),
+        codecs: m.codec.clone(),
+        resolution: Resolution {
+            width: m.width,
+            height: m.height,
+        },
+        frame_rate: (m.frame_duration > 0).then(|| Scaled {
+            value: i64::from(m.timescale),
+            scale: u64::from(m.frame_duration),
+        }),
+        segment_duration: ctx.segment_duration(),
+        start_segment_id: ctx.place.start_number(t, segs, ctx.grid),
+        start_sequence_number: ctx.start_sequence(t),
+        segments: ctx.segments(t, segs),
+    }
+}
+
+fn audio_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> AudioTrack {
+    let m = &t.meta;
+    AudioTrack {
+        id: m.id.clone(),
+        base_url: ctx.base_url(t),
+        bandwidth: m.bandwidth.max(1),
+        average_bandwidth: (m.average_bandwidth > 0).then_some(m.average_bandwidth),
+        codecs: m.codec.clone(),
+        sample_rate: (m.sample_rate > 0).then_some(m.sample_rate),
+        channels: (m.channels > 0).then_some(m.channels),
+        // [HESP §3.1, protocols.md 8.2] the packet rate of audio is
+        // sampleRate / samplesPerFrame: one packet per coded frame.
+        samples_per_frame: (m.frame_duration > 0 && m.sample_rate == m.timescale)
+            .then_some(m.frame_duration),
+        segment_duration: ctx.segment_duration(),
+        start_segment_id: ctx.place.start_number(t, segs, ctx.grid),
+        start_sequence_number: ctx.start_sequence(t),
+        segments: ctx.segments(t, segs),
+    }
+}
+
+/// `mediaTimeOffset` = media time − manifest time: minus the channel's anchor.
+fn media_time_offset(epoch_us: i64) -> Option<Scaled> {
+    (epoch_us != 0).then_some(Scaled {
+        value: -epoch_us,
+        scale: US,
+    })
+}
+
+/// ISO 639-2: three lowercase letters.
+fn valid_language(l: &str) -> bool {
+    l.len() == 3 && l.bytes().all(|b| b.is_ascii_lowercase())
+}
