@@ -72,5 +72,6 @@ fi
 if [ "$want_test" = 1 ]; then
   [ -x .venv/bin/python3 ] || python3 -m venv .venv
   .venv/bin/python3 -c 'import m3u8' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'm3u8==6.*'
+  .venv/bin/python3 -c 'import jsonschema' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'jsonschema==4.*'
 fi
 echo "setup: ok"

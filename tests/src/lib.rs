@@ -360,6 +360,15 @@ pub fn render_all(snap: &ChannelSnapshot) -> Result<Vec<(String, String)>, Manif
         manifest::dash::mpd(snap, &mpd_options())?,
     ));
     out.push((
+        "hesp.json".to_string(),
+        manifest::hesp::hesp_manifest(
+            snap,
+            &manifest::hesp::HespOptions {
+                time_url: mpd_options().time_url,
+            },
+        )?,
+    ));
+    out.push((
         "lhls-master.m3u8".to_string(),
         manifest::hls::lhls_multivariant_playlist(snap)?,
     ));

@@ -679,6 +679,9 @@ async fn the_component_answers_exactly_as_the_origin_by_one_policy() {
         ("/eq/lhls.m3u8".into(), gzip, ok(false)),
         ("/eq/v180/lhls.m3u8?_HLS_msn=1".into(), &[], ok(false)),
         ("/eq/nope/lhls.m3u8".into(), &[], failed(404, false)),
+        // HESP: held and cached as the MPD.
+        ("/eq/hesp.json".into(), gzip, ok(false)),
+        ("/eq/hesp.json?_HLS_msn=1".into(), evil, ok(false)),
         ("/eq/v180/index.m3u8".into(), split, ok(false)),
         ("/eq/audio/index.m3u8?_HLS_skip=v2".into(), &[], ok(false)),
         (

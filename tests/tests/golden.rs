@@ -2,7 +2,7 @@
 //!
 //! Each scenario of `weir_tests` builds a channel snapshot by feeding synthetic samples
 //! through the real cutter; its manifests are compared byte for byte with
-//! `tests/golden/<scenario>/{master.m3u8,<track>.m3u8,manifest.mpd}`. Run with
+//! `tests/golden/<scenario>/{master.m3u8,<track>.m3u8,manifest.mpd,hesp.json}`. Run with
 //! `UPDATE_GOLDEN=1` to (re)write the files instead.
 //!
 //! Independent checks: the rendered output is checked against the HLS and DASH rules
@@ -825,6 +825,29 @@ fn run_tool(cmd: &mut Command) -> Result<Option<std::process::Output>, Box<dyn E
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot run {cmd:?}: {e}").into()),
     }
+}
+
+/// Golden HESP manifests validate against the JSON Schema written from the draft
+/// (`tests/hesp/manifest.schema.json`) and pass the semantic checks of
+/// `tests/scripts/check_hesp.py` (python `jsonschema`, which `make test` installs).
+#[test]
+fn golden_hesp_manifests_validate_against_the_draft_schema() -> TestResult {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = golden_files("json")?;
+    let out = run_tool(
+        Command::new(python())
+            .arg(root.join("scripts/check_hesp.py"))
+            .arg(root.join("hesp/manifest.schema.json"))
+            .args(&files),
+    )?
+    .ok_or("python3 is not installed (run `make test`)")?;
+    assert!(
+        out.status.success(),
+        "HESP manifests fail the schema:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
 }
 
 #[test]

@@ -57,8 +57,19 @@ pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
 /// GETs `path` from `addr`, recording when each read returned and how many bytes of
 /// the response (framing included) had arrived by then.
 pub async fn get_timed(addr: SocketAddr, path: &str) -> (Resp, Vec<(std::time::Instant, usize)>) {
+    get_timed_with(addr, path, &[]).await
+}
+
+/// [`get_timed`] with extra request headers.
+pub async fn get_timed_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (Resp, Vec<(std::time::Instant, usize)>) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     let mut reads = Vec::new();

@@ -132,6 +132,37 @@ pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
     c
 }
 
+/// HESP: v360 with its key-frame-only companion (`v360.kf`: the same encoder settings,
+/// every frame a key frame), v180 without one (its packets come from its own key
+/// frames), and audio; one long chunked POST each.
+pub fn ffmpeg_hesp(ingest: &str, seconds: u32) -> Command {
+    let mut c = ffmpeg_base(seconds);
+    c.args(["-map", "0:v"])
+        .args(video(0, "640x360", "800k"))
+        .args(X264)
+        .args(FRAG)
+        .arg(format!("{ingest}/v360.mp4"));
+    let companion: Vec<&str> = X264
+        .iter()
+        .map(|a| if *a == "30" { "1" } else { a })
+        .collect();
+    c.args(["-t", &seconds.to_string(), "-map", "0:v"])
+        .args(video(0, "640x360", "2400k"))
+        .args(&companion)
+        .args(FRAG)
+        .arg(format!("{ingest}/v360.kf.mp4"));
+    c.args(["-t", &seconds.to_string(), "-map", "0:v"])
+        .args(video(0, "320x180", "300k"))
+        .args(X264)
+        .args(FRAG)
+        .arg(format!("{ingest}/v180.mp4"));
+    c.args(["-t", &seconds.to_string(), "-map", "1:a"])
+        .args(AAC)
+        .args(FRAG)
+        .arg(format!("{ingest}/audio.mp4"));
+    c
+}
+
 /// One long chunked POST of a single rendition to `{ingest}/{track}.mp4`: `v180`
 /// (320x180 video, 1 s GOP) or `audio` (AAC). Several of them, started at different
 /// times, give a channel whose renditions get their first segment at different times.
@@ -305,6 +336,18 @@ pub fn xmllint_mpd(file: &Path) {
             .args(["--noout", "--schema"])
             .arg(&xsd)
             .arg(file),
+    );
+}
+
+/// Validates HESP manifest files against the draft's JSON Schema (`tests/hesp`) and
+/// the semantic checks of `tests/scripts/check_hesp.py`.
+pub fn check_hesp(files: &[PathBuf]) {
+    let tests = repo().join("tests");
+    output(
+        Command::new(python())
+            .arg(tests.join("scripts/check_hesp.py"))
+            .arg(tests.join("hesp/manifest.schema.json"))
+            .args(files),
     );
 }
 
