@@ -588,3 +588,69 @@ async fn dash_js_plays_across_an_encoder_reconnect() {
         "dash.js plays the second encoder's 360p: {last}"
     );
 }
+
+/// The mean live latency (s) a HESP run may show: the client plays from the newest
+/// packet with its own catch-up (no player latency setting is overridden); the bound
+/// is the LL-HLS test's target, for a 2-core machine that also encodes five streams.
+const HESP_MAX_MEAN_LATENCY_S: f64 = 1.5;
+
+/// weir's HESP reference client (`web/hesp.js`, written from the draft) plays 62 s in
+/// Chromium with a rendition switch at 20 s: no stall while the source keeps up, the
+/// switch happens, the first frame comes quickly, latency stays low.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hesp_reference_client_plays_a_minute_with_a_rendition_switch() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let o = TestOrigin::start_with_web().await;
+    let _enc = tools::spawn_encoder(tools::ffmpeg_hesp(
+        &format!("http://{}/ingest/hesp", o.ingest),
+        120,
+        &["v360", "v180"],
+    ));
+    o.wait_segments("hesp", &["v360", "v180", "audio"], 2, Duration::from_secs(60))
+        .await;
+    let source = SourceClock::follow(&o, "hesp", "v360");
+    let url = format!("http://{}/?channel=hesp&player=hesp", o.playback);
+    let (samples, errors, switched) = play(url, 62, Some(20)).await;
+    let starved = source.worst_lag() >= STARVED_SOURCE_S;
+    if starved {
+        eprintln!(
+            "HESP: the source fell {:.2} s behind real time",
+            source.worst_lag()
+        );
+    }
+    let start = assert_plays(
+        "HESP",
+        &samples,
+        &errors,
+        Continuity::EverySecond {
+            starved_source: starved,
+        },
+    );
+    let last = samples.last().expect("samples");
+    let to = switched.as_u64().expect("a rendition switch was requested");
+    let switches: Vec<u64> = last["levelSwitches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(switches.contains(&to), "HESP switched to {to}: {switches:?}");
+    assert_eq!(last["level"].as_u64(), Some(to), "plays the new rendition");
+    let first_frame = last["firstFrameMs"].as_f64().expect("firstFrameMs");
+    let latencies: Vec<f64> = samples[start..]
+        .iter()
+        .filter_map(|s| s["latency"].as_f64())
+        .collect();
+    assert!(!latencies.is_empty(), "the client reports its latency");
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    let worst = latencies.iter().cloned().fold(0.0, f64::max);
+    eprintln!(
+        "HESP: first frame {first_frame:.0} ms after the manifest request; live latency \
+         mean {mean:.2} s, worst {worst:.2} s over {} s",
+        latencies.len()
+    );
+    assert!(
+        mean < HESP_MAX_MEAN_LATENCY_S,
+        "HESP live latency mean {mean:.2} s"
+    );
+}

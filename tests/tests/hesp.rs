@@ -238,7 +238,11 @@ fn assert_continuous(name: &str, video: &[(i64, bool)], min: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
     let o = TestOrigin::start().await;
-    let _enc = tools::spawn_encoder(tools::ffmpeg_hesp(&format!("http://{}/ingest/hs", o.ingest), 40));
+    let _enc = tools::spawn_encoder(tools::ffmpeg_hesp(
+        &format!("http://{}/ingest/hs", o.ingest),
+        40,
+        &["v360"],
+    ));
     o.wait_segments("hs", &["v360", "v180", "audio"], 2, Duration::from_secs(60))
         .await;
 

@@ -132,30 +132,41 @@ pub fn ffmpeg_long_post(ingest: &str, seconds: u32) -> Command {
     c
 }
 
-/// HESP: v360 with its key-frame-only companion (`v360.kf`: the same encoder settings,
-/// every frame a key frame), v180 without one (its packets come from its own key
-/// frames), and audio; one long chunked POST each.
-pub fn ffmpeg_hesp(ingest: &str, seconds: u32) -> Command {
+/// HESP: v360 and v180, each rendition named in `companions` with its key-frame-only
+/// companion (`{name}.kf`: the same encoder settings, every frame a key frame, 3x the
+/// bit rate; the others' packets come from their own key frames), and audio; one long
+/// chunked POST each.
+pub fn ffmpeg_hesp(ingest: &str, seconds: u32, companions: &[&str]) -> Command {
     let mut c = ffmpeg_base(seconds);
-    c.args(["-map", "0:v"])
-        .args(video(0, "640x360", "800k"))
-        .args(X264)
-        .args(FRAG)
-        .arg(format!("{ingest}/v360.mp4"));
-    let companion: Vec<&str> = X264
+    let intra: Vec<&str> = X264
         .iter()
         .map(|a| if *a == "30" { "1" } else { a })
         .collect();
-    c.args(["-t", &seconds.to_string(), "-map", "0:v"])
-        .args(video(0, "640x360", "2400k"))
-        .args(&companion)
-        .args(FRAG)
-        .arg(format!("{ingest}/v360.kf.mp4"));
-    c.args(["-t", &seconds.to_string(), "-map", "0:v"])
-        .args(video(0, "320x180", "300k"))
-        .args(X264)
-        .args(FRAG)
-        .arg(format!("{ingest}/v180.mp4"));
+    let secs = seconds.to_string();
+    for (i, (size, rate, kf_rate, name)) in [
+        ("640x360", "800k", "2400k", "v360"),
+        ("320x180", "300k", "900k", "v180"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // `-t` is an output option: every output after the first needs its own.
+        if i > 0 {
+            c.args(["-t", &secs]);
+        }
+        c.args(["-map", "0:v"])
+            .args(video(0, size, rate))
+            .args(X264)
+            .args(FRAG)
+            .arg(format!("{ingest}/{name}.mp4"));
+        if companions.contains(&name) {
+            c.args(["-t", &secs, "-map", "0:v"])
+                .args(video(0, size, kf_rate))
+                .args(&intra)
+                .args(FRAG)
+                .arg(format!("{ingest}/{name}.kf.mp4"));
+        }
+    }
     c.args(["-t", &seconds.to_string(), "-map", "1:a"])
         .args(AAC)
         .args(FRAG)
