@@ -606,8 +606,13 @@ async fn hesp_reference_client_plays_a_minute_with_a_rendition_switch() {
         120,
         &["v360", "v180"],
     ));
-    o.wait_segments("hesp", &["v360", "v180", "audio"], 2, Duration::from_secs(60))
-        .await;
+    o.wait_segments(
+        "hesp",
+        &["v360", "v180", "audio"],
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
     let source = SourceClock::follow(&o, "hesp", "v360");
     let url = format!("http://{}/?channel=hesp&player=hesp", o.playback);
     let (samples, errors, switched) = play(url, 62, Some(20)).await;
@@ -634,7 +639,10 @@ async fn hesp_reference_client_plays_a_minute_with_a_rendition_switch() {
         .flatten()
         .filter_map(Value::as_u64)
         .collect();
-    assert!(switches.contains(&to), "HESP switched to {to}: {switches:?}");
+    assert!(
+        switches.contains(&to),
+        "HESP switched to {to}: {switches:?}"
+    );
     assert_eq!(last["level"].as_u64(), Some(to), "plays the new rendition");
     let first_frame = last["firstFrameMs"].as_f64().expect("firstFrameMs");
     let latencies: Vec<f64> = samples[start..]

@@ -24,7 +24,10 @@ fn boxes(data: &[u8]) -> Vec<(String, &[u8])> {
     let mut i = 0;
     while i + 8 <= data.len() {
         let size = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes")) as usize;
-        assert!(size >= 8 && i + size <= data.len(), "box at {i}: size {size}");
+        assert!(
+            size >= 8 && i + size <= data.len(),
+            "box at {i}: size {size}"
+        );
         out.push((
             String::from_utf8_lossy(&data[i + 4..i + 8]).into_owned(),
             &data[i..i + size],
@@ -90,7 +93,10 @@ fn fill(pattern: &str, key: &str, value: &str) -> String {
     let close = at + pattern[at..].find('}').expect("closing brace");
     let spec = &pattern[at + open.len()..close];
     let text = match spec.strip_prefix(':').and_then(|s| s.strip_suffix('d')) {
-        Some(w) => format!("{value:0>width$}", width = w.trim_start_matches('0').parse().unwrap_or(0)),
+        Some(w) => format!(
+            "{value:0>width$}",
+            width = w.trim_start_matches('0').parse().unwrap_or(0)
+        ),
         None => value.to_string(),
     };
     format!("{}{}{}", &pattern[..at], text, &pattern[close + 1..])
@@ -106,7 +112,9 @@ struct Track {
 }
 
 fn track(doc: &Value, manifest_path: &str, kind: &str, id: &str) -> Track {
-    let active = doc["activePresentation"].as_str().expect("live: activePresentation");
+    let active = doc["activePresentation"]
+        .as_str()
+        .expect("live: activePresentation");
     let p = doc["presentations"]
         .as_array()
         .expect("presentations")
@@ -119,7 +127,12 @@ fn track(doc: &Value, manifest_path: &str, kind: &str, id: &str) -> Track {
                 let fr = t
                     .get("frameRate")
                     .or_else(|| set.get("frameRate"))
-                    .map(|f| (f["value"].as_u64().expect("value"), f["scale"].as_u64().unwrap_or(1)));
+                    .map(|f| {
+                        (
+                            f["value"].as_u64().expect("value"),
+                            f["scale"].as_u64().unwrap_or(1),
+                        )
+                    });
                 let tb = &p["timeBounds"];
                 let scale = i128::from(tb["scale"].as_i64().unwrap_or(1));
                 return Track {
@@ -154,7 +167,11 @@ async fn start(o: &TestOrigin, t: &Track, init_id: &str) -> Start {
     let packet = r.body.clone();
     let bs = boxes(&packet);
     let names: Vec<&str> = bs.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(&names[..3], ["ftyp", "moov", "emsg"], "CMAF header, then the emsg");
+    assert_eq!(
+        &names[..3],
+        ["ftyp", "moov", "emsg"],
+        "CMAF header, then the emsg"
+    );
     let e = emsg(bs[2].1);
     assert_eq!(e.scheme, "urn:theo:hesp:2020");
     assert_eq!(e.value, "initdata");
@@ -168,7 +185,10 @@ async fn start(o: &TestOrigin, t: &Track, init_id: &str) -> Start {
     let mut continuation = Vec::new();
     match first.status {
         206 => {
-            let cr = first.header("content-range").expect("Content-Range").to_string();
+            let cr = first
+                .header("content-range")
+                .expect("Content-Range")
+                .to_string();
             assert!(cr.starts_with(&format!("bytes {offset}-")), "{cr}");
             continuation.extend_from_slice(&first.body);
         }
@@ -179,7 +199,11 @@ async fn start(o: &TestOrigin, t: &Track, init_id: &str) -> Start {
     let next = fill(&t.continuation, "segmentId", &(index + 1).to_string());
     let (second, reads) = http::get_timed(o.playback, &next).await;
     assert_eq!(second.status, 200, "{next}");
-    assert_eq!(second.header("transfer-encoding"), Some("chunked"), "{next}");
+    assert_eq!(
+        second.header("transfer-encoding"),
+        Some("chunked"),
+        "{next}"
+    );
     continuation.extend_from_slice(&second.body);
     Start {
         packet,
@@ -248,7 +272,10 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
 
     let r = http::get(o.playback, "/hs/hesp.json").await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.header("content-type"), Some("application/vnd.theo.hesp+json"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.theo.hesp+json")
+    );
     let doc: Value = serde_json::from_slice(&r.body).expect("JSON");
     tools::check_hesp(&[write("manifest", &[&r.body])]);
     assert_eq!(doc["manifestVersion"], "2.0.0");
@@ -261,7 +288,11 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
     let (fps_n, fps_d) = v360.frame_rate.expect("video frameRate");
     let s = start(&o, &v360, "now").await;
     let ticks_per_frame = s.emsg.timescale as u64 * fps_d / fps_n;
-    assert_eq!(u64::from(s.emsg.duration), ticks_per_frame, "a one-frame packet");
+    assert_eq!(
+        u64::from(s.emsg.duration),
+        ticks_per_frame,
+        "a one-frame packet"
+    );
     assert!(
         s.next_reads >= 10 && s.next_span >= Duration::from_millis(1000),
         "the next segment streamed while it grew: {} reads over {:?}",
@@ -286,7 +317,10 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
         assert_continuous("v360 again", &v, 31);
         mid_gop = next_key(&v).is_some_and(|i| i < 30);
     }
-    assert!(mid_gop, "v360 started between its key frames (the companion's packets)");
+    assert!(
+        mid_gop,
+        "v360 started between its key frames (the companion's packets)"
+    );
 
     // A numbered packet a little ahead of the newest (the formula of §3.1 from the
     // manifest): held until its frame exists, then starts at that frame.
@@ -308,7 +342,11 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
     let s = start(&o, &v180, "now").await;
     let v = frames(&write("v180", &[&s.packet, &s.continuation]), "v");
     assert_continuous("v180", &v, 31);
-    assert_eq!(next_key(&v), Some(30), "v180 starts on a key frame of its own");
+    assert_eq!(
+        next_key(&v),
+        Some(30),
+        "v180 starts on a key frame of its own"
+    );
 
     // Audio: header + emsg only (timescale 1, duration 0), pointing at a chunk.
     let audio = track(&doc, "/hs/hesp.json", "audio", "audio");
@@ -324,6 +362,10 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
     let r = http::get(o.playback, &fill(&stale, "initId", "now")).await;
     assert_eq!(r.status, 404, "{}", r.text());
     // Far ahead of the live edge: 404 at once.
-    let r = http::get(o.playback, &fill(&v360.init, "initId", &(seq + 100_000).to_string())).await;
+    let r = http::get(
+        o.playback,
+        &fill(&v360.init, "initId", &(seq + 100_000).to_string()),
+    )
+    .await;
     assert_eq!(r.status, 404, "{}", r.text());
 }

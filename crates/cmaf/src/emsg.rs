@@ -31,14 +31,8 @@ pub struct EventMessage<'a> {
 /// }
 /// ```
 pub fn write_emsg_v0(msg: &EventMessage<'_>) -> Bytes {
-    let size = 8
-        + 4
-        + msg.scheme_id_uri.len()
-        + 1
-        + msg.value.len()
-        + 1
-        + 16
-        + msg.message_data.len();
+    let size =
+        8 + 4 + msg.scheme_id_uri.len() + 1 + msg.value.len() + 1 + 16 + msg.message_data.len();
     let mut b = BytesMut::with_capacity(size);
     b.put_u32(u32::try_from(size).unwrap_or(u32::MAX));
     b.put_slice(b"emsg");

@@ -42,7 +42,9 @@ impl IngestService {
                 drain(req.into_body()).await?;
                 Ok(StatusCode::CREATED)
             }
-            (Method::PUT | Method::POST, Target::Track {
+            (
+                Method::PUT | Method::POST,
+                Target::Track {
                     channel,
                     track,
                     companion,
@@ -53,8 +55,7 @@ impl IngestService {
                 } else {
                     push::Role::Rendition
                 };
-                push::ingest_body(&self.origin, &channel, (&track, role), req.into_body())
-                    .await?;
+                push::ingest_body(&self.origin, &channel, (&track, role), req.into_body()).await?;
                 Ok(StatusCode::CREATED)
             }
             (m, _) => Err(IngestError::Method(m.to_string())),

@@ -147,7 +147,10 @@ impl Route {
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
             [c, t, p, file] if file.starts_with("hesp-") => {
                 let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
-                let seq = match file.strip_prefix("hesp-").and_then(|f| f.strip_suffix(".mp4")) {
+                let seq = match file
+                    .strip_prefix("hesp-")
+                    .and_then(|f| f.strip_suffix(".mp4"))
+                {
                     Some("now") => None,
                     Some(n) => Some(number(n).ok_or_else(nf)?),
                     None => return Err(nf()),
@@ -298,7 +301,11 @@ mod tests {
                 seq: Some(4711),
             })
         );
-        for bad in ["/live/v1/p2/hesp-07.mp4", "/live/v1/p2/hesp-x.mp4", "/live/v1/hesp-now.mp4"] {
+        for bad in [
+            "/live/v1/p2/hesp-07.mp4",
+            "/live/v1/p2/hesp-x.mp4",
+            "/live/v1/hesp-now.mp4",
+        ] {
             assert!(Route::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -27,7 +27,7 @@ fn channel_list(channels: &[String]) -> Response<Body> {
 }
 
 /// `/channels.json`: every live channel and its entry points, under documented keys
-/// (README, "Entry points"): `{"channels":[{"name","hls","dash","lhls","hesp"}]}`.
+/// (README, "Playback"): `{"channels":[{"name","hls","dash","lhls","hesp"}]}`.
 pub fn channels(channels: &[String]) -> Response<Body> {
     let list: Vec<serde_json::Value> = channels
         .iter()

@@ -269,7 +269,12 @@ impl Channel {
     /// Stores the key frames of one ingest chunk of the companion of `of`, on `of`'s
     /// timeline. Frames that arrive before `of` has media are dropped (nothing to pair
     /// them with).
-    pub fn add_companion_chunk(&self, of: &str, chunk: &ChunkIn, arrival_us: i64) -> Result<(), IngestError> {
+    pub fn add_companion_chunk(
+        &self,
+        of: &str,
+        chunk: &ChunkIn,
+        arrival_us: i64,
+    ) -> Result<(), IngestError> {
         self.touch(arrival_us);
         let mut st = self.lock();
         let st = &mut *st;
@@ -282,7 +287,9 @@ impl Channel {
             .companions
             .iter_mut()
             .find(|c| c.of == of)
-            .ok_or_else(|| IngestError::NoInit(format!("{of}{}", manifest::policy::hesp::COMPANION_SUFFIX)))?;
+            .ok_or_else(|| {
+                IngestError::NoInit(format!("{of}{}", manifest::policy::hesp::COMPANION_SUFFIX))
+            })?;
         c.last_activity_us = arrival_us;
         if let Some((timescale, offset)) = paired {
             c.add_chunk(chunk, timescale, offset);
@@ -293,7 +300,11 @@ impl Channel {
     /// The kept companion frames of `of` that start at or before `time` (newest first),
     /// the decode time after its newest frame, and a watch of its changes; `None`
     /// without a companion.
-    pub fn companion(&self, of: &str, time: u64) -> Option<(Vec<KeyFrame>, Option<u64>, watch::Receiver<u64>)> {
+    pub fn companion(
+        &self,
+        of: &str,
+        time: u64,
+    ) -> Option<(Vec<KeyFrame>, Option<u64>, watch::Receiver<u64>)> {
         self.lock()
             .companions
             .iter()

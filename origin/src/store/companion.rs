@@ -121,10 +121,7 @@ impl Companion {
         let keep = rescale(COMPANION_KEEP_MS, 1000, timescale);
         if let Some(newest) = self.frames.back().map(|f| f.time) {
             while self.frames.len() > COMPANION_MAX_FRAMES
-                || self
-                    .frames
-                    .front()
-                    .is_some_and(|f| f.time + keep < newest)
+                || self.frames.front().is_some_and(|f| f.time + keep < newest)
             {
                 self.frames.pop_front();
             }
@@ -148,9 +145,7 @@ impl Companion {
 
     /// Decode time just after the newest kept frame.
     pub fn end(&self) -> Option<u64> {
-        self.frames
-            .back()
-            .map(|f| f.time + u64::from(f.duration))
+        self.frames.back().map(|f| f.time + u64::from(f.duration))
     }
 
     /// A watch that changes with every stored frame.

@@ -417,7 +417,11 @@ mod tests {
             early.next().await,
             Step::Bytes(vec![Bytes::from_static(b"ab")])
         );
-        g.append(0, vec![Bytes::from_static(b"cd"), Bytes::from_static(b"e")], T);
+        g.append(
+            0,
+            vec![Bytes::from_static(b"cd"), Bytes::from_static(b"e")],
+            T,
+        );
         let mut late = g.reader(0, Granularity::Chunk);
         assert_eq!(
             concat(&match late.next().await {
@@ -504,7 +508,11 @@ mod tests {
     fn marks_place_each_chunk_in_bytes_and_time() {
         let g = Growing::new();
         let t = |start, end| ChunkTimes { start, end };
-        g.append(0, vec![Bytes::from_static(b"ab"), Bytes::from_static(b"c")], t(0, 10));
+        g.append(
+            0,
+            vec![Bytes::from_static(b"ab"), Bytes::from_static(b"c")],
+            t(0, 10),
+        );
         g.append(1, vec![Bytes::from_static(b"de")], t(10, 20));
         let m = g.marks();
         assert_eq!(m.len(), 2);

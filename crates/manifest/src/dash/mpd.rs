@@ -198,7 +198,11 @@ pub(crate) struct Placement {
 impl Placement {
     /// The Period `id` of `members`: it starts at the grid point of the cell its first
     /// segment was cut in (media time zero for the first Period).
-    pub(crate) fn of(id: u64, members: &[(&TrackSnapshot, Vec<&Segment>)], grid: Cadence) -> Placement {
+    pub(crate) fn of(
+        id: u64,
+        members: &[(&TrackSnapshot, Vec<&Segment>)],
+        grid: Cadence,
+    ) -> Placement {
         let cell = members
             .iter()
             .map(|(t, segs)| {

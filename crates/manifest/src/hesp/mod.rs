@@ -17,8 +17,8 @@ mod model;
 use timeline::time::format_iso8601_micros;
 use timeline::{Cadence, ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
 
-use crate::dash::{Placement, addressable_segments, periods};
 use crate::ManifestError;
+use crate::dash::{Placement, addressable_segments, periods};
 use model::{
     AudioSet, AudioTrack, Manifest, Presentation, Resolution, Scaled, SegmentEntry, TimeBounds,
     TimeSource, VideoSet, VideoTrack,
@@ -67,7 +67,8 @@ pub fn hesp_manifest(snap: &ChannelSnapshot, opts: &HespOptions) -> Result<Strin
         .iter()
         .map(|(id, members)| (*id, Placement::of(*id, members, grid)))
         .collect();
-    let manifest_us = |media_us: u64| epoch.saturating_add(i64::try_from(media_us).unwrap_or(i64::MAX));
+    let manifest_us =
+        |media_us: u64| epoch.saturating_add(i64::try_from(media_us).unwrap_or(i64::MAX));
     let mut presentations = Vec::new();
     for (i, (id, members)) in groups.iter().enumerate() {
         let place = &starts[i].1;
@@ -87,7 +88,10 @@ pub fn hesp_manifest(snap: &ChannelSnapshot, opts: &HespOptions) -> Result<Strin
             .map(|(t, segs)| video_track(&ctx, t, segs))
             .collect();
         let mut langs: Vec<Option<&str>> = Vec::new();
-        for (t, _) in members.iter().filter(|(t, _)| t.meta.kind == MediaKind::Audio) {
+        for (t, _) in members
+            .iter()
+            .filter(|(t, _)| t.meta.kind == MediaKind::Audio)
+        {
             let l = t.meta.language.as_deref();
             if !langs.contains(&l) {
                 langs.push(l);
@@ -193,8 +197,9 @@ impl Ctx<'_> {
     fn segments(&self, t: &TrackSnapshot, segs: &[&Segment]) -> Vec<SegmentEntry> {
         let ts = t.meta.timescale;
         let at = |ticks: u64| {
-            self.epoch
-                .saturating_add(i64::try_from(timeline::time::to_micros(ticks, ts)).unwrap_or(i64::MAX))
+            self.epoch.saturating_add(
+                i64::try_from(timeline::time::to_micros(ticks, ts)).unwrap_or(i64::MAX),
+            )
         };
         segs.iter()
             .map(|s| SegmentEntry {

@@ -315,7 +315,12 @@ fn audio(ch: &Channel, track: &str, segs: &[&Segment], target: u64) -> Resolved 
             continue;
         };
         let marks = object.marks();
-        let Some(m) = marks.iter().rev().find(|m| m.times.start <= target).copied() else {
+        let Some(m) = marks
+            .iter()
+            .rev()
+            .find(|m| m.times.start <= target)
+            .copied()
+        else {
             continue;
         };
         let pos = Position {
@@ -334,7 +339,12 @@ fn audio(ch: &Channel, track: &str, segs: &[&Segment], target: u64) -> Resolved 
 }
 
 /// Builds the packet's bytes: header, `emsg`, and (video) the sample's `moof` + `mdat`.
-fn packet(ch: &Channel, track: &str, pos: &Position<'_>, kind: MediaKind) -> Result<Packet, ServeError> {
+fn packet(
+    ch: &Channel,
+    track: &str,
+    pos: &Position<'_>,
+    kind: MediaKind,
+) -> Result<Packet, ServeError> {
     let init = ch
         .init_version(track, pos.seg.init)
         .ok_or_else(|| ServeError::NotFound(format!("init segment of '{track}'")))?;
@@ -353,10 +363,9 @@ fn packet(ch: &Channel, track: &str, pos: &Position<'_>, kind: MediaKind) -> Res
             (vec![header, f.data.clone()], f.duration)
         }
         (Source::KeyFrame(m), MediaKind::Video) => {
-            let bytes = pos
-                .object
-                .bytes(m.from, m.to)
-                .ok_or_else(|| ServeError::NotFound(format!("segment {} of '{track}'", pos.seg.msn)))?;
+            let bytes = pos.object.bytes(m.from, m.to).ok_or_else(|| {
+                ServeError::NotFound(format!("segment {} of '{track}'", pos.seg.msn))
+            })?;
             (
                 bytes,
                 u32::try_from(m.times.end - m.times.start).unwrap_or(u32::MAX),
