@@ -51,6 +51,9 @@ struct Body {
     /// Where each output chunk (one `append`) lies, in bytes and in media time.
     marks: Vec<ChunkMark>,
     end: Option<End>,
+    /// The segment is the last of its period (DASH Period, HESP Presentation): the
+    /// encoder restarted or its upload broke after it.
+    ends_period: bool,
 }
 
 /// Media time of one output chunk, in track ticks: `[start, end)`.
@@ -212,6 +215,16 @@ impl Growing {
         }
     }
 
+    /// Marks the object as the last of its period (writer side, before it ends).
+    pub fn end_period(&self) {
+        self.lock().ends_period = true;
+    }
+
+    /// True when the object is the last of its period.
+    pub fn ends_period(&self) -> bool {
+        self.lock().ends_period
+    }
+
     /// Ends production early: readers still attached end with an error.
     pub fn abort(&self) {
         let mut b = self.lock();
@@ -358,6 +371,11 @@ impl Reader {
     /// The reader's byte position.
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// The object read.
+    pub fn object(&self) -> &Arc<Growing> {
+        &self.object
     }
 }
 

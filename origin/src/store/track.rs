@@ -373,6 +373,12 @@ impl LiveTrack {
             .back()
             .filter(|s| !s.complete)
             .map(|s| s.msn);
+        if discontinuity && open.is_some() {
+            // Before it completes, so that a reader that sees the end sees the mark.
+            if let Some(g) = self.media.back() {
+                g.end_period();
+            }
+        }
         self.timeline.close(discontinuity);
         if let Some(msn) = open {
             self.completed(msn);

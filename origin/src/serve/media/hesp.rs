@@ -67,6 +67,25 @@ struct Position<'a> {
     source: Source,
 }
 
+/// HESP's in-band `manifestupdate` event, sent after the last byte of a Presentation's
+/// last continuation segment: [HESP §5.4] "version 0, `urn:theo:hesp:2020`, value
+/// `manifestupdate`, timescale 1, delta 0, duration 0; message_data {"url"?}".
+///
+/// The draft wants a Presentation change announced 2 s ahead; an encoder restart or a
+/// broken upload gives no notice, so the event comes when the old Presentation ends
+/// (the new one is in the manifest by the time the player reloads it, or soon after).
+pub fn manifest_update() -> Bytes {
+    cmaf::write_emsg_v0(&cmaf::EventMessage {
+        scheme_id_uri: SCHEME,
+        value: "manifestupdate",
+        timescale: 1,
+        presentation_time_delta: 0,
+        event_duration: 0,
+        id: 0,
+        message_data: b"{}",
+    })
+}
+
 /// Answers an initialization packet request, holding a numbered packet a little ahead
 /// of the live edge until it exists.
 pub async fn hesp_packet(

@@ -155,7 +155,16 @@ pub async fn segment(
         }
         match g.end() {
             End::Complete | End::Truncated => {
-                let mut r = ok(ct, &cache, chunks(g.chunks()));
+                let mut body = g.chunks();
+                // The last segment of a Period ends with HESP's `manifestupdate`
+                // (DASH players ignore an event scheme the MPD does not declare).
+                if period.is_some()
+                    && g.ends_period()
+                    && let Some(b) = ranged::period_end(Granularity::Chunk)
+                {
+                    body.push(b);
+                }
+                let mut r = ok(ct, &cache, chunks(body));
                 r.headers_mut().insert(
                     http::header::ACCEPT_RANGES,
                     http::HeaderValue::from_static("bytes"),
@@ -169,7 +178,12 @@ pub async fn segment(
             End::Open => Ok(ok(
                 ct,
                 &cache,
-                ranged::stream(&g, 0, Granularity::Chunk, limit),
+                ranged::stream(
+                    &g,
+                    (0, Granularity::Chunk),
+                    limit,
+                    period.and_then(|_| ranged::period_end(Granularity::Chunk)),
+                ),
             )),
         }
     };

@@ -88,17 +88,30 @@ pub async fn answer(
         StatusCode::PARTIAL_CONTENT,
         format!("bytes {}-{OPEN_END}/*", range.start),
     )
-    .body(stream(&g, range.start, granularity, limit))
+    .body(stream(&g, (range.start, granularity), limit, period_end(granularity)))
     .expect("valid response"))
 }
 
 /// A body that streams `g` from byte `from` as it grows (whole parts or each chunk, by
 /// `granularity`) and ends when the segment is complete; it ends with an error, never
 /// a clean short end, if production stops early or nothing comes within `limit`.
-pub fn stream(g: &Arc<Growing>, from: u64, granularity: Granularity, limit: Duration) -> Body {
+/// `announce`: bytes sent after the last ones when the segment turns out to end its
+/// period (HESP's `manifestupdate` event) and completes.
+pub fn stream(
+    g: &Arc<Growing>,
+    (from, granularity): (u64, Granularity),
+    limit: Duration,
+    announce: Option<Bytes>,
+) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BodyError>>(STREAM_BUFFER);
-    tokio::spawn(feed(g.reader(from, granularity), limit, tx));
+    tokio::spawn(feed(g.reader(from, granularity), limit, tx, announce));
     streamed(rx)
+}
+
+/// What a segment streamed at `granularity` announces when it ends its period: on the
+/// Period-named URLs (DASH, HESP; every chunk visible), HESP's `manifestupdate`.
+pub fn period_end(granularity: Granularity) -> Option<Bytes> {
+    (granularity == Granularity::Chunk).then(super::hesp::manifest_update)
 }
 
 /// Sends the bytes of each part or chunk as it lands, until the segment is complete. Stops
@@ -108,7 +121,13 @@ async fn feed(
     mut reader: Reader,
     limit: Duration,
     tx: tokio::sync::mpsc::Sender<Result<Bytes, BodyError>>,
+    announce: Option<Bytes>,
 ) {
+    let announce = |reader: &Reader| {
+        announce
+            .clone()
+            .filter(|_| reader.object().ends_period())
+    };
     loop {
         match tokio::time::timeout(limit, reader.next()).await {
             Ok(Step::Bytes(bs)) => {
@@ -118,7 +137,14 @@ async fn feed(
                     }
                 }
             }
-            Ok(Step::Done) => return,
+            Ok(Step::Done) => {
+                if let Some(b) = announce(&reader) {
+                    let _ = tx.send(Ok(b)).await;
+                }
+                return;
+            }
+            // No announcement before an error: the connection is cut without flushing
+            // what precedes it, and the error itself tells the client to look again.
             Ok(Step::Aborted) | Err(_) => {
                 let _ = tx.send(Err(BodyError::Incomplete)).await;
                 return;
