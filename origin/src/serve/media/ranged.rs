@@ -88,7 +88,12 @@ pub async fn answer(
         StatusCode::PARTIAL_CONTENT,
         format!("bytes {}-{OPEN_END}/*", range.start),
     )
-    .body(stream(&g, (range.start, granularity), limit, period_end(granularity)))
+    .body(stream(
+        &g,
+        (range.start, granularity),
+        limit,
+        period_end(granularity),
+    ))
     .expect("valid response"))
 }
 
@@ -123,11 +128,7 @@ async fn feed(
     tx: tokio::sync::mpsc::Sender<Result<Bytes, BodyError>>,
     announce: Option<Bytes>,
 ) {
-    let announce = |reader: &Reader| {
-        announce
-            .clone()
-            .filter(|_| reader.object().ends_period())
-    };
+    let announce = |reader: &Reader| announce.clone().filter(|_| reader.object().ends_period());
     loop {
         match tokio::time::timeout(limit, reader.next()).await {
             Ok(Step::Bytes(bs)) => {
