@@ -190,6 +190,11 @@ async fn start(o: &TestOrigin, t: &Track, init_id: &str) -> Start {
                 .expect("Content-Range")
                 .to_string();
             assert!(cr.starts_with(&format!("bytes {offset}-")), "{cr}");
+            // A segment still growing: an unknown length, streamed (§5.3.3.1).
+            if cr.ends_with("/*") {
+                assert_eq!(cr, format!("bytes {offset}-{OPEN_END}/*"));
+                assert_eq!(first.header("transfer-encoding"), Some("chunked"), "{seg}");
+            }
             continuation.extend_from_slice(&first.body);
         }
         // The packet's sample ended its segment: nothing of it is left to send.
