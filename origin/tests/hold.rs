@@ -266,9 +266,10 @@ async fn held_segment_is_answered_when_the_encoder_restarts() {
     let g = ch.object("v1", 1).expect("segment 1 in progress");
     let t0 = Instant::now();
     let held = spawn_get(o.playback, "/live/v1/seg-1.m4s");
-    // The same segment as DASH and HESP address it (Period 0).
-    let in_period = spawn_get(o.playback, "/live/v1/p0/seg-1.m4s");
-    spin_until("the segment requests are streaming", || g.readers() > 1).await;
+    // The same segment as DASH and as HESP's continuation address it (Period 0).
+    let dash = spawn_get(o.playback, "/live/v1/p0/seg-1.m4s");
+    let in_period = spawn_get(o.playback, "/live/v1/p0/hesp-seg-1.m4s");
+    spin_until("the segment requests are streaming", || g.readers() > 2).await;
     assert!(!held.is_finished());
 
     // The encoder reconnects and sends the same stream again (init + media from time
@@ -303,8 +304,10 @@ async fn held_segment_is_answered_when_the_encoder_restarts() {
     assert_eq!(seg.samples.len(), 30);
     assert!(seg.samples[0].2, "segment starts with a key frame");
     assert_eq!(seg.payload, ingest_payload(VIDEO_EVERY_FRAME, 0..30));
-    // The restart ended Period 0 with this segment: on the Period-named URL, HESP's
-    // in-band `manifestupdate` (emsg v0, urn:theo:hesp:2020) follows the same media.
+    // The restart ended Period 0 with this segment: HESP's continuation ends with the
+    // in-band `manifestupdate` (emsg v0, urn:theo:hesp:2020) after the same media; the
+    // DASH URL serves the media alone.
+    assert_eq!(dash.await.expect("get task").body, r.body);
     let p = in_period.await.expect("get task");
     assert_eq!(p.status, 200);
     assert_eq!(&p.body[..r.body.len()], &r.body[..], "the same media");
@@ -316,8 +319,9 @@ async fn held_segment_is_answered_when_the_encoder_restarts() {
         text.starts_with("urn:theo:hesp:2020\0manifestupdate\0"),
         "{text:?}"
     );
-    let again = get(o.playback, "/live/v1/p0/seg-1.m4s").await;
+    let again = get(o.playback, "/live/v1/p0/hesp-seg-1.m4s").await;
     assert_eq!(again.body, p.body, "served complete, with the event");
+    assert_eq!(get(o.playback, "/live/v1/p0/seg-1.m4s").await.body, r.body);
 
     let r = conn.response(false).await;
     assert_eq!(r.status, 201, "{}", r.text());

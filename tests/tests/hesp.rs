@@ -109,6 +109,8 @@ struct Track {
     frame_rate: Option<(u64, u64)>,
     start_seq: u64,
     start_us: i64,
+    /// `mediaTimeOffset` in µs: media time = Manifest time + it.
+    offset_us: i64,
 }
 
 fn track(doc: &Value, manifest_path: &str, kind: &str, id: &str) -> Track {
@@ -134,6 +136,13 @@ fn track(doc: &Value, manifest_path: &str, kind: &str, id: &str) -> Track {
                         )
                     });
                 let tb = &p["timeBounds"];
+                let mto = t
+                    .get("mediaTimeOffset")
+                    .or_else(|| set.get("mediaTimeOffset"));
+                let offset_us = mto.map_or(0, |m| {
+                    (i128::from(m["value"].as_i64().expect("value")) * 1_000_000
+                        / i128::from(m["scale"].as_i64().unwrap_or(1))) as i64
+                });
                 let scale = i128::from(tb["scale"].as_i64().unwrap_or(1));
                 return Track {
                     init: resolve(manifest_path, p, set, t, "initializationPattern"),
@@ -142,6 +151,7 @@ fn track(doc: &Value, manifest_path: &str, kind: &str, id: &str) -> Track {
                     start_seq: t["startSequenceNumber"].as_u64().unwrap_or(0),
                     start_us: (i128::from(tb["startTime"].as_i64().expect("startTime")) * 1_000_000
                         / scale) as i64,
+                    offset_us,
                 };
             }
         }
@@ -197,8 +207,6 @@ async fn start(o: &TestOrigin, t: &Track, init_id: &str) -> Start {
             }
             continuation.extend_from_slice(&first.body);
         }
-        // The packet's sample ended its segment: nothing of it is left to send.
-        416 => {}
         s => panic!("{seg} with {range}: {s} {}", first.text()),
     }
     let next = fill(&t.continuation, "segmentId", &(index + 1).to_string());
@@ -341,6 +349,16 @@ async fn a_hesp_client_starts_at_now_and_continues_from_the_packets_offset() {
     let s = start(&o, &v360, &seq.to_string()).await;
     let v = frames(&write("v360n", &[&s.packet, &s.continuation]), "v");
     assert_continuous("v360 numbered", &v, 31);
+    // [HESP §3.1] packet `seq` is the frame at Presentation start + (seq − start) frames
+    // (media time = Manifest time + mediaTimeOffset, in the track's timescale).
+    let ts = i128::from(s.emsg.timescale);
+    let start_ticks = i128::from(v360.start_us + v360.offset_us) * ts / 1_000_000;
+    let expected = start_ticks + i128::from(seq - v360.start_seq) * i128::from(ticks_per_frame);
+    assert!(
+        (i128::from(v[0].0) - expected).abs() < i128::from(ticks_per_frame),
+        "packet {seq} holds media time {} ticks, the formula says {expected}",
+        v[0].0
+    );
 
     // v180 has no companion: its packets are its own key frames (segment starts).
     let v180 = track(&doc, "/hs/hesp.json", "video", "v180");

@@ -80,13 +80,19 @@ impl PlaybackService {
                 track,
                 msn,
                 period,
+                hesp,
             } => {
                 let range = req
                     .headers()
                     .get(http::header::RANGE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(media::ByteRange::parse);
-                return media::segment(o, &channel, &track, (msn, period), range, cfg).await;
+                let form = match (period, hesp) {
+                    (Some(p), true) => media::Form::Hesp(p),
+                    (Some(p), false) => media::Form::Dash(p),
+                    (None, _) => media::Form::Hls,
+                };
+                return media::segment(o, &channel, &track, (msn, form), range, cfg).await;
             }
             Route::Part {
                 channel,

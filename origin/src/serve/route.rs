@@ -89,7 +89,7 @@ pub enum Route {
     },
     /// `/{channel}/{track}/seg-{msn}.m4s` (HLS), or
     /// `/{channel}/{track}/p{period}/seg-{msn}.m4s` (DASH: the segment as a Period of
-    /// the MPD addresses it).
+    /// the MPD addresses it), or `/{channel}/{track}/p{period}/hesp-seg-{msn}.m4s` (HESP).
     Segment {
         /// Channel name.
         channel: String,
@@ -99,6 +99,9 @@ pub enum Route {
         msn: u64,
         /// The Period (discontinuity sequence) the request expects the segment in.
         period: Option<u64>,
+        /// HESP's continuation form, `p{period}/hesp-seg-{msn}.m4s`: the segment followed
+        /// by the `manifestupdate` event when it ends its Presentation.
+        hesp: bool,
     },
     /// `/{channel}/{track}/part-{msn}.{part}.m4s`.
     Part {
@@ -145,6 +148,21 @@ impl Route {
             [c, "lhls.m3u8"] => Route::LhlsMaster { channel: name(c)? },
             [c, "hesp.json"] => Route::Hesp { channel: name(c)? },
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
+            [c, t, p, file] if file.starts_with("hesp-seg-") => {
+                let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
+                let msn = file
+                    .strip_prefix("hesp-seg-")
+                    .and_then(|f| f.strip_suffix(".m4s"))
+                    .and_then(number)
+                    .ok_or_else(nf)?;
+                Route::Segment {
+                    channel: name(c)?,
+                    track: name(t)?,
+                    msn,
+                    period: Some(period),
+                    hesp: true,
+                }
+            }
             [c, t, p, file] if file.starts_with("hesp-") => {
                 let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
                 let seq = match file
@@ -174,6 +192,7 @@ impl Route {
                     track: name(t)?,
                     msn,
                     period: Some(period),
+                    hesp: false,
                 }
             }
             [c, t, file] => {
@@ -205,6 +224,7 @@ impl Route {
                                 track,
                                 msn: number(n).ok_or_else(nf)?,
                                 period: None,
+                                hesp: false,
                             }
                         } else if let Some((n, p)) = f
                             .strip_prefix("part-")
@@ -265,6 +285,7 @@ mod tests {
                 track: "v1".into(),
                 msn: 12,
                 period: None,
+                hesp: false,
             })
         );
         assert_eq!(
@@ -274,6 +295,17 @@ mod tests {
                 track: "v1".into(),
                 msn: 12,
                 period: Some(3),
+                hesp: false,
+            })
+        );
+        assert_eq!(
+            Route::parse("/live/v1/p3/hesp-seg-12.m4s"),
+            Ok(Route::Segment {
+                channel: "live".into(),
+                track: "v1".into(),
+                msn: 12,
+                period: Some(3),
+                hesp: true,
             })
         );
         assert!(Route::parse("/live/v1/q3/seg-12.m4s").is_err());

@@ -184,6 +184,8 @@ impl LiveTrack {
         });
         self.timeline.init = id;
         self.close(true);
+        // A new init may bring a new frame rate: the next sample sets it again.
+        self.timeline.meta.frame_duration = 0;
         Ok(true)
     }
 
@@ -397,6 +399,8 @@ impl LiveTrack {
             return false;
         }
         if let Some(g) = self.media.back() {
+            // Before the end, so that a reader that sees the end sees the mark.
+            g.end_period();
             g.truncate();
         }
         self.close(true);

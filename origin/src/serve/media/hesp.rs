@@ -156,9 +156,9 @@ fn resolve(
     let t = snap
         .track(track)
         .ok_or_else(|| ServeError::NotFound(format!("track '{track}'")))?;
-    let fd = u64::from(t.meta.frame_duration);
     let segs = in_period(t, period);
     let newest_period = t.segments.back().map(|s| t.period_of(s));
+    let ended = newest_period.is_some_and(|p| p > period);
     if segs.is_empty() {
         return match newest_period {
             Some(p) if p > period => Err(ServeError::NotFound(format!(
@@ -170,19 +170,35 @@ fn resolve(
             _ => Ok(Resolved::Later(None)),
         };
     }
-    if fd == 0 {
+    // The numbering the manifest announces (one rule for both).
+    let Some(numbering) = manifest::hesp::packet_numbering(&snap, track, period) else {
         return Ok(Resolved::Later(None));
-    }
-    let end = t.end().unwrap_or(0);
+    };
+    let end = segs.last().map_or(0, |s| s.end());
     let target = match seq {
+        // The newest packet of a Presentation that has ended is not "now".
+        None if ended => {
+            return Err(ServeError::NotFound(format!(
+                "{what}: presentation p{period} has ended (reload the manifest)"
+            )));
+        }
         None => u64::MAX,
         Some(n) => {
-            let at = n.saturating_mul(fd);
+            let at = numbering.time_of(n).ok_or_else(|| {
+                ServeError::NotFound(format!(
+                    "{what} (before p{period}'s first, {})",
+                    numbering.first
+                ))
+            })?;
             let first = segs.first().map_or(0, |s| s.start);
-            // The packet whose frame holds the Presentation's start is its first.
-            if at.saturating_add(fd) <= first {
+            if at.saturating_add(numbering.frame) <= first && first > numbering.start {
                 return Err(ServeError::NotFound(format!(
                     "{what} (before the oldest held media of p{period})"
+                )));
+            }
+            if ended && at >= end {
+                return Err(ServeError::NotFound(format!(
+                    "{what}: presentation p{period} ended before it (reload the manifest)"
                 )));
             }
             let ahead = PACKET_HOLD_AHEAD_MS * u64::from(t.meta.timescale) / 1000;
@@ -197,7 +213,9 @@ fn resolve(
                 let rx = ch.companion(track, 0).map(|(_, _, rx)| rx);
                 return Ok(Resolved::Later(rx));
             }
-            at
+            // The Presentation may start before its first media (on the grid): its
+            // first packets are the first media's.
+            at.max(first)
         }
     };
     match t.meta.kind {
@@ -228,35 +246,58 @@ fn video(
     target: u64,
     numbered: bool,
 ) -> Result<Resolved, ServeError> {
-    let companion = ch.companion(track, target);
+    let media_end = segs.last().map_or(0, |s| s.end());
     let mut best = key_frame_position(ch, track, segs, target);
-    if let Some((frames, companion_end, rx)) = companion {
-        // A numbered packet waits for its companion frame, which travels on another
-        // upload than the continuation and may land a moment later.
-        if numbered && companion_end.is_some_and(|e| e <= target) {
+    let mut companion_rx = None;
+    if let Some((frames, companion_end, rx)) = ch.companion(track, target) {
+        // A live companion travels on another upload than the continuation and may
+        // land a moment later: a numbered packet waits for its frame. One that stopped
+        // (or fell behind by more than the hold) is not waited for: the key frames are.
+        let slack = u64::from(frames.first().map_or(0, |f| f.duration)) * 30;
+        let live = companion_end.is_some_and(|e| e.saturating_add(slack) >= media_end);
+        if numbered && live && companion_end.is_some_and(|e| e <= target) {
             return Ok(Resolved::Later(Some(rx)));
         }
-        if let Some(p) = companion_position(ch, track, segs, &frames)
-            && best.as_ref().is_none_or(|b| p.time > b.time)
-        {
-            best = Some(p);
+        let floor = best.as_ref().map(|b| b.time);
+        match companion_position(ch, track, (segs, &frames), floor, numbered) {
+            Found::At(p) => best = Some(p),
+            // The frame asked for is the newest stored and its chunk may still be the
+            // last of its segment: wait for the next chunk (at most a frame).
+            Found::Wait => return Ok(Resolved::Later(Some(rx))),
+            Found::None => {}
         }
+        companion_rx = Some(rx);
     }
     let Some(pos) = best else {
-        return Ok(Resolved::Later(None));
+        return Ok(Resolved::Later(companion_rx));
     };
     Ok(Resolved::Ready(packet(ch, track, &pos, MediaKind::Video)?))
 }
 
-/// The newest companion frame (at or before the target, newest first in `frames`) whose
-/// end is the end of a stored continuation chunk.
+/// What the companion offers for a request.
+enum Found<'a> {
+    At(Position<'a>),
+    /// The newest candidate frame needs one more chunk to know where to resume.
+    Wait,
+    None,
+}
+
+/// The newest companion frame (of `frames`, newest first, all at or before the target)
+/// newer than `floor` whose end is the end of a stored continuation chunk that is not
+/// the newest chunk of a segment still growing (its resume point must be known). A
+/// `numbered` request waits for the frame it asked for rather than take an older one.
 fn companion_position<'a>(
     ch: &Channel,
     track: &str,
-    segs: &[&'a Segment],
-    frames: &[KeyFrame],
-) -> Option<Position<'a>> {
-    for f in frames {
+    (segs, frames): (&[&'a Segment], &[KeyFrame]),
+    floor: Option<u64>,
+    numbered: bool,
+) -> Found<'a> {
+    let mut marks: Option<(u64, Arc<Growing>, Vec<ChunkMark>)> = None;
+    for (k, f) in frames.iter().enumerate() {
+        if floor.is_some_and(|b| f.time <= b) {
+            break;
+        }
         let Some(seg) = segs
             .iter()
             .rev()
@@ -264,26 +305,42 @@ fn companion_position<'a>(
         else {
             continue;
         };
-        let object = ch.object(track, seg.msn)?;
-        let marks = object.marks();
-        let f_end = f.time + u64::from(f.duration);
-        let tolerance = u64::from(f.duration / 2);
-        let Some(i) = marks
-            .iter()
-            .position(|m| m.times.start <= f.time && m.times.end.abs_diff(f_end) <= tolerance)
-        else {
+        // The marks of one segment, read once for all its frames.
+        if marks.as_ref().is_none_or(|(msn, _, _)| *msn != seg.msn) {
+            let Some(object) = ch.object(track, seg.msn) else {
+                continue;
+            };
+            let m = object.marks();
+            marks = Some((seg.msn, object, m));
+        }
+        let Some((_, object, m)) = marks.as_ref() else {
             continue;
         };
-        let resume = resume_after(seg, &object, &marks, i);
-        return Some(Position {
-            seg,
-            object,
-            time: f.time,
-            resume,
-            source: Source::Companion(f.clone()),
-        });
+        let f_end = f.time + u64::from(f.duration);
+        let tolerance = u64::from(f.duration / 2);
+        // Marks are in media-time order: the first that ends at or after the frame's end
+        // is the only candidate.
+        let i = m.partition_point(|c| c.times.end + tolerance < f_end);
+        let fits =
+            |c: &&ChunkMark| c.times.start <= f.time && c.times.end.abs_diff(f_end) <= tolerance;
+        if m.get(i).filter(fits).is_none() {
+            continue;
+        }
+        match resume_after(seg, object, m, i) {
+            Some(resume) => {
+                return Found::At(Position {
+                    seg,
+                    object: object.clone(),
+                    time: f.time,
+                    resume,
+                    source: Source::Companion(f.clone()),
+                });
+            }
+            None if k == 0 && numbered => return Found::Wait,
+            None => {}
+        }
     }
-    None
+    Found::None
 }
 
 /// The first chunk of the newest segment that starts at or before `target` with a key
@@ -305,7 +362,9 @@ fn key_frame_position<'a>(
         let Some(first) = marks.first().copied() else {
             continue;
         };
-        let resume = resume_after(seg, &object, &marks, 0);
+        let Some(resume) = resume_after(seg, &object, &marks, 0) else {
+            continue;
+        };
         return Some(Position {
             seg,
             object,
@@ -318,13 +377,21 @@ fn key_frame_position<'a>(
 }
 
 /// Where the continuation resumes after chunk `i` of `seg`: the next byte, or the next
-/// segment's first when the chunk ended a complete segment.
-fn resume_after(seg: &Segment, object: &Growing, marks: &[ChunkMark], i: usize) -> (u64, u64) {
+/// segment's first when the chunk ended a complete segment; `None` while the chunk is
+/// the newest of a segment still growing (the next chunk may open the next segment, and
+/// the draft's offset must point at the sample that follows: "at the offset ... all data
+/// needed to render the next sample MUST be present").
+fn resume_after(
+    seg: &Segment,
+    object: &Growing,
+    marks: &[ChunkMark],
+    i: usize,
+) -> Option<(u64, u64)> {
     let last = i + 1 == marks.len();
-    if last && matches!(object.end(), End::Complete | End::Truncated) {
-        (seg.msn + 1, 0)
-    } else {
-        (seg.msn, marks[i].to)
+    match (last, object.end()) {
+        (false, _) => Some((seg.msn, marks[i].to)),
+        (true, End::Complete | End::Truncated) => Some((seg.msn + 1, 0)),
+        (true, _) => None,
     }
 }
 

@@ -121,14 +121,52 @@ pub async fn object(
         .ok_or_else(|| ServeError::NotFound(what.to_string()))
 }
 
+/// How a segment request addresses its segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `seg-{msn}.m4s` (HLS, L-HLS): byte ranges of a growing segment in whole parts.
+    Hls,
+    /// `p{period}/seg-{msn}.m4s` (DASH): the Period is checked; ranges chunk by chunk.
+    Dash(u64),
+    /// `p{period}/hesp-seg-{msn}.m4s` (HESP's continuation): as DASH, and the last
+    /// segment of a Presentation ends with the `manifestupdate` event.
+    Hesp(u64),
+}
+
+impl Form {
+    fn period(self) -> Option<u64> {
+        match self {
+            Form::Hls => None,
+            Form::Dash(p) | Form::Hesp(p) => Some(p),
+        }
+    }
+
+    /// [HESP §5.3.3.1] the continuation's first request is a Range from the packet's
+    /// offset, answered 206 and streamed chunk by chunk while live: on the Period-named
+    /// URLs every chunk is visible at once; on the HLS URL only whole parts
+    /// ([HLS §6.2.6]).
+    fn granularity(self) -> Granularity {
+        match self {
+            Form::Hls => Granularity::CompletePart,
+            Form::Dash(_) | Form::Hesp(_) => Granularity::Chunk,
+        }
+    }
+
+    /// What follows the segment's bytes when it ends its period.
+    fn trailer(self) -> Option<bytes::Bytes> {
+        matches!(self, Form::Hesp(_)).then(hesp::manifest_update)
+    }
+}
+
 /// `/{channel}/{track}/seg-{msn}.m4s`: a complete segment, or the segment in progress
 /// streamed as it grows (held until it begins when it is a little ahead).
-/// `[p{period}/]`: the DASH form, which names the Period the client expects it in.
+/// `[p{period}/]`: the DASH form, which names the Period the client expects it in;
+/// `p{period}/hesp-seg-`: HESP's ([`Form`]).
 pub async fn segment(
     origin: &Origin,
     name: &str,
     track: &str,
-    (msn, period): (u64, Option<u64>),
+    (msn, form): (u64, Form),
     range: Option<ByteRange>,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
@@ -139,30 +177,18 @@ pub async fn segment(
     let limit = hold::limit(&ch, cfg);
     let wait = async {
         let g = object(&ch, track, msn, cfg, &what).await?;
-        if let Some(expected) = period {
+        if let Some(expected) = form.period() {
             in_period(&ch, track, msn, expected, &what)?;
         }
         if let Some(range) = range {
-            // [HESP §5.3.3.1] the continuation's first request is a Range from the
-            // packet's offset, answered 206 and streamed chunk by chunk while live: on
-            // the Period-named URL (DASH, HESP) every chunk is visible at once; on the
-            // HLS URL only whole parts ([HLS §6.2.6]).
-            let granularity = match period {
-                Some(_) => Granularity::Chunk,
-                None => Granularity::CompletePart,
-            };
-            return ranged::answer(g, (range, granularity), limit, ct, &cache, &what).await;
+            let ranged = (range, form.granularity(), form.trailer());
+            return ranged::answer(g, ranged, limit, ct, &cache, &what).await;
         }
         match g.end() {
             End::Complete | End::Truncated => {
                 let mut body = g.chunks();
-                // The last segment of a Period ends with HESP's `manifestupdate`
-                // (DASH players ignore an event scheme the MPD does not declare).
-                if period.is_some()
-                    && g.ends_period()
-                    && let Some(b) = ranged::period_end(Granularity::Chunk)
-                {
-                    body.push(b);
+                if let Some(t) = form.trailer().filter(|_| g.ends_period()) {
+                    body.push(t);
                 }
                 let mut r = ok(ct, &cache, chunks(body));
                 r.headers_mut().insert(
@@ -178,12 +204,7 @@ pub async fn segment(
             End::Open => Ok(ok(
                 ct,
                 &cache,
-                ranged::stream(
-                    &g,
-                    (0, Granularity::Chunk),
-                    limit,
-                    period.and_then(|_| ranged::period_end(Granularity::Chunk)),
-                ),
+                ranged::stream(&g, (0, Granularity::Chunk), limit, form.trailer()),
             )),
         }
     };

@@ -25,9 +25,11 @@ const STREAM_BUFFER: usize = 8;
 /// Answers `range` of the segment `g`, waiting (up to `limit`) for the first bytes.
 /// `granularity`: what of a segment still growing may be sent (whole LL-HLS parts for
 /// byte-range parts, every chunk for HESP's continuation ranges).
+/// `trailer`: bytes that follow the segment's own when it ends its period (HESP's
+/// `manifestupdate`), part of the resource for every answer alike.
 pub async fn answer(
     g: Arc<Growing>,
-    (range, granularity): (ByteRange, Granularity),
+    (range, granularity, trailer): (ByteRange, Granularity, Option<Bytes>),
     limit: Duration,
     content_type: &'static str,
     cache: &str,
@@ -50,7 +52,10 @@ pub async fn answer(
     match g.end() {
         End::Aborted => return Err(ServeError::NotFound(format!("{what} (its track ended)"))),
         End::Complete | End::Truncated => {
-            let stored = g.chunks();
+            let mut stored = g.chunks();
+            if let Some(t) = trailer.filter(|_| g.ends_period()) {
+                stored.push(t);
+            }
             let total: u64 = stored.iter().map(|b| b.len() as u64).sum();
             if range.start >= total {
                 return Ok(head(
@@ -88,12 +93,7 @@ pub async fn answer(
         StatusCode::PARTIAL_CONTENT,
         format!("bytes {}-{OPEN_END}/*", range.start),
     )
-    .body(stream(
-        &g,
-        (range.start, granularity),
-        limit,
-        period_end(granularity),
-    ))
+    .body(stream(&g, (range.start, granularity), limit, trailer))
     .expect("valid response"))
 }
 
@@ -101,7 +101,8 @@ pub async fn answer(
 /// `granularity`) and ends when the segment is complete; it ends with an error, never
 /// a clean short end, if production stops early or nothing comes within `limit`.
 /// `announce`: bytes sent after the last ones when the segment turns out to end its
-/// period (HESP's `manifestupdate` event) and completes.
+/// period (HESP's `manifestupdate` event); a segment cut short by a broken upload then
+/// ends cleanly after them, as it is served afterwards (shorter, with the event).
 pub fn stream(
     g: &Arc<Growing>,
     (from, granularity): (u64, Granularity),
@@ -111,12 +112,6 @@ pub fn stream(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BodyError>>(STREAM_BUFFER);
     tokio::spawn(feed(g.reader(from, granularity), limit, tx, announce));
     streamed(rx)
-}
-
-/// What a segment streamed at `granularity` announces when it ends its period: on the
-/// Period-named URLs (DASH, HESP; every chunk visible), HESP's `manifestupdate`.
-pub fn period_end(granularity: Granularity) -> Option<Bytes> {
-    (granularity == Granularity::Chunk).then(super::hesp::manifest_update)
 }
 
 /// Sends the bytes of each part or chunk as it lands, until the segment is complete. Stops
@@ -144,9 +139,17 @@ async fn feed(
                 }
                 return;
             }
-            // No announcement before an error: the connection is cut without flushing
-            // what precedes it, and the error itself tells the client to look again.
-            Ok(Step::Aborted) | Err(_) => {
+            Ok(Step::Aborted) => {
+                if reader.object().end() == End::Truncated
+                    && let Some(b) = announce(&reader)
+                {
+                    let _ = tx.send(Ok(b)).await;
+                    return;
+                }
+                let _ = tx.send(Err(BodyError::Incomplete)).await;
+                return;
+            }
+            Err(_) => {
                 let _ = tx.send(Err(BodyError::Incomplete)).await;
                 return;
             }
