@@ -15,6 +15,7 @@
 //! component. It depends on wasmtime, which the pure crates never do.
 
 pub mod allow;
+pub mod cache;
 pub mod collapse;
 pub mod error;
 mod fast;

@@ -1,0 +1,176 @@
+//! The must-pass object and index behaviours of edge-cache.md §5 that need no network:
+//! read-while-write with late joiners (#2, #3), failure visible to every reader and not
+//! cached (#4, #6, #28), collapsing (#1), per-object cap (#17), byte budget (#18),
+//! freshness.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::*;
+
+const LIMITS: Limits = Limits {
+    budget: 100,
+    max_object: 40,
+    uncacheable_for: Duration::from_secs(5),
+};
+
+fn head() -> Head {
+    Head {
+        status: http::StatusCode::OK,
+        headers: http::HeaderMap::new(),
+        received: Instant::now(),
+    }
+}
+
+fn miss(index: &Index, key: &str) -> Fill {
+    match index.lookup(key, Instant::now()) {
+        Lookup::Miss(f) => f,
+        other => panic!("{key}: expected a miss, got {other:?}"),
+    }
+}
+
+fn hit(index: &Index, key: &str) -> std::sync::Arc<Object> {
+    match index.lookup(key, Instant::now()) {
+        Lookup::Hit(o) => o,
+        other => panic!("{key}: expected a hit, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn readers_get_bytes_so_far_then_each_chunk_and_late_joiners_start_at_zero() {
+    let index = Index::new(LIMITS);
+    let mut fill = miss(&index, "/a");
+    // Every other request for the key joins the fill (one origin request).
+    let object = hit(&index, "/a");
+    let mut early = object.reader();
+    fill.head(head());
+    fill.push(Bytes::from_static(b"ab")).expect("push");
+    assert_eq!(early.next().await, Some(Ok(Bytes::from_static(b"ab"))));
+    fill.push(Bytes::from_static(b"cd")).expect("push");
+    let mut late = hit(&index, "/a").reader();
+    assert_eq!(late.next().await, Some(Ok(Bytes::from_static(b"ab"))));
+    assert_eq!(late.next().await, Some(Ok(Bytes::from_static(b"cd"))));
+    assert_eq!(early.next().await, Some(Ok(Bytes::from_static(b"cd"))));
+    fill.complete();
+    index.settled("/a", &object, Instant::now());
+    assert_eq!(early.next().await, None, "a clean end once complete");
+    assert_eq!(late.next().await, None);
+    assert!(std::sync::Arc::ptr_eq(&hit(&index, "/a"), &object), "kept");
+}
+
+#[tokio::test]
+async fn a_broken_fill_ends_every_reader_with_an_error_and_is_not_kept() {
+    let index = Index::new(LIMITS);
+    let mut fill = miss(&index, "/b");
+    let object = fill.object().clone();
+    let mut r = object.reader();
+    fill.head(head());
+    fill.push(Bytes::from_static(b"xy")).expect("push");
+    fill.fail(Failure::Truncated);
+    index.settled("/b", &object, Instant::now());
+    assert_eq!(r.next().await, Some(Ok(Bytes::from_static(b"xy"))));
+    assert_eq!(
+        r.next().await,
+        Some(Err(Failure::Truncated)),
+        "never a clean short end"
+    );
+    let mut late = object.reader();
+    assert_eq!(late.next().await, Some(Ok(Bytes::from_static(b"xy"))));
+    assert_eq!(late.next().await, Some(Err(Failure::Truncated)));
+    // The next request is a new miss, never the short object.
+    drop(miss(&index, "/b"));
+}
+
+#[tokio::test]
+async fn an_abandoned_fill_fails_its_object() {
+    let index = Index::new(LIMITS);
+    let fill = miss(&index, "/c");
+    let object = fill.object().clone();
+    let mut r = object.reader();
+    drop(fill);
+    assert_eq!(r.next().await, Some(Err(Failure::Abandoned)));
+    assert_eq!(object.wait_head().await.err(), Some(Failure::Abandoned));
+}
+
+#[tokio::test]
+async fn waiters_for_the_head_wake_when_it_arrives() {
+    let index = Index::new(LIMITS);
+    let mut fill = miss(&index, "/h");
+    let object = hit(&index, "/h");
+    let waiter = tokio::spawn(async move { object.wait_head().await.map(|h| h.status) });
+    tokio::task::yield_now().await;
+    fill.head(head());
+    assert_eq!(waiter.await.expect("task"), Ok(http::StatusCode::OK));
+}
+
+#[test]
+fn an_object_over_the_cap_fails_and_its_key_streams_through_for_a_while() {
+    let index = Index::new(LIMITS);
+    let mut fill = miss(&index, "/big");
+    let object = fill.object().clone();
+    fill.head(head());
+    assert_eq!(
+        fill.push(Bytes::from(vec![0u8; 41])),
+        Err(Failure::TooLarge)
+    );
+    let now = Instant::now();
+    index.settled("/big", &object, now);
+    assert!(matches!(index.lookup("/big", now), Lookup::Bypass));
+    assert!(matches!(
+        index.lookup("/big", now + Duration::from_secs(6)),
+        Lookup::Miss(_)
+    ));
+}
+
+#[test]
+fn complete_objects_are_evicted_least_recently_used_first_never_fills_in_flight() {
+    let index = Index::new(LIMITS);
+    let now = Instant::now();
+    let done = |key: &str| {
+        let mut f = miss(&index, key);
+        let o = f.object().clone();
+        f.head(head());
+        f.push(Bytes::from(vec![1u8; 30])).expect("push");
+        f.complete();
+        index.settled(key, &o, now);
+        o
+    };
+    let a = done("/1");
+    done("/2");
+    // A fill in flight holds 30 bytes of the budget.
+    let mut live = miss(&index, "/live");
+    live.head(head());
+    live.push(Bytes::from(vec![2u8; 30])).expect("push");
+    // "/1" is used again, so "/2" is the least recently used.
+    hit(&index, "/1");
+    done("/3");
+    assert_eq!(index.usage(), (3, 90), "within the budget of 100");
+    assert_eq!(index.evictions(), 1);
+    assert!(
+        matches!(index.lookup("/2", now), Lookup::Miss(_)),
+        "evicted"
+    );
+    assert!(std::sync::Arc::ptr_eq(&hit(&index, "/1"), &a));
+    assert!(
+        matches!(index.lookup("/live", now), Lookup::Hit(_)),
+        "in flight"
+    );
+}
+
+#[test]
+fn a_complete_object_past_its_lifetime_is_filled_again() {
+    let index = Index::new(LIMITS);
+    let now = Instant::now();
+    let mut f = miss(&index, "/p");
+    let o = f.object().clone();
+    f.head(head());
+    f.complete();
+    index.settled("/p", &o, now);
+    index.set_expiry("/p", &o, now + Duration::from_secs(1));
+    assert!(matches!(index.lookup("/p", now), Lookup::Hit(_)));
+    assert!(matches!(
+        index.lookup("/p", now + Duration::from_secs(2)),
+        Lookup::Miss(_)
+    ));
+}
