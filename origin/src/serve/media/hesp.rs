@@ -175,6 +175,7 @@ fn resolve(
         return Ok(Resolved::Later(None));
     };
     let end = segs.last().map_or(0, |s| s.end());
+    let ahead = PACKET_HOLD_AHEAD_MS * u64::from(t.meta.timescale) / 1000;
     let target = match seq {
         // The newest packet of a Presentation that has ended is not "now".
         None if ended => {
@@ -201,7 +202,6 @@ fn resolve(
                     "{what}: presentation p{period} ended before it (reload the manifest)"
                 )));
             }
-            let ahead = PACKET_HOLD_AHEAD_MS * u64::from(t.meta.timescale) / 1000;
             if at > end.saturating_add(ahead) {
                 return Err(ServeError::NotFound(format!(
                     "{what} (too far ahead of the live edge)"
@@ -219,7 +219,7 @@ fn resolve(
         }
     };
     match t.meta.kind {
-        MediaKind::Video => video(ch, track, &segs, target, seq.is_some()),
+        MediaKind::Video => video(ch, track, &segs, target, (seq.is_some(), ahead)),
         MediaKind::Audio => Ok(audio(ch, track, &segs, target)),
     }
 }
@@ -244,7 +244,7 @@ fn video(
     track: &str,
     segs: &[&Segment],
     target: u64,
-    numbered: bool,
+    (numbered, ahead): (bool, u64),
 ) -> Result<Resolved, ServeError> {
     let media_end = segs.last().map_or(0, |s| s.end());
     let mut best = key_frame_position(ch, track, segs, target);
@@ -252,9 +252,9 @@ fn video(
     if let Some((frames, companion_end, rx)) = ch.companion(track, target) {
         // A live companion travels on another upload than the continuation and may
         // land a moment later: a numbered packet waits for its frame. One that stopped
-        // (or fell behind by more than the hold) is not waited for: the key frames are.
-        let slack = u64::from(frames.first().map_or(0, |f| f.duration)) * 30;
-        let live = companion_end.is_some_and(|e| e.saturating_add(slack) >= media_end);
+        // (or fell behind by more than the hold ahead) is not waited for: the key
+        // frames answer.
+        let live = companion_end.is_some_and(|e| e.saturating_add(ahead) >= media_end);
         if numbered && live && companion_end.is_some_and(|e| e <= target) {
             return Ok(Resolved::Later(Some(rx)));
         }
