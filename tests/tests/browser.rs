@@ -221,6 +221,27 @@ fn assert_plays(
     start
 }
 
+/// Checks that the rendition switch the driver asked for (`switched`) happened: the
+/// player reports it among its switches and plays that rendition at the end.
+fn assert_switched(name: &str, last: &Value, switched: &Value) {
+    let to = switched.as_u64().expect("a rendition switch was requested");
+    let switches: Vec<u64> = last["levelSwitches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(
+        switches.contains(&to),
+        "{name} switched to level {to}: {switches:?}"
+    );
+    assert_eq!(
+        last["level"].as_u64(),
+        Some(to),
+        "{name} plays the new rendition"
+    );
+}
+
 /// How far (s) beyond its own target latency a low-latency player may sit behind weir's
 /// live edge, on average: joining a live stream starts at an independent part, up to one
 /// GOP (1 s) before the target position, plus a part (0.2 s) in flight, plus 0.3 s for a
@@ -317,18 +338,7 @@ async fn hls_js_low_latency_and_shaka_play_in_chromium() {
         Some(0.2),
         "hls.js saw the part target"
     );
-    let to = switched.as_u64().expect("a rendition switch was requested");
-    let switches: Vec<u64> = last["levelSwitches"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
-    assert!(
-        switches.contains(&to),
-        "hls.js switched to level {to}: {switches:?}"
-    );
-    assert_eq!(last["level"].as_u64(), Some(to));
+    assert_switched("hls.js", last, &switched);
     assert_low_latency("hls.js", &samples[start..], &source);
 
     // Shaka Player on the same page, 20 s.
@@ -613,34 +623,18 @@ async fn hesp_reference_client_plays_a_minute_with_a_rendition_switch() {
     let source = SourceClock::follow(&o, "hesp", "v360");
     let url = format!("http://{}/?channel=hesp&player=hesp", o.playback);
     let (samples, errors, switched) = play(url, 62, Some(20)).await;
-    let starved = source.worst_lag() >= STARVED_SOURCE_S;
-    if starved {
-        eprintln!(
-            "HESP: the source fell {:.2} s behind real time",
-            source.worst_lag()
-        );
-    }
+    let lag = source.worst_lag();
+    eprintln!("source: worst fall-behind of the encoder vs real time {lag:.2} s");
     let start = assert_plays(
         "HESP",
         &samples,
         &errors,
         Continuity::EverySecond {
-            starved_source: starved,
+            starved_source: lag >= STARVED_SOURCE_S,
         },
     );
     let last = samples.last().expect("samples");
-    let to = switched.as_u64().expect("a rendition switch was requested");
-    let switches: Vec<u64> = last["levelSwitches"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
-    assert!(
-        switches.contains(&to),
-        "HESP switched to {to}: {switches:?}"
-    );
-    assert_eq!(last["level"].as_u64(), Some(to), "plays the new rendition");
+    assert_switched("HESP", last, &switched);
     let first_frame = last["firstFrameMs"].as_f64().expect("firstFrameMs");
     let latencies: Vec<f64> = samples[start..]
         .iter()

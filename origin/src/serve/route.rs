@@ -148,51 +148,32 @@ impl Route {
             [c, "lhls.m3u8"] => Route::LhlsMaster { channel: name(c)? },
             [c, "hesp.json"] => Route::Hesp { channel: name(c)? },
             [c, "timeline.json"] => Route::Timeline { channel: name(c)? },
-            [c, t, p, file] if file.starts_with("hesp-seg-") => {
-                let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
-                let msn = file
-                    .strip_prefix("hesp-seg-")
-                    .and_then(|f| f.strip_suffix(".m4s"))
-                    .and_then(number)
-                    .ok_or_else(nf)?;
-                Route::Segment {
-                    channel: name(c)?,
-                    track: name(t)?,
-                    msn,
-                    period: Some(period),
-                    hesp: true,
-                }
-            }
-            [c, t, p, file] if file.starts_with("hesp-") => {
-                let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
-                let seq = match file
-                    .strip_prefix("hesp-")
-                    .and_then(|f| f.strip_suffix(".mp4"))
-                {
-                    Some("now") => None,
-                    Some(n) => Some(number(n).ok_or_else(nf)?),
-                    None => return Err(nf()),
-                };
-                Route::HespPacket {
-                    channel: name(c)?,
-                    track: name(t)?,
-                    period,
-                    seq,
-                }
-            }
             [c, t, p, file] => {
                 let period = p.strip_prefix('p').and_then(number).ok_or_else(nf)?;
-                let msn = file
-                    .strip_prefix("seg-")
-                    .and_then(|f| f.strip_suffix(".m4s"))
-                    .and_then(number)
-                    .ok_or_else(nf)?;
-                Route::Segment {
-                    channel: name(c)?,
-                    track: name(t)?,
-                    msn,
-                    period: Some(period),
-                    hesp: false,
+                let (channel, track) = (name(c)?, name(t)?);
+                let named = |prefix: &str, ext: &str| {
+                    file.strip_prefix(prefix).and_then(|f| f.strip_suffix(ext))
+                };
+                if let Some(n) = named("hesp-seg-", ".m4s").or_else(|| named("seg-", ".m4s")) {
+                    Route::Segment {
+                        channel,
+                        track,
+                        msn: number(n).ok_or_else(nf)?,
+                        period: Some(period),
+                        hesp: file.starts_with("hesp-"),
+                    }
+                } else if let Some(id) = named("hesp-", ".mp4") {
+                    Route::HespPacket {
+                        channel,
+                        track,
+                        period,
+                        seq: match id {
+                            "now" => None,
+                            n => Some(number(n).ok_or_else(nf)?),
+                        },
+                    }
+                } else {
+                    return Err(nf());
                 }
             }
             [c, t, file] => {

@@ -4,4 +4,4 @@ mod mpd;
 mod xml;
 
 pub use mpd::{MpdOptions, mpd};
-pub(crate) use mpd::{Placement, addressable_segments, periods};
+pub(crate) use mpd::{Placement, addressable_tracks, periods, published_tracks};

@@ -46,24 +46,7 @@ const UTC_SCHEME: &str = "urn:mpeg:dash:utc:http-iso:2014";
 pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, ManifestError> {
     let epoch = snap.epoch_us.ok_or(ManifestError::NotReady)?;
     let cfg = &snap.config;
-    // Published once a segment is complete (as the playlists are): the cadence and
-    // every Period's place on the grid are known by then.
-    if snap
-        .tracks
-        .iter()
-        .all(|t| listed_segments(t, cfg).is_empty())
-    {
-        return Err(ManifestError::NotReady);
-    }
-    let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
-        .tracks
-        .iter()
-        .map(|t| (t, addressable_segments(t, cfg)))
-        .filter(|(_, segs)| !segs.is_empty())
-        .collect();
-    if listed.is_empty() {
-        return Err(ManifestError::NotReady);
-    }
+    let listed = published_tracks(snap)?;
     let grid = snap.grid();
     let d_ms = grid.millis_ceil();
     let window_ms = d_ms * u64::from(cfg.window_segments);
@@ -110,9 +93,38 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
     Ok(x.finish())
 }
 
+/// The tracks with segments a player may address, and those segments, for a manifest
+/// published once a segment is complete (as the playlists are): the cadence and every
+/// Period's place on the grid are known by then.
+pub(crate) fn published_tracks(
+    snap: &ChannelSnapshot,
+) -> Result<Vec<(&TrackSnapshot, Vec<&Segment>)>, ManifestError> {
+    if snap
+        .tracks
+        .iter()
+        .all(|t| listed_segments(t, &snap.config).is_empty())
+    {
+        return Err(ManifestError::NotReady);
+    }
+    let listed = addressable_tracks(snap);
+    if listed.is_empty() {
+        return Err(ManifestError::NotReady);
+    }
+    Ok(listed)
+}
+
+/// Every track with addressable segments, and those segments.
+pub(crate) fn addressable_tracks(snap: &ChannelSnapshot) -> Vec<(&TrackSnapshot, Vec<&Segment>)> {
+    snap.tracks
+        .iter()
+        .map(|t| (t, addressable_segments(t, &snap.config)))
+        .filter(|(_, segs)| !segs.is_empty())
+        .collect()
+}
+
 /// The segments a player may address: those of the window, and the one in progress
 /// (its Period must be announced before its first chunk can be requested).
-pub(crate) fn addressable_segments<'a>(
+fn addressable_segments<'a>(
     t: &'a TrackSnapshot,
     cfg: &timeline::TimingConfig,
 ) -> Vec<&'a Segment> {

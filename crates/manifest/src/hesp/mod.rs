@@ -19,7 +19,7 @@ use timeline::time::format_iso8601_micros;
 use timeline::{Cadence, ChannelSnapshot, MediaKind, Segment, TrackSnapshot};
 
 use crate::ManifestError;
-use crate::dash::{Placement, addressable_segments, periods};
+use crate::dash::{Placement, addressable_tracks, periods, published_tracks};
 use model::{
     AudioSet, AudioTrack, Manifest, Presentation, Resolution, Scaled, SegmentEntry, TimeBounds,
     TimeSource, VideoSet, VideoTrack,
@@ -74,12 +74,7 @@ impl Numbering {
 /// announces it; `None` when the track has no media there or no known frame duration.
 pub fn packet_numbering(snap: &ChannelSnapshot, track: &str, period: u64) -> Option<Numbering> {
     let t = snap.track(track)?;
-    let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
-        .tracks
-        .iter()
-        .map(|t| (t, addressable_segments(t, &snap.config)))
-        .filter(|(_, segs)| !segs.is_empty())
-        .collect();
+    let listed = addressable_tracks(snap);
     let groups = periods(&listed);
     let members = groups.get(&period)?;
     members.iter().find(|(m, _)| m.meta.id == t.meta.id)?;
@@ -115,19 +110,7 @@ pub struct HespOptions {
 pub fn hesp_manifest(snap: &ChannelSnapshot, opts: &HespOptions) -> Result<String, ManifestError> {
     let epoch = snap.epoch_us.ok_or(ManifestError::NotReady)?;
     let cfg = &snap.config;
-    if snap
-        .tracks
-        .iter()
-        .all(|t| crate::listed_segments(t, cfg).is_empty())
-    {
-        return Err(ManifestError::NotReady);
-    }
-    let listed: Vec<(&TrackSnapshot, Vec<&Segment>)> = snap
-        .tracks
-        .iter()
-        .map(|t| (t, addressable_segments(t, cfg)))
-        .filter(|(_, segs)| !segs.is_empty())
-        .collect();
+    let listed = published_tracks(snap)?;
     let grid = snap.grid();
     let groups = periods(&listed);
     let starts: Vec<(u64, Placement)> = groups

@@ -3,12 +3,10 @@
 
 use manifest::headers::HLS_PLAYLIST;
 use manifest::hls::Directives;
-use manifest::policy::cache_success;
 use timeline::TimingConfig;
 
-use super::ready::hold_for;
 use super::render_cache::RenderCache;
-use super::{Manifest, channel, channel_manifest};
+use super::{Manifest, channel_manifest, track_manifest};
 use crate::error::ServeError;
 use crate::store::Origin;
 
@@ -38,19 +36,14 @@ pub async fn media(
     directives: &Directives,
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    let ch = channel(origin, name)?;
-    let snap = hold_for(&ch, track, directives, cfg).await?;
     let key = format!("{track}/{:?}", directives.skip);
-    let rendered = cache.get_or_render(name, &key, snap.version, || {
-        Ok(manifest::hls::media_playlist(
-            &snap,
-            track,
-            directives.skip,
-        )?)
-    })?;
-    Ok(Manifest {
-        rendered,
-        content_type: HLS_PLAYLIST,
-        cache: cache_success(snap.target_duration_secs(), directives.is_blocking()),
-    })
+    track_manifest(
+        origin,
+        cache,
+        (name, track),
+        (directives, cfg),
+        &key,
+        |snap| Ok(manifest::hls::media_playlist(snap, track, directives.skip)?),
+    )
+    .await
 }

@@ -5,12 +5,10 @@
 
 use manifest::headers::HLS_PLAYLIST;
 use manifest::hls::Directives;
-use manifest::policy::cache_success;
 use timeline::TimingConfig;
 
-use super::ready::hold_for;
 use super::render_cache::RenderCache;
-use super::{Manifest, channel, channel_manifest};
+use super::{Manifest, channel_manifest, track_manifest};
 use crate::error::ServeError;
 use crate::store::Origin;
 
@@ -41,15 +39,10 @@ pub async fn media(
     track: &str,
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    let ch = channel(origin, name)?;
-    let snap = hold_for(&ch, track, &Directives::default(), cfg).await?;
     let key = format!("{track}/lhls");
-    let rendered = cache.get_or_render(name, &key, snap.version, || {
-        Ok(manifest::hls::lhls_media_playlist(&snap, track)?)
-    })?;
-    Ok(Manifest {
-        rendered,
-        content_type: HLS_PLAYLIST,
-        cache: cache_success(snap.target_duration_secs(), false),
+    let none = Directives::default();
+    track_manifest(origin, cache, (name, track), (&none, cfg), &key, |snap| {
+        Ok(manifest::hls::lhls_media_playlist(snap, track)?)
     })
+    .await
 }

@@ -78,6 +78,30 @@ async fn channel_manifest(
     })
 }
 
+/// A rendition's playlist: held until the rendition can answer `directives`
+/// ([`ready::hold_for`]), rendered once per snapshot under `key`, with the lifetime of a
+/// blocking or non-blocking answer.
+async fn track_manifest(
+    origin: &Origin,
+    cache: &RenderCache,
+    (name, track): (&str, &str),
+    (directives, cfg): (&manifest::hls::Directives, &timeline::TimingConfig),
+    key: &str,
+    render: impl FnOnce(&timeline::ChannelSnapshot) -> Result<String, ServeError>,
+) -> Result<Manifest, ServeError> {
+    let ch = channel(origin, name)?;
+    let snap = ready::hold_for(&ch, track, directives, cfg).await?;
+    let rendered = cache.get_or_render(name, key, snap.version, || render(&snap))?;
+    Ok(Manifest {
+        rendered,
+        content_type: manifest::headers::HLS_PLAYLIST,
+        cache: manifest::policy::cache_success(
+            snap.target_duration_secs(),
+            directives.is_blocking(),
+        ),
+    })
+}
+
 /// The channel `name`, or the policy's unknown-channel failure.
 pub fn channel(origin: &Origin, name: &str) -> Result<Arc<Channel>, ServeError> {
     origin
