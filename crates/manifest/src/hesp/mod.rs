@@ -22,7 +22,7 @@ use crate::ManifestError;
 use crate::dash::{Placement, addressable_tracks, periods, published_tracks};
 use model::{
     AudioSet, AudioTrack, Manifest, Presentation, Resolution, Scaled, SegmentEntry, TimeBounds,
-    TimeSource, VideoSet, VideoTrack,
+    TimeSource, TrackCommon, VideoSet, VideoTrack,
 };
 
 /// `Content-Type` of the manifest [HESP §3.3].
@@ -271,14 +271,26 @@ impl Ctx<'_> {
     }
 }
 
-fn video_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> VideoTrack {
+/// The fields every Track of the Presentation carries.
+fn common(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> TrackCommon {
     let m = &t.meta;
-    VideoTrack {
+    TrackCommon {
         id: m.id.clone(),
         base_url: ctx.base_url(t),
         bandwidth: m.bandwidth.max(1),
         average_bandwidth: (m.average_bandwidth > 0).then_some(m.average_bandwidth),
         codecs: m.codec.clone(),
+        segment_duration: ctx.segment_duration(),
+        start_segment_id: ctx.place.start_number(t, segs, ctx.grid),
+        start_sequence_number: ctx.start_sequence(t),
+        segments: ctx.segments(t, segs),
+    }
+}
+
+fn video_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> VideoTrack {
+    let m = &t.meta;
+    VideoTrack {
+        common: common(ctx, t, segs),
         resolution: Resolution {
             width: m.width,
             height: m.height,
@@ -287,30 +299,18 @@ fn video_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> VideoTrac
             value: i64::from(m.timescale),
             scale: u64::from(m.frame_duration),
         }),
-        segment_duration: ctx.segment_duration(),
-        start_segment_id: ctx.place.start_number(t, segs, ctx.grid),
-        start_sequence_number: ctx.start_sequence(t),
-        segments: ctx.segments(t, segs),
     }
 }
 
 fn audio_track(ctx: &Ctx<'_>, t: &TrackSnapshot, segs: &[&Segment]) -> AudioTrack {
     let m = &t.meta;
     AudioTrack {
-        id: m.id.clone(),
-        base_url: ctx.base_url(t),
-        bandwidth: m.bandwidth.max(1),
-        average_bandwidth: (m.average_bandwidth > 0).then_some(m.average_bandwidth),
-        codecs: m.codec.clone(),
+        common: common(ctx, t, segs),
         sample_rate: (m.sample_rate > 0).then_some(m.sample_rate),
         channels: (m.channels > 0).then_some(m.channels),
         // [HESP §3.1, protocols.md 8.2] the packet rate of audio is
         // sampleRate / samplesPerFrame: one packet per coded frame.
         samples_per_frame: samples_per_frame(m),
-        segment_duration: ctx.segment_duration(),
-        start_segment_id: ctx.place.start_number(t, segs, ctx.grid),
-        start_sequence_number: ctx.start_sequence(t),
-        segments: ctx.segments(t, segs),
     }
 }
 

@@ -90,45 +90,45 @@ pub struct Resolution {
     pub height: u32,
 }
 
-/// A video Track.
+/// What every Track has, whatever its media.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VideoTrack {
+pub struct TrackCommon {
     pub id: String,
     pub base_url: String,
     pub bandwidth: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub average_bandwidth: Option<u64>,
     pub codecs: String,
-    pub resolution: Resolution,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frame_rate: Option<Scaled>,
     pub segment_duration: Scaled,
     pub start_segment_id: u64,
     pub start_sequence_number: u64,
     pub segments: Vec<SegmentEntry>,
 }
 
+/// A video Track.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoTrack {
+    #[serde(flatten)]
+    pub common: TrackCommon,
+    pub resolution: Resolution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<Scaled>,
+}
+
 /// An audio Track.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioTrack {
-    pub id: String,
-    pub base_url: String,
-    pub bandwidth: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub average_bandwidth: Option<u64>,
-    pub codecs: String,
+    #[serde(flatten)]
+    pub common: TrackCommon,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples_per_frame: Option<u32>,
-    pub segment_duration: Scaled,
-    pub start_segment_id: u64,
-    pub start_sequence_number: u64,
-    pub segments: Vec<SegmentEntry>,
 }
 
 /// A Segment of a Track's continuation stream.
