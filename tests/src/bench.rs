@@ -1,7 +1,14 @@
 //! Helpers shared by the benchmark binaries: a real ffmpeg encode, split into the CMAF
 //! chunks an encoder would push, and chunked transfer framing.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+
+use origin::{Config, Origin};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 /// Encodes `seconds` of 640x360 H.264 (1 s GOP), one CMAF chunk per frame, as fast as
 /// possible, with real ffmpeg.
@@ -158,4 +165,46 @@ pub fn with_decode_time_offset(chunk: &[u8], offset: u64) -> Vec<u8> {
         }
     }
     c
+}
+
+/// weir's origin in the bench process, on port-0 listeners, also serving the player page;
+/// it stops when dropped.
+pub struct InProcessOrigin {
+    /// The origin's state.
+    pub origin: Arc<Origin>,
+    /// Its ingest listener.
+    pub ingest: SocketAddr,
+    /// Its playback listener.
+    pub playback: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl InProcessOrigin {
+    /// Starts the origin with the default configuration and `{repo}/web` as its page.
+    pub async fn start(repo: &Path) -> InProcessOrigin {
+        let ingest = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind weir ingest");
+        let playback = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind weir playback");
+        let ia = ingest.local_addr().expect("ingest address");
+        let pa = playback.local_addr().expect("playback address");
+        let origin = Arc::new(Origin::new(Config {
+            ingest: ia,
+            playback: pa,
+            web: Some(repo.join("web")),
+            ..Config::default()
+        }));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(origin::run(ingest, playback, origin.clone(), async {
+            let _ = stopped.await;
+        }));
+        InProcessOrigin {
+            origin,
+            ingest: ia,
+            playback: pa,
+            _stop: stop,
+        }
+    }
 }

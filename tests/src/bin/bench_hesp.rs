@@ -12,12 +12,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
-use origin::config::Config;
-use origin::store::Origin;
 use serde_json::Value;
-use tokio::net::TcpListener;
+use weir_tests::bench::InProcessOrigin;
 
 /// Seconds of each run's samples skipped before measuring latency (start-up).
 const SETTLE_S: usize = 5;
@@ -134,22 +131,8 @@ async fn main() {
         .to_path_buf();
     let rounds = env_num("BENCH_HESP_ROUNDS", 3);
     let seconds = env_num("BENCH_HESP_SECONDS", 25);
-    let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let playback = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (ia, pa) = (
-        ingest.local_addr().expect("addr"),
-        playback.local_addr().expect("addr"),
-    );
-    let origin = Arc::new(Origin::new(Config {
-        ingest: ia,
-        playback: pa,
-        web: Some(repo.join("web")),
-        ..Config::default()
-    }));
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(origin::run(ingest, playback, origin.clone(), async {
-        let _ = stopped.await;
-    }));
+    let weir = InProcessOrigin::start(&repo).await;
+    let (ia, pa, origin) = (weir.ingest, weir.playback, weir.origin.clone());
     let total = rounds * 3 * (seconds + 8) + 30;
     let _enc = encoder(&format!("http://{ia}/ingest/bench"), total);
     // Until every rendition has a segment: the players then all find a live stream.

@@ -38,12 +38,12 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use origin::{Config, Origin};
+use origin::Origin;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc, oneshot, watch};
-use weir_tests::bench::{chunked_frame, encode_source, split};
+use tokio::sync::{Notify, mpsc, watch};
+use weir_tests::bench::{InProcessOrigin, chunked_frame, encode_source, split};
 
 /// dash.js `liveDelay` settings (s), tried in this order for each origin; an origin
 /// stops descending at its first run that does not hold. No 1.0 s step: both MPDs'
@@ -107,43 +107,8 @@ async fn main() {
 // weir, in process
 // ---------------------------------------------------------------------------------
 
-/// weir's origin in this process, on port-0 listeners, also serving the player page.
-struct Weir {
-    origin: Arc<Origin>,
-    ingest: SocketAddr,
-    playback: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Weir {
-    /// Starts the origin with the default configuration and `web/` as its page.
-    async fn start(repo: &Path) -> Weir {
-        let ingest = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind weir ingest");
-        let playback = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind weir playback");
-        let ia = ingest.local_addr().expect("ingest address");
-        let pa = playback.local_addr().expect("playback address");
-        let origin = Arc::new(Origin::new(Config {
-            ingest: ia,
-            playback: pa,
-            web: Some(repo.join("web")),
-            ..Config::default()
-        }));
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(origin::run(ingest, playback, origin.clone(), async {
-            let _ = stopped.await;
-        }));
-        Weir {
-            origin,
-            ingest: ia,
-            playback: pa,
-            _stop: stop,
-        }
-    }
-}
+/// weir's origin in this process ([`InProcessOrigin`]).
+type Weir = InProcessOrigin;
 
 // ---------------------------------------------------------------------------------
 // The reference: a minimal chunked HTTP server
