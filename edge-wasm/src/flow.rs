@@ -8,13 +8,9 @@ use manifest::policy::{self, STARTUP_HOLD};
 use crate::headers::{self, HeaderList};
 use crate::route::{self, Resource};
 
-/// Default origin when `WEIR_ORIGIN` is not set.
-const DEFAULT_ORIGIN: &str = "http://127.0.0.1:8082";
-
 /// The origin's base URL (`WEIR_ORIGIN`), without a trailing slash.
 pub fn origin() -> String {
-    let o = std::env::var("WEIR_ORIGIN").unwrap_or_else(|_| DEFAULT_ORIGIN.to_string());
-    o.trim_end_matches('/').to_string()
+    policy::edge::origin(std::env::var(policy::edge::ORIGIN_VAR).ok().as_deref())
 }
 
 /// The MPD's UTCTiming URL: `WEIR_PUBLIC_URL` (the origin's `--public-url`) or the

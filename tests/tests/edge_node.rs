@@ -110,14 +110,14 @@ struct Got {
     body: String,
 }
 
-/// One request to the component (no collapsing).
+/// One request to the component (no cache).
 async fn get(node: &EdgeNode, path_query: &str) -> Got {
     let path = path_query.split('?').next().unwrap_or("/");
     let hosted = node.route(path).expect("routed");
     got(hosted.handle(request(path_query)).await).await
 }
 
-/// One request through the node's front door (collapsing on).
+/// One request through the node's front door (through its cache).
 async fn answer(node: &EdgeNode, path_query: &str) -> Got {
     got(node.answer(request(path_query)).await).await
 }
@@ -316,8 +316,9 @@ async fn identical_blocking_reloads_share_one_instance_and_one_origin_request() 
             tokio::spawn(async move { answer(&node, &url).await })
         })
         .collect();
-    // Every viewer has joined once 49 count as collapsed.
-    while node.stats.collapsed_requests() < 49 && !viewers.iter().all(|v| v.is_finished()) {
+    let cache = node.cache().expect("the node caches").clone();
+    // Every viewer has joined once 49 count as collapsed onto the first one's fill.
+    while cache.counts().collapsed < 49 && !viewers.iter().all(|v| v.is_finished()) {
         tokio::task::yield_now().await;
     }
     release.notify_one();
@@ -327,7 +328,15 @@ async fn identical_blocking_reloads_share_one_instance_and_one_origin_request() 
         assert_eq!(got.body, golden("steady", "v360.m3u8"));
     }
     assert_eq!(origin_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert_eq!(node.collapse.as_ref().map(|c| c.in_flight()), Some(0));
+    let c = cache.counts();
+    assert_eq!((c.misses, c.fetches, c.collapsed), (1, 1, 49));
+    // [HLS B.1] kept for 6 target durations: a later viewer with the same directives
+    // (in another order, with a token of its own) is a hit, not an origin request.
+    let url = format!("/steady/v360/index.m3u8?token=x&_HLS_msn={last}");
+    let late = answer(&node, &url).await;
+    assert_eq!(late.body, golden("steady", "v360.m3u8"));
+    assert_eq!(origin_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(cache.counts().hits, 50);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

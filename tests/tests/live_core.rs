@@ -212,6 +212,7 @@ async fn follow_channel(
     let mut rx = ch.subscribe();
     let mut seen_tds = Vec::new();
     let mut last_complete = 0;
+    let mut ruled = 0;
     loop {
         let snap = ch.snapshot();
         let complete = snap.track("v").map_or(0, |t| t.complete_count());
@@ -230,10 +231,16 @@ async fn follow_channel(
                     .and_then(|v| v.parse::<u64>().ok())
                     .expect("TARGETDURATION");
                 seen_tds.push(td_tag);
-                // The full rules need the 3 target durations of a settled playlist.
-                if complete >= 3 {
+                // The full rules need the 3 target durations of a settled playlist:
+                // 4 complete segments of this track (its first may be short: audio
+                // starts after the priming samples, and each track completes its
+                // segments at its own pace, so the video's count does not speak for
+                // the audio playlist).
+                let here = snap.track(t).map_or(0, |t| t.complete_count());
+                if here >= 4 {
                     let p = rules::check_media_playlist(&text);
                     assert_eq!(p.target_duration, td_tag);
+                    ruled += 1;
                 }
             }
         }
@@ -246,6 +253,7 @@ async fn follow_channel(
             .expect("channel alive");
     }
     assert!(seen_tds.len() >= 6, "{name}: playlists seen {seen_tds:?}");
+    assert!(ruled >= 2, "{name}: settled playlists checked by the rules: {ruled}");
     assert!(
         seen_tds.iter().all(|&x| x == td),
         "{name}: TARGETDURATION {td} throughout: {seen_tds:?}"

@@ -71,6 +71,9 @@ pub struct Hosted {
     /// One permit per instance the pooling allocator has room for.
     slots: Arc<Semaphore>,
     renderer: Option<RenderHost>,
+    /// The origin's base URL (the component's `WEIR_ORIGIN`), where the node's cache
+    /// fetches media.
+    origin: String,
     /// Serve manifests through the component's `manifest-handler` export when it has
     /// one (else, and for everything else, through wasi:http).
     fast_manifests: bool,
@@ -99,6 +102,11 @@ impl Hosted {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(err)?;
         let env = Arc::new(spec.environment.clone().into_iter().collect::<Vec<_>>());
+        let origin = manifest::policy::edge::origin(
+            spec.environment
+                .get(manifest::policy::edge::ORIGIN_VAR)
+                .map(String::as_str),
+        );
         // The component's own render export, if it has one (weir's does).
         let renderer = RendererPre::new(instance_pre.clone())
             .ok()
@@ -114,6 +122,7 @@ impl Hosted {
             outbound,
             slots,
             renderer,
+            origin,
             fast_manifests,
         })
     }
@@ -121,6 +130,16 @@ impl Hosted {
     /// Instances that can still be started now.
     pub fn free_instances(&self) -> usize {
         self.slots.available_permits()
+    }
+
+    /// The URL of `path_and_query` at the origin the component is configured with.
+    pub fn origin_url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.origin)
+    }
+
+    /// The component's outbound rules (allow-list, in-process origin).
+    pub(crate) fn outbound(&self) -> &Outbound {
+        &self.outbound
     }
 
     /// The component's `weir:edge/render` export, when it has one.

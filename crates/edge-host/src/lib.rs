@@ -10,13 +10,21 @@
 //!   ([`outbound::local_service`]); others go over a pooled plain-HTTP client.
 //! - Configuration reaches the component as environment variables (`environment` in
 //!   spin.toml, overridable from the command line).
+//! - In front of it all, the chunked-proxy [`cache`]: identical requests share one
+//!   answer while it is produced and for as long as its `Cache-Control` allows. A
+//!   manifest is rendered by one component call for all its viewers; everything else
+//!   (media, init segments, the time source) is fetched by the node itself from the
+//!   component's origin (`WEIR_ORIGIN`) under the component's outbound rules and
+//!   streamed to every viewer as it arrives, so a media download never holds an
+//!   instance.
 //!
-//! Layering: this crate knows nothing of media or manifests; all of that is in the
-//! component. It depends on wasmtime, which the pure crates never do.
+//! Layering: the node reads no media and renders no manifest (the component does);
+//! it knows which paths are manifests, and the delivery rules it shares with the origin
+//! (`manifest::policy`: directive keys, the origin's location; `manifest::range`). It
+//! depends on wasmtime, which the pure crates never do.
 
 pub mod allow;
 pub mod cache;
-pub mod collapse;
 pub mod error;
 mod fast;
 pub mod host;
@@ -56,8 +64,9 @@ pub struct EdgeOptions {
     /// Instances that may be alive at once (each held request holds one); further
     /// requests get 503 until one ends.
     pub max_instances: u32,
-    /// Collapse identical in-flight manifest requests into one component call.
-    pub collapse: bool,
+    /// The cache in front of the component and the origin; `None` sends every request
+    /// to the component (each media download then holds an instance).
+    pub cache: Option<cache::Limits>,
     /// Serve manifests through the component's `weir:edge/manifest-handler` export
     /// when it has one; `false` serves every request through wasi:http.
     pub fast_manifests: bool,
@@ -72,7 +81,7 @@ impl EdgeOptions {
             allow: Vec::new(),
             local: None,
             max_instances: 1000,
-            collapse: true,
+            cache: Some(cache::Limits::default()),
             fast_manifests: true,
         }
     }
@@ -83,8 +92,7 @@ pub struct EdgeNode {
     routes: Vec<(spin::Route, Hosted)>,
     /// What the node has served.
     pub stats: EdgeStats,
-    /// In-flight manifest requests, when collapsing is on.
-    pub collapse: Option<collapse::Collapser>,
+    cache: Option<Arc<cache::Cache>>,
 }
 
 /// Linear memory one instance may grow to.
@@ -129,12 +137,12 @@ impl EdgeNode {
         Ok(EdgeNode {
             routes,
             stats: EdgeStats::default(),
-            collapse: options.collapse.then(collapse::Collapser::default),
+            cache: options.cache.map(cache::Cache::new),
         })
     }
 
-    /// Answers `req`: routed to its component; identical in-flight manifest requests
-    /// share one answer when collapsing is on.
+    /// Answers `req`: `GET` and `HEAD` from the cache (filled by the component for
+    /// manifests, by the origin for everything else), other methods by the component.
     pub async fn answer<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -144,31 +152,40 @@ impl EdgeNode {
             return host::plain(404, "no component is routed to this path\n");
         };
         self.stats.count(req.uri().query());
-        let (Some(collapser), Some(key)) = (&self.collapse, collapse::Key::of(&req)) else {
+        let Some(cache) = &self.cache else {
             return hosted.handle(req).await;
         };
-        let rx = match collapser.join(key) {
-            collapse::Role::Follower(rx) => {
-                self.stats.collapsed();
-                rx
-            }
-            collapse::Role::Leader(leader) => {
-                let rx = leader.subscribe();
-                let hosted = hosted.clone();
-                // Runs on its own so the leader's client going away does not cancel
-                // the answer the followers wait for.
-                tokio::spawn(async move {
-                    let resp = hosted.handle(req).await;
-                    let shared = collapse::Shared::collect(resp).await;
-                    leader.publish(Arc::new(shared));
-                });
-                rx
-            }
-        };
-        match collapse::follow(rx).await {
-            Some(shared) => shared.response(),
-            None => host::plain(502, "the collapsed manifest request failed\n"),
+        if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+            return hosted.handle(req).await;
         }
+        let key = cache::Key::of(&req);
+        let want = cache::Want::of(&req);
+        let hosted = hosted.clone();
+        match key.kind {
+            cache::Kind::Manifest => {
+                let fill = key.clone();
+                cache
+                    .serve(&key.text(), want, move || {
+                        let hosted = hosted.clone();
+                        let req = fill_request(&fill);
+                        Box::pin(async move { Ok(hosted.handle(req).await) })
+                    })
+                    .await
+            }
+            cache::Kind::Origin => {
+                let url = hosted.origin_url(&key.path_and_query);
+                cache
+                    .serve(&key.text(), want, move || {
+                        Box::pin(hosted.outbound().clone().fetch(url.clone()))
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// The cache, unless the node was built without one.
+    pub fn cache(&self) -> Option<&Arc<cache::Cache>> {
+        self.cache.as_ref()
     }
 
     /// The component serving `path` (the first matching trigger, as in Spin).
@@ -178,6 +195,17 @@ impl EdgeNode {
             .find(|(r, _)| r.matches(path))
             .map(|(_, h)| h)
     }
+}
+
+/// The request a manifest fill sends to the component: the key's path and directives,
+/// gzip asked for when the key says so; nothing of any one viewer.
+fn fill_request(key: &cache::Key) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
+    let mut r = http::Request::get(key.path_and_query.as_str());
+    if key.gzip {
+        r = r.header(http::header::ACCEPT_ENCODING, "gzip");
+    }
+    r.body(http_body_util::Empty::new())
+        .unwrap_or_else(|_| http::Request::new(http_body_util::Empty::new()))
 }
 
 /// One engine for every component: Cranelift, async host calls, and the pooling

@@ -125,6 +125,27 @@ impl Outbound {
         Ok((parts.status.as_u16(), headers, body))
     }
 
+    /// `GET url` for the cache's fill, under the same rules as the component's own
+    /// requests: the origin's response with its body still streaming, or
+    /// [`Failure::NoResponse`] when there is none (refused, unreachable, no head).
+    pub(crate) async fn fetch(self, url: String) -> crate::cache::Fetched {
+        use crate::cache::Failure;
+        let req = http::Request::get(&url)
+            .body(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .map_err(|_| Failure::NoResponse)?;
+        match self.send(req).await {
+            Ok((resp, _io)) => Ok(resp),
+            Err(e) => {
+                tracing::warn!("edge cache: {url}: origin unreachable ({e:?})");
+                Err(Failure::NoResponse)
+            }
+        }
+    }
+
     async fn send(self, request: http::Request<WasiBody>) -> SendResult {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("http").to_string();

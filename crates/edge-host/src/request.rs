@@ -1,7 +1,8 @@
 //! What the node itself reads of a player request (the component reads the rest).
 
-/// True for the paths of playlists and MPDs, the only answers the node collapses and
-/// asks the component's `manifest-handler` for (the component still decides).
+/// True for the paths of playlists, MPDs and HESP manifests: the answers the node's
+/// cache has the component render, and asks the component's `manifest-handler` for
+/// (the component still decides).
 pub fn is_manifest_path(path: &str) -> bool {
     path.ends_with(".m3u8") || path.ends_with(".mpd") || path.ends_with("/hesp.json")
 }

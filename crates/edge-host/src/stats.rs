@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct EdgeStats {
     requests: AtomicU64,
     blocking: AtomicU64,
-    collapsed: AtomicU64,
 }
 
 impl EdgeStats {
@@ -20,17 +19,7 @@ impl EdgeStats {
         }
     }
 
-    /// Counts one request answered with another's answer (collapsed).
-    pub fn collapsed(&self) {
-        self.collapsed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Requests answered with another identical request's answer.
-    pub fn collapsed_requests(&self) -> u64 {
-        self.collapsed.load(Ordering::Relaxed)
-    }
-
-    /// Requests routed to a component so far (collapsed ones included).
+    /// Requests routed to a component so far (cache hits included).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }

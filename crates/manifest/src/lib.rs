@@ -23,6 +23,7 @@ pub mod headers;
 pub mod hesp;
 pub mod hls;
 pub mod policy;
+pub mod range;
 mod window;
 
 pub use error::ManifestError;

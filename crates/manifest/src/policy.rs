@@ -70,14 +70,19 @@ pub fn names_blocking_directive(query: &str) -> bool {
 }
 
 /// The query parameters of a playlist request that change its answer: the `_HLS_`
-/// ones, in the client's order. Everything else (cache-busters, tokens) is dropped,
-/// so identical requests reach the origin's timeline API under one URL.
+/// ones, sorted. Everything else (cache-busters, tokens) is dropped, so identical
+/// requests reach the origin's timeline API, and the edge's cache, under one URL.
+///
+/// [HLS §6.2.5] "Clients MUST ... [place delivery directives] in UTF-8 order";
+/// [edge-cache.md §1.7] the edge should sort them anyway (`_HLS_part=1&_HLS_msn=5` is
+/// `_HLS_msn=5&_HLS_part=1`), and byte order is UTF-8 order.
 pub fn directive_query(query: &str) -> String {
-    query
+    let mut kept: Vec<&str> = query
         .split('&')
         .filter(|p| p.starts_with("_HLS_"))
-        .collect::<Vec<_>>()
-        .join("&")
+        .collect();
+    kept.sort_unstable();
+    kept.join("&")
 }
 
 /// Why a manifest request failed, in the order a request is checked: its directives
@@ -236,6 +241,21 @@ pub mod dash_service {
     pub const UPDATE_PERIOD_MAX_MS: u64 = 1_000;
 }
 
+/// Where an edge (the Wasm component, and `weir edge`'s cache for media) finds the
+/// origin.
+pub mod edge {
+    /// Environment variable naming the origin's base URL.
+    pub const ORIGIN_VAR: &str = "WEIR_ORIGIN";
+    /// The origin when [`ORIGIN_VAR`] is not set (`weir origin`'s default playback
+    /// listener).
+    pub const DEFAULT_ORIGIN: &str = "http://127.0.0.1:8082";
+
+    /// The origin's base URL from the value of [`ORIGIN_VAR`], without a trailing slash.
+    pub fn origin(var: Option<&str>) -> String {
+        var.unwrap_or(DEFAULT_ORIGIN).trim_end_matches('/').to_string()
+    }
+}
+
 /// HESP (draft-theo-hesp) numbers of every channel.
 pub mod hesp {
     /// Suffix of a key-frame-only companion track's ingest name: `{rendition}.kf` pairs
@@ -322,6 +342,11 @@ mod tests {
         assert_eq!(
             directive_query("cb=1&_HLS_msn=5&rendition=x&_HLS_part=2&hold=startup"),
             "_HLS_msn=5&_HLS_part=2"
+        );
+        assert_eq!(
+            directive_query("_HLS_skip=YES&_HLS_part=1&_HLS_msn=5"),
+            "_HLS_msn=5&_HLS_part=1&_HLS_skip=YES",
+            "sorted, whatever the client's order"
         );
         assert_eq!(directive_query(""), "");
     }

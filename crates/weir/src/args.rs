@@ -11,7 +11,7 @@ pub const USAGE: &str = "usage:
               [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
               [--public-url URL]
   weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
-              [--no-collapse] [--wasi-http-only]
+              [--cache-mb N] [--cache-object-mb N] [--no-cache] [--wasi-http-only]
   weir up     [origin options] [edge options] [--origin-listen ADDR]";
 
 /// Options of the edge node.
@@ -29,8 +29,9 @@ pub struct EdgeArgs {
     pub max_instances: u32,
     /// `weir up`: the origin's playback listener (default 127.0.0.1:8082).
     pub origin_listen: SocketAddr,
-    /// Collapse identical in-flight manifest requests (on unless `--no-collapse`).
-    pub collapse: bool,
+    /// The chunked-proxy cache's limits (`--cache-mb`, `--cache-object-mb`); `None`
+    /// with `--no-cache`.
+    pub cache: Option<edge_host::cache::Limits>,
     /// Serve manifests through the component's manifest-handler export (on unless
     /// `--wasi-http-only`).
     pub fast_manifests: bool,
@@ -45,7 +46,7 @@ impl Default for EdgeArgs {
             allow: Vec::new(),
             max_instances: 1000,
             origin_listen: ([127, 0, 0, 1], 8082).into(),
-            collapse: true,
+            cache: Some(edge_host::cache::Limits::default()),
             fast_manifests: true,
         }
     }
@@ -108,8 +109,8 @@ fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<Str
     let mut others = Vec::new();
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
-        if flag == "--no-collapse" {
-            edge.collapse = false;
+        if flag == "--no-cache" {
+            edge.cache = None;
             continue;
         }
         if flag == "--wasi-http-only" {
@@ -118,7 +119,14 @@ fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<Str
         }
         let is_edge = matches!(
             flag.as_str(),
-            "--spin" | "--env" | "--allow" | "--max-instances" | "--origin-listen" | "--listen"
+            "--spin"
+                | "--env"
+                | "--allow"
+                | "--max-instances"
+                | "--origin-listen"
+                | "--listen"
+                | "--cache-mb"
+                | "--cache-object-mb"
         );
         if !is_edge {
             others.push(flag);
@@ -138,6 +146,15 @@ fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<Str
             "--allow" => edge.allow.push(value),
             "--max-instances" => edge.max_instances = value.parse().map_err(|_| bad("number"))?,
             "--origin-listen" => edge.origin_listen = value.parse().map_err(|_| bad("address"))?,
+            "--cache-mb" | "--cache-object-mb" => {
+                let mb: u64 = value.parse().map_err(|_| bad("number of MiB"))?;
+                let limits = edge.cache.get_or_insert_with(Default::default);
+                if flag == "--cache-mb" {
+                    limits.budget = mb << 20;
+                } else {
+                    limits.max_object = mb << 20;
+                }
+            }
             "--listen" => {
                 edge.listen = value.parse().map_err(|_| bad("address"))?;
                 if share_listen {
@@ -162,7 +179,7 @@ mod tests {
     #[test]
     fn up_splits_origin_and_edge_options() {
         let Ok(Command::Up { config, edge }) = parse(args(
-            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-collapse --wasi-http-only --env A=b --origin-listen 127.0.0.1:9002",
+            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-cache --wasi-http-only --env A=b --origin-listen 127.0.0.1:9002",
         )) else {
             panic!("up parses")
         };
@@ -171,7 +188,7 @@ mod tests {
         assert_eq!(edge.spin, PathBuf::from("x/spin.toml"));
         assert_eq!(edge.env, vec![("A".into(), "b".into())]);
         assert_eq!(config.timing.window_segments, 6);
-        assert!(!edge.collapse);
+        assert_eq!(edge.cache, None);
         assert!(!edge.fast_manifests);
     }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use args::{Command, EdgeArgs};
 use edge_host::{EdgeNode, EdgeOptions};
+use manifest::policy::edge::ORIGIN_VAR;
 use origin::Origin;
 use origin::serve::PlaybackService;
 use tokio::net::TcpListener;
@@ -121,12 +122,12 @@ fn load(
     options.env = edge.env;
     options.allow = edge.allow;
     options.max_instances = edge.max_instances;
-    options.collapse = edge.collapse;
+    options.cache = edge.cache;
     options.fast_manifests = edge.fast_manifests;
     if let Some((authority, _)) = &local {
         options
             .env
-            .push(("WEIR_ORIGIN".into(), format!("http://{authority}")));
+            .push((ORIGIN_VAR.into(), format!("http://{authority}")));
         options.allow.push(format!("http://{authority}"));
     }
     options.local = local;

@@ -494,22 +494,22 @@ async fn edge(repo: &Path, playback: SocketAddr) {
     row("weir up: edge node (in-process timeline)", up_edge);
     drop((ingest, up));
     // The same without request collapsing: every request runs its own instance.
-    let (up, ingest) = weir_up(repo, &["--no-collapse"]).await;
+    let (up, ingest) = weir_up(repo, &["--no-cache"]).await;
     let up_single = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
-    row("weir up: edge node, --no-collapse", up_single);
+    row("weir up: edge node, --no-cache", up_single);
     drop((ingest, up));
     // And every request through the component's wasi:http entry point.
-    let (up, ingest) = weir_up(repo, &["--no-collapse", "--wasi-http-only"]).await;
+    let (up, ingest) = weir_up(repo, &["--no-cache", "--wasi-http-only"]).await;
     let up_wasi = wrk_stats(&format!("http://127.0.0.1:19480{path}"));
-    row("weir up: --no-collapse --wasi-http-only", up_wasi);
+    row("weir up: --no-cache --wasi-http-only", up_wasi);
     drop((ingest, up));
     for (name, (rps, p50), (n_rps, n_p50)) in [
         ("wasmtime serve", ws, native),
         ("weir edge", we, native),
         ("weir up edge", up_edge, up_native),
-        ("weir up edge --no-collapse", up_single, up_native),
+        ("weir up edge --no-cache", up_single, up_native),
         (
-            "weir up edge --no-collapse --wasi-http-only",
+            "weir up edge --no-cache --wasi-http-only",
             up_wasi,
             up_native,
         ),

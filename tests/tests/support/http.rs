@@ -13,6 +13,10 @@ pub struct Resp {
     pub headers: Vec<(String, String)>,
     /// Body bytes (chunked encoding already removed).
     pub body: Vec<u8>,
+    /// The body ended as its framing says a whole body ends: the terminal chunk, or
+    /// all of its Content-Length (a close-delimited body counts as whole). False for a
+    /// body cut short, which a cache must never pass off as whole.
+    pub complete: bool,
 }
 
 impl Resp {
@@ -50,7 +54,14 @@ pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
+    // A reset after some bytes is an answer too (a cut one): keep what came.
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = s.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
     parse(&raw)
 }
 
@@ -101,6 +112,11 @@ pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Resp {
     parse(&raw)
 }
 
+/// A raw HTTP/1.1 response (as read off the wire, possibly cut short) parsed.
+pub fn parse_raw(raw: &[u8]) -> Resp {
+    parse(raw)
+}
+
 fn parse(raw: &[u8]) -> Resp {
     let end = raw
         .windows(4)
@@ -118,20 +134,29 @@ fn parse(raw: &[u8]) -> Resp {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = raw[end + 4..].to_vec();
+    let mut complete = true;
     if headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
     {
-        body = dechunk(&body);
+        (body, complete) = dechunk(&body);
+    } else if let Some(len) = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
+        complete = body.len() >= len;
     }
     Resp {
         status,
         headers,
         body,
+        complete,
     }
 }
 
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
+/// The chunked body's data, and whether its terminal chunk arrived.
+fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(
@@ -144,10 +169,14 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         )
         .unwrap_or(0);
         if size == 0 {
-            break;
+            return (out, true);
         }
-        out.extend_from_slice(&b[i + 2..i + 2 + size]);
-        b = &b[i + 2 + size + 2..];
+        let Some(data) = b.get(i + 2..i + 2 + size) else {
+            out.extend_from_slice(&b[i + 2..]);
+            return (out, false);
+        };
+        out.extend_from_slice(data);
+        b = b.get(i + 2 + size + 2..).unwrap_or(&[]);
     }
-    out
+    (out, false)
 }

@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod rules;
+pub mod scripted;
 pub mod tools;
 
 use std::net::SocketAddr;
@@ -34,8 +35,18 @@ impl TestEdge {
     /// [`TestEdge::start`], choosing whether manifests go through the component's
     /// `manifest-handler` export (`fast`) or through its wasi:http entry point.
     pub async fn start_with(origin: SocketAddr, fast: bool) -> TestEdge {
+        Self::start_options(origin, fast, Some(edge_host::cache::Limits::default())).await
+    }
+
+    /// [`TestEdge::start_with`] with the cache's limits (`None`: no cache).
+    pub async fn start_options(
+        origin: SocketAddr,
+        fast: bool,
+        cache: Option<edge_host::cache::Limits>,
+    ) -> TestEdge {
         let mut o = edge_host::EdgeOptions::new(tools::repo().join("spin.toml"));
         o.fast_manifests = fast;
+        o.cache = cache;
         o.env = vec![("WEIR_ORIGIN".into(), format!("http://{origin}"))];
         o.allow = vec![format!("http://{origin}")];
         let node = Arc::new(

@@ -26,8 +26,13 @@ const HOP_BY_HOP: [&str; 8] = [
 ];
 
 /// Runs `fill` to its end from the origin's answer; returns the object's final bytes
-/// count. A response that never came fails it with `Failure::NoResponse`.
-pub async fn run<B>(mut fill: Fill, response: Result<http::Response<B>, Failure>) -> u64
+/// count. A response that never came fails it with `Failure::NoResponse`; a body that
+/// sends nothing for `idle` fails it as cut short.
+pub async fn run<B>(
+    mut fill: Fill,
+    response: Result<http::Response<B>, Failure>,
+    idle: Duration,
+) -> u64
 where
     B: http_body::Body<Data = Bytes> + Unpin,
 {
@@ -48,7 +53,12 @@ where
         headers,
         received: Instant::now(),
     });
-    while let Some(frame) = body.frame().await {
+    loop {
+        let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
+            fill.fail(Failure::Truncated);
+            return fill.object().len();
+        };
+        let Some(frame) = frame else { break };
         match frame {
             Ok(frame) => {
                 if let Ok(data) = frame.into_data() {
@@ -100,6 +110,8 @@ mod tests {
     use super::super::object::{Object, Progress};
     use super::*;
 
+    const IDLE: Duration = Duration::from_secs(5);
+
     /// A body of `chunks`, then an error if `broken`.
     struct Scripted {
         chunks: Vec<Bytes>,
@@ -143,6 +155,7 @@ mod tests {
         let n = run(
             Fill::new(object.clone(), 1 << 20),
             Ok(response(&[b"ab", b"c"], false)),
+            IDLE,
         )
         .await;
         assert_eq!(n, 3);
@@ -162,6 +175,7 @@ mod tests {
         run(
             Fill::new(object.clone(), 1 << 20),
             Ok(response(&[b"ab"], true)),
+            IDLE,
         )
         .await;
         assert_eq!(object.progress(), Progress::Failed(Failure::Truncated));
@@ -172,7 +186,7 @@ mod tests {
     #[tokio::test]
     async fn no_response_fails_before_the_head() {
         let object = Object::new();
-        run::<Scripted>(Fill::new(object.clone(), 1 << 20), Err(Failure::NoResponse)).await;
+        run::<Scripted>(Fill::new(object.clone(), 1 << 20), Err(Failure::NoResponse), IDLE).await;
         assert_eq!(object.wait_head().await.err(), Some(Failure::NoResponse));
     }
 

@@ -121,6 +121,18 @@ impl Index {
         }
     }
 
+    /// Drops `key`'s entry if it is still `object` (an answer not to be kept).
+    pub fn forget(&self, key: &str, object: &Arc<Object>) {
+        let mut inner = self.lock();
+        if inner
+            .entries
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.object, object))
+        {
+            inner.entries.remove(key);
+        }
+    }
+
     /// Called when `object`'s fill ended: a failed object leaves the index (the next
     /// request starts a new fill; one too large makes the key uncacheable for a while);
     /// a complete one stays, and least-recently-used complete objects are evicted until

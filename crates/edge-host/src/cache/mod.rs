@@ -1,13 +1,192 @@
-//! The chunked-proxy cache of the edge node (issue 11, in progress): objects shared by
-//! every reader while they are written, an index with request collapsing, a byte budget
-//! and a per-object cap. Not yet wired into the node's request path.
+//! The chunked-proxy cache of the edge node: one origin fetch per object however many
+//! players ask, every player served the bytes received so far at once and the rest as
+//! they arrive (read-while-write), objects kept by the origin's lifetimes in
+//! least-recently-used order under a byte budget.
+//!
+//! [edge-cache.md §0] "Fill from a task the object owns, not from the first client":
+//! a miss spawns the fill; every request, the first included, reads the object through
+//! its own reader, so a player going away never cuts the others off. "Wait only until
+//! the headers arrive": waiters are answered as soon as the head is in.
 
+mod deliver;
 pub mod fill;
 mod index;
+pub mod key;
 mod object;
+mod stats;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::Response;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+pub use deliver::Want;
 pub use index::{Index, Limits, Lookup};
+pub use key::{Key, Kind};
 pub use object::{Failure, Fill, Head, Object, Progress, Reader};
+pub use stats::{CacheCounts, CacheStats};
+
+/// The origin's answer a fill is made from (or why there is none).
+pub type Fetched = Result<Response<HyperOutgoingBody>, Failure>;
+
+/// A fetch from the origin, started only when a fill needs it.
+pub type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
+
+/// How long a fill waits for the origin's head before it fails (and its waiters get
+/// 502). Above the longest hold of the origin: a blocking reload or a preload-hinted
+/// part is held up to 3 target durations ([HLS §6.2.5.2]), and a target duration may
+/// be 10 s.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// How long a fill waits for the next body bytes before it fails as cut short. Above
+/// the longest gap of a live body: the origin streams a growing segment chunk by chunk
+/// and ends it with an error itself after 3 target durations without media.
+pub const BODY_IDLE: Duration = Duration::from_secs(35);
+
+impl Default for Limits {
+    /// 512 MiB of objects, 64 MiB per object, 2 minutes uncacheable after an object
+    /// went over the cap (Varnish's `uncacheable_ttl`).
+    fn default() -> Limits {
+        Limits {
+            budget: 512 << 20,
+            max_object: 64 << 20,
+            uncacheable_for: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The node's cache: its index and what it has done.
+#[derive(Debug)]
+pub struct Cache {
+    index: Index,
+    stats: Arc<CacheStats>,
+}
+
+impl Cache {
+    /// An empty cache within `limits`.
+    pub fn new(limits: Limits) -> Arc<Cache> {
+        Arc::new(Cache {
+            index: Index::new(limits),
+            stats: Arc::new(CacheStats::default()),
+        })
+    }
+
+    /// The counters.
+    pub fn counts(&self) -> CacheCounts {
+        self.stats.counts()
+    }
+
+    /// Objects held and their bytes.
+    pub fn usage(&self) -> (usize, u64) {
+        self.index.usage()
+    }
+
+    /// Objects evicted so far.
+    pub fn evictions(&self) -> u64 {
+        self.index.evictions()
+    }
+
+    /// Answers `want` for the object `key`: from the cache when it holds the object or
+    /// is filling it; else `fetch` starts the one fill every later request joins.
+    ///
+    /// [edge-cache.md §5 #7] a fill that got no head at all (origin unreachable, reset
+    /// before headers, or no head within [`HEAD_TIMEOUT`]) is tried once more, by one
+    /// new fill that every request that waited on the failed one joins.
+    pub async fn serve(
+        self: &Arc<Self>,
+        key: &str,
+        want: Want,
+        fetch: impl Fn() -> Fetch,
+    ) -> Response<HyperOutgoingBody> {
+        let mut retried = false;
+        loop {
+            let object = match self.index.lookup(key, Instant::now()) {
+                Lookup::Hit(o) => {
+                    let in_flight = matches!(o.progress(), Progress::Pending | Progress::Streaming);
+                    self.stats.hit(in_flight);
+                    o
+                }
+                Lookup::Miss(fill) => {
+                    self.stats.miss();
+                    let o = fill.object().clone();
+                    self.spawn_fill(Some(key.to_string()), fill, fetch());
+                    o
+                }
+                Lookup::Bypass => {
+                    // Streamed through an object of its own, outside the index: the
+                    // same end states, nothing kept.
+                    self.stats.bypass();
+                    let o = Object::new();
+                    self.spawn_fill(None, Fill::new(o.clone(), u64::MAX), fetch());
+                    o
+                }
+            };
+            match object.wait_head().await {
+                Ok(head) => {
+                    return deliver::answer(&object, &head, want, self.stats.clone()).await;
+                }
+                Err(Failure::NoResponse) if !retried => retried = true,
+                Err(f) => return failed(f),
+            }
+        }
+    }
+
+    /// Runs one fill on its own task: the origin's answer into the object, then the
+    /// index told how it ended (kept for its lifetime, or dropped).
+    fn spawn_fill(self: &Arc<Self>, key: Option<String>, fill: Fill, fetch: Fetch) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let object = fill.object().clone();
+            let started = Instant::now();
+            cache.stats.fetch();
+            let fetched = match tokio::time::timeout(HEAD_TIMEOUT, fetch).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::NoResponse),
+            };
+            if fetched.is_ok() {
+                cache.stats.ttfb(started.elapsed());
+            }
+            let bytes = fill::run(fill, fetched, BODY_IDLE).await;
+            cache.stats.from_origin(bytes);
+            if matches!(object.progress(), Progress::Failed(_)) {
+                cache.stats.fetch_failed();
+            }
+            let Some(key) = key else { return };
+            let now = Instant::now();
+            if object.progress() == Progress::Complete {
+                // [edge-cache.md §0] freshness from the origin's Cache-Control; an
+                // answer without a lifetime served its waiters and is not kept.
+                match object.head().and_then(|h| Some(h.received + fill::lifetime(&h.headers)?)) {
+                    Some(until) => cache.index.set_expiry(&key, &object, until),
+                    None => cache.index.forget(&key, &object),
+                }
+            }
+            cache.index.settled(&key, &object, now);
+        });
+    }
+}
+
+/// The answer to a request whose fill failed before its head.
+fn failed(f: Failure) -> Response<HyperOutgoingBody> {
+    use http_body_util::BodyExt;
+    let text = format!("edge cache: {f}\n");
+    let mut r = Response::new(
+        http_body_util::Full::new(bytes::Bytes::from(text))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = http::StatusCode::BAD_GATEWAY;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r
+}
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! the origin broke mid-body) is Failed, never a clean end: every reader then ends with
 //! an error. Completion is never inferred from a closed channel.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -58,6 +59,8 @@ pub struct Head {
 pub struct Object {
     head: OnceLock<Arc<Head>>,
     body: Mutex<Vec<Bytes>>,
+    /// Bytes in `body` (read without the lock).
+    len: AtomicU64,
     progress: watch::Sender<Progress>,
 }
 
@@ -67,6 +70,7 @@ impl Object {
         Arc::new(Object {
             head: OnceLock::new(),
             body: Mutex::new(Vec::new()),
+            len: AtomicU64::new(0),
             progress: watch::Sender::new(Progress::Pending),
         })
     }
@@ -88,12 +92,12 @@ impl Object {
 
     /// Body bytes received so far.
     pub fn len(&self) -> u64 {
-        self.chunks().iter().map(|c| c.len() as u64).sum()
+        self.len.load(Ordering::Acquire)
     }
 
     /// True when no body byte has arrived.
     pub fn is_empty(&self) -> bool {
-        self.chunks().is_empty()
+        self.len() == 0
     }
 
     /// Readers and waiters attached.
@@ -122,6 +126,23 @@ impl Object {
             }
             if rx.changed().await.is_err() {
                 return Err(Failure::Abandoned);
+            }
+        }
+    }
+
+    /// Waits until `done(progress, bytes so far)` holds, and returns the progress then.
+    /// Ends at the latest when the fill settles (Complete or Failed), whatever `done`
+    /// says.
+    pub async fn wait_for(&self, done: impl Fn(Progress, u64) -> bool) -> Progress {
+        let mut rx = self.progress.subscribe();
+        loop {
+            let p = *rx.borrow_and_update();
+            let settled = matches!(p, Progress::Complete | Progress::Failed(_));
+            if settled || done(p, self.len()) {
+                return p;
+            }
+            if rx.changed().await.is_err() {
+                return Progress::Failed(Failure::Abandoned);
             }
         }
     }
@@ -186,6 +207,7 @@ impl Fill {
             return Err(Failure::TooLarge);
         }
         self.object.chunks().push(data);
+        self.object.len.store(len, Ordering::Release);
         self.object.wake();
         Ok(())
     }
