@@ -164,10 +164,11 @@ impl EdgeNode {
         match key.kind {
             cache::Kind::Manifest => {
                 let fill = key.clone();
+                let host = req.headers().get(http::header::HOST).cloned();
                 cache
                     .serve(&key.text(), want, move || {
                         let hosted = hosted.clone();
-                        let req = fill_request(&fill);
+                        let req = fill_request(&fill, host.clone());
                         Box::pin(async move { Ok(hosted.handle(req).await) })
                     })
                     .await
@@ -198,9 +199,16 @@ impl EdgeNode {
 }
 
 /// The request a manifest fill sends to the component: the key's path and directives,
-/// gzip asked for when the key says so; nothing of any one viewer.
-fn fill_request(key: &cache::Key) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
-    let mut r = http::Request::get(key.path_and_query.as_str());
+/// gzip asked for when the key says so; nothing else of any one viewer but the `Host`
+/// (wasi:http requires an authority; no answer of weir's component depends on it).
+fn fill_request(
+    key: &cache::Key,
+    host: Option<http::HeaderValue>,
+) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
+    let mut r = http::Request::get(key.path_and_query.as_str()).header(
+        http::header::HOST,
+        host.unwrap_or_else(|| http::HeaderValue::from_static("localhost")),
+    );
     if key.gzip {
         r = r.header(http::header::ACCEPT_ENCODING, "gzip");
     }
