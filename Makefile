@@ -29,8 +29,10 @@ edge:
 	$(CARGO) build -p edge-wasm --target wasm32-wasip2 --profile edge
 	@echo "edge component: $(EDGE_WASM) $$(stat -c %s $(EDGE_WASM)) bytes"
 
-# Every test: unit, golden, origin integration, and end to end with real ffmpeg.
+# Every test: unit, golden, origin integration, and end to end with real ffmpeg. The
+# `weir` binary is built first: tests run it as separate origin and edge processes.
 unit:
+	$(CARGO) build -p weir
 	$(CARGO) test --workspace --exclude edge-wasm
 
 # The pure crates must build for the Wasm edge target.

@@ -4,13 +4,20 @@ use http::Response;
 
 use super::response::ok;
 use crate::http::{Body, full};
+use super::requests::RequestCounts;
 use crate::store::Origin;
 
-/// `/metrics`: per channel, requests waiting on it and media bytes held; per rendition,
-/// segments held and the newest media sequence number (Prometheus text format 0.0.4).
-pub fn metrics(origin: &Origin) -> Response<Body> {
+/// `/metrics`: requests answered by kind of route; per channel, requests waiting on it
+/// and media bytes held; per rendition, segments held and the newest media sequence
+/// number (Prometheus text format 0.0.4).
+pub fn metrics(origin: &Origin, requests: &RequestCounts) -> Response<Body> {
     use std::fmt::Write as _;
     let mut s = String::new();
+    s.push_str("# HELP weir_requests_total Playback requests answered, by kind of route.\n");
+    s.push_str("# TYPE weir_requests_total counter\n");
+    for (kind, n) in requests.all() {
+        let _ = writeln!(s, "weir_requests_total{{route=\"{kind}\"}} {n}");
+    }
     s.push_str("# HELP weir_waiting_requests Requests held until the channel changes (blocking reloads, held media).
 ");
     s.push_str(

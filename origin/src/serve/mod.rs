@@ -8,6 +8,7 @@ mod hold;
 mod manifests;
 mod media;
 mod metrics;
+mod requests;
 mod response;
 mod route;
 mod web;
@@ -32,6 +33,7 @@ pub use route::Route;
 pub struct PlaybackService {
     origin: Arc<Origin>,
     rendered: RenderCache,
+    requests: requests::RequestCounts,
 }
 
 impl PlaybackService {
@@ -40,6 +42,7 @@ impl PlaybackService {
         PlaybackService {
             origin,
             rendered: RenderCache::default(),
+            requests: requests::RequestCounts::default(),
         }
     }
 
@@ -56,7 +59,7 @@ impl PlaybackService {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => return Ok(web::channels(&o.channel_names())),
-            Route::Metrics => return Ok(metrics::metrics(o)),
+            Route::Metrics => return Ok(metrics::metrics(o, &self.requests)),
             Route::Timeline { channel } => {
                 let query = req.uri().query().unwrap_or("");
                 let accept = req
@@ -140,6 +143,7 @@ impl PlaybackService {
             return response::preflight();
         }
         let route = Route::parse(req.uri().path());
+        self.requests.count(&route);
         let query = req.uri().query().unwrap_or("");
         // The manifest a playlist route (or the timeline API request standing for one)
         // answers, and its channel: the shared policy decides its directives, failure
