@@ -32,8 +32,12 @@ struct Viewer {
 impl Viewer {
     /// Sends `method path` with `headers` to the edge and reads on its own task.
     fn start(edge: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Viewer {
-        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-        let req = format!("{method} {path} HTTP/1.1\r\nHost: {edge}\r\n{extra}Connection: close\r\n\r\n");
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: {edge}\r\n{extra}Connection: close\r\n\r\n");
         let (tx, raw) = watch::channel(Vec::new());
         let done = tokio::spawn(async move {
             let mut s = TcpStream::connect(edge).await.expect("connect");
@@ -101,7 +105,9 @@ async fn attached(edge: &TestEdge, n: u64) {
             tokio::task::yield_now().await;
         }
     };
-    tokio::time::timeout(LIMIT, all).await.expect("viewers attached");
+    tokio::time::timeout(LIMIT, all)
+        .await
+        .expect("viewers attached");
 }
 
 /// §5 #1–#3: 100 viewers of an uncached object still arriving make one origin request;
@@ -137,15 +143,25 @@ async fn one_origin_request_serves_every_viewer_while_the_object_arrives() {
         assert!(r.complete, "a whole body ends with its terminal chunk");
         assert_eq!(r.body, b"<chunk one><chunk two><chunk three>");
     }
-    assert_eq!(origin.requests(SEG), 1, "one origin request for 101 viewers");
+    assert_eq!(
+        origin.requests(SEG),
+        1,
+        "one origin request for 101 viewers"
+    );
     let c = cache(&edge).counts();
     assert_eq!((c.misses, c.fetches), (1, 1));
-    assert_eq!(c.collapsed, 100, "every other viewer joined the fill in flight");
+    assert_eq!(
+        c.collapsed, 100,
+        "every other viewer joined the fill in flight"
+    );
     // Complete and fresh: a hit, whole, with its length and Age.
     let again = Viewer::get(edge.addr, SEG).end().await;
     assert_eq!(again.body, b"<chunk one><chunk two><chunk three>");
     assert_eq!(again.header("content-length"), Some("35"));
-    assert!(again.header("age").is_some(), "[HLS B.1] caches MUST set Age");
+    assert!(
+        again.header("age").is_some(),
+        "[HLS B.1] caches MUST set Age"
+    );
     assert_eq!(origin.requests(SEG), 1);
 }
 
@@ -188,7 +204,10 @@ async fn a_break_short_of_the_content_length_keeps_the_length() {
     let script = origin.script(SEG);
     let mut v = Viewer::get(edge.addr, SEG);
     origin.wait_requests(SEG, 1).await;
-    script.ok(&[("content-length", "10"), ("cache-control", "public, max-age=60")]);
+    script.ok(&[
+        ("content-length", "10"),
+        ("cache-control", "public, max-age=60"),
+    ]);
     script.chunk(b"12345");
     v.saw(b"12345").await;
     script.send(Step::Abort);
@@ -263,7 +282,10 @@ async fn ranges_are_served_from_the_object_while_it_arrives() {
     let mut beyond = range("bytes=12-13");
     let mut open = range("bytes=8-9007199254740991");
     open.saw(b"89").await;
-    assert!(!beyond.has(b"HTTP/1.1"), "a range beyond the bytes so far waits");
+    assert!(
+        !beyond.has(b"HTTP/1.1"),
+        "a range beyond the bytes so far waits"
+    );
     script.chunk(b"abcdef");
     beyond.saw(b"cd").await;
     script.send(Step::End);
@@ -271,8 +293,14 @@ async fn ranges_are_served_from_the_object_while_it_arrives() {
     assert_eq!((beyond.status, beyond.body.as_slice()), (206, &b"cd"[..]));
     let open = open.end().await;
     assert_eq!(open.status, 206);
-    assert_eq!(open.header("content-range"), Some("bytes 8-9007199254740991/*"));
-    assert_eq!((open.body.as_slice(), open.complete), (&b"89abcdef"[..], true));
+    assert_eq!(
+        open.header("content-range"),
+        Some("bytes 8-9007199254740991/*")
+    );
+    assert_eq!(
+        (open.body.as_slice(), open.complete),
+        (&b"89abcdef"[..], true)
+    );
     whole.end().await;
     // Complete: the length is known.
     let done = range("bytes=4-").end().await;
@@ -299,7 +327,9 @@ async fn head_fills_the_object_and_viewer_queries_share_it() {
     let r = head.end().await;
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
-    let r = Viewer::get(edge.addr, &format!("{SEG}?token=2")).end().await;
+    let r = Viewer::get(edge.addr, &format!("{SEG}?token=2"))
+        .end()
+        .await;
     assert_eq!(r.body, b"<media>");
     assert_eq!(origin.requests(SEG), 1);
 }
@@ -353,8 +383,15 @@ async fn an_object_over_the_cap_breaks_then_streams_through_uncached() {
         s.chunk(b"123456789abc");
         s.send(Step::End);
         let r = Viewer::get(edge.addr, SEG).end().await;
-        assert_eq!((r.body.as_slice(), r.complete), (&b"123456789abc"[..], true));
-        assert_eq!(origin.requests(SEG), n, "uncacheable: each request streams through");
+        assert_eq!(
+            (r.body.as_slice(), r.complete),
+            (&b"123456789abc"[..], true)
+        );
+        assert_eq!(
+            origin.requests(SEG),
+            n,
+            "uncacheable: each request streams through"
+        );
     }
     assert_eq!(cache(&edge).counts().bypassed, 2);
 }

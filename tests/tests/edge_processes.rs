@@ -48,7 +48,9 @@ async fn weir(args: &[&str]) -> (Weir, Vec<SocketAddr>) {
         }
         panic!("weir exited before it was ready");
     };
-    let line = tokio::time::timeout(LIMIT, ready).await.expect("weir ready");
+    let line = tokio::time::timeout(LIMIT, ready)
+        .await
+        .expect("weir ready");
     // Keep reading its log so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let addrs = line
@@ -69,15 +71,29 @@ async fn origin_requests(origin: SocketAddr, kind: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_request_each()
-{
-    let (_origin, o) = weir(&["origin", "--ingest", "127.0.0.1:0", "--listen", "127.0.0.1:0"]).await;
+async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_request_each() {
+    let (_origin, o) = weir(&[
+        "origin",
+        "--ingest",
+        "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .await;
     let (ingest, origin) = (o[0], o[1]);
     let allow = format!("http://{origin}");
     let env = format!("WEIR_ORIGIN=http://{origin}");
     let spin = tools::repo().join("spin.toml").display().to_string();
     let (_edge, e) = weir(&[
-        "edge", "--listen", "127.0.0.1:0", "--spin", &spin, "--env", &env, "--allow", &allow,
+        "edge",
+        "--listen",
+        "127.0.0.1:0",
+        "--spin",
+        &spin,
+        "--env",
+        &env,
+        "--allow",
+        &allow,
     ])
     .await;
     let edge = e[0];
@@ -134,10 +150,20 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
             .expect("viewer");
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.complete);
-        if is_part { parts.push(r.body) } else { playlists.push(r.text()) }
+        if is_part {
+            parts.push(r.body)
+        } else {
+            playlists.push(r.text())
+        }
     }
-    assert!(parts.iter().all(|b| !b.is_empty() && *b == parts[0]), "one part for all");
-    assert!(playlists.iter().all(|p| *p == playlists[0]), "one playlist for all");
+    assert!(
+        parts.iter().all(|b| !b.is_empty() && *b == parts[0]),
+        "one part for all"
+    );
+    assert!(
+        playlists.iter().all(|p| *p == playlists[0]),
+        "one playlist for all"
+    );
     assert!(
         playlists[0].contains(&hint),
         "the reload answered once the hinted part exists"
@@ -151,4 +177,15 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
         (1, 1),
         "200 viewers of the part and 200 of the reload: one origin request each"
     );
+    // The edge's own account agrees: two fetches for 400 requests.
+    let m = get(edge, "/metrics").await.text();
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in the edge's /metrics:\n{m}"))
+    };
+    assert_eq!(value("weir_edge_cache_origin_fetches_total"), 2.0);
+    assert_eq!(value("weir_edge_cache_misses_total"), 2.0);
+    assert_eq!(value("weir_edge_cache_hits_total"), 398.0);
+    assert_eq!(value("weir_edge_cache_offload_ratio"), 1.0 - 2.0 / 400.0);
 }

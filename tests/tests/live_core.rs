@@ -253,7 +253,10 @@ async fn follow_channel(
             .expect("channel alive");
     }
     assert!(seen_tds.len() >= 6, "{name}: playlists seen {seen_tds:?}");
-    assert!(ruled >= 2, "{name}: settled playlists checked by the rules: {ruled}");
+    assert!(
+        ruled >= 2,
+        "{name}: settled playlists checked by the rules: {ruled}"
+    );
     assert!(
         seen_tds.iter().all(|&x| x == td),
         "{name}: TARGETDURATION {td} throughout: {seen_tds:?}"

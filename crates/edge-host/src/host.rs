@@ -252,3 +252,26 @@ pub fn plain(status: u16, text: &'static str) -> http::Response<HyperOutgoingBod
     );
     r
 }
+
+/// A text response of the edge node itself (not to be cached).
+pub fn text(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+) -> http::Response<HyperOutgoingBody> {
+    let mut r = http::Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    r
+}

@@ -28,6 +28,7 @@ pub mod cache;
 pub mod error;
 mod fast;
 pub mod host;
+pub mod metrics;
 pub mod outbound;
 pub mod render;
 mod request;
@@ -148,6 +149,9 @@ impl EdgeNode {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<outbound::BoxError>,
     {
+        if req.method() == http::Method::GET && req.uri().path() == metrics::PATH {
+            return host::text(200, "text/plain; version=0.0.4", metrics::text(self));
+        }
         let Some(hosted) = self.route(req.uri().path()) else {
             return host::plain(404, "no component is routed to this path\n");
         };

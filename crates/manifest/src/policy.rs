@@ -252,7 +252,9 @@ pub mod edge {
 
     /// The origin's base URL from the value of [`ORIGIN_VAR`], without a trailing slash.
     pub fn origin(var: Option<&str>) -> String {
-        var.unwrap_or(DEFAULT_ORIGIN).trim_end_matches('/').to_string()
+        var.unwrap_or(DEFAULT_ORIGIN)
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 

@@ -2,9 +2,9 @@
 
 use http::Response;
 
+use super::requests::RequestCounts;
 use super::response::ok;
 use crate::http::{Body, full};
-use super::requests::RequestCounts;
 use crate::store::Origin;
 
 /// `/metrics`: requests answered by kind of route; per channel, requests waiting on it

@@ -77,7 +77,9 @@ impl ScriptedOrigin {
         let (s, r, a) = (scripts.clone(), seen.clone(), arrived.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (s, r, a) = (s.clone(), r.clone(), a.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {

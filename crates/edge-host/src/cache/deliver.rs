@@ -63,7 +63,9 @@ pub async fn answer(
     }
     // [HLS B.1] "caches MUST set the Age header"; RFC 9111 §5.1: seconds since the
     // response was received from the origin.
-    let age = Instant::now().saturating_duration_since(head.received).as_secs();
+    let age = Instant::now()
+        .saturating_duration_since(head.received)
+        .as_secs();
     builder = builder.header(AGE, age);
     let mut resp = builder
         .body(empty())
@@ -71,10 +73,9 @@ pub async fn answer(
     resp.headers_mut().remove(TRANSFER_ENCODING);
     let range = want.range.filter(|_| head.status == StatusCode::OK);
     let Some(range) = range else {
-        if object.progress() == Progress::Complete
-            && !resp.headers().contains_key(CONTENT_LENGTH)
-        {
-            resp.headers_mut().insert(CONTENT_LENGTH, object.len().into());
+        if object.progress() == Progress::Complete && !resp.headers().contains_key(CONTENT_LENGTH) {
+            resp.headers_mut()
+                .insert(CONTENT_LENGTH, object.len().into());
         }
         if !want.head_only {
             *resp.body_mut() = body(object.reader(), 0, None, stats);
@@ -104,7 +105,9 @@ async fn ranged(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let progress = object.wait_for(|p, len| p != Progress::Streaming || len > need).await;
+    let progress = object
+        .wait_for(|p, len| p != Progress::Streaming || len > need)
+        .await;
     let total = match progress {
         Progress::Complete => Some(object.len()),
         _ => declared,
@@ -166,12 +169,7 @@ type Step = Pin<Box<dyn Future<Output = (Reader, Option<Result<Bytes, Failure>>)
 
 /// A player's body: bytes `[from, to)` of the object (`to` None: to its end), each as
 /// soon as it arrives.
-fn body(
-    reader: Reader,
-    from: u64,
-    to: Option<u64>,
-    stats: Arc<CacheStats>,
-) -> HyperOutgoingBody {
+fn body(reader: Reader, from: u64, to: Option<u64>, stats: Arc<CacheStats>) -> HyperOutgoingBody {
     ObjectBody {
         reader: Some(reader),
         step: None,

@@ -186,7 +186,12 @@ mod tests {
     #[tokio::test]
     async fn no_response_fails_before_the_head() {
         let object = Object::new();
-        run::<Scripted>(Fill::new(object.clone(), 1 << 20), Err(Failure::NoResponse), IDLE).await;
+        run::<Scripted>(
+            Fill::new(object.clone(), 1 << 20),
+            Err(Failure::NoResponse),
+            IDLE,
+        )
+        .await;
         assert_eq!(object.wait_head().await.err(), Some(Failure::NoResponse));
     }
 

@@ -159,7 +159,10 @@ impl Cache {
             if object.progress() == Progress::Complete {
                 // [edge-cache.md §0] freshness from the origin's Cache-Control; an
                 // answer without a lifetime served its waiters and is not kept.
-                match object.head().and_then(|h| Some(h.received + fill::lifetime(&h.headers)?)) {
+                match object
+                    .head()
+                    .and_then(|h| Some(h.received + fill::lifetime(&h.headers)?))
+                {
                     Some(until) => cache.index.set_expiry(&key, &object, until),
                     None => cache.index.forget(&key, &object),
                 }
@@ -183,8 +186,10 @@ fn failed(f: Failure) -> Response<HyperOutgoingBody> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    r.headers_mut()
-        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
     r
 }
 

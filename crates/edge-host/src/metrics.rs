@@ -1,0 +1,133 @@
+//! `GET /metrics` of the edge node, answered by the node itself: its requests and its
+//! cache's work in the Prometheus text format (0.0.4). The origin offload ratio
+//! (`1 − fetches / requests`) is what an operator looks at first.
+
+use std::fmt::Write as _;
+
+use crate::EdgeNode;
+
+/// The path the node answers itself (as the origin's own `/metrics`).
+pub const PATH: &str = "/metrics";
+
+/// The exposition text.
+pub fn text(node: &EdgeNode) -> String {
+    let mut s = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(
+            s,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    metric(
+        "weir_edge_requests_total",
+        "counter",
+        "Player requests routed to a component (cache hits included).",
+        node.stats.requests() as f64,
+    );
+    metric(
+        "weir_edge_blocking_requests_total",
+        "counter",
+        "Of those, blocking playlist reloads (_HLS_msn).",
+        node.stats.blocking() as f64,
+    );
+    let Some(cache) = node.cache() else {
+        return s;
+    };
+    let c = cache.counts();
+    let (objects, bytes) = cache.usage();
+    for (name, kind, help, value) in [
+        (
+            "hits_total",
+            "counter",
+            "Requests answered from an object in the cache (complete or in flight).",
+            c.hits,
+        ),
+        (
+            "collapsed_total",
+            "counter",
+            "Of the hits, requests that joined an object still being filled.",
+            c.collapsed,
+        ),
+        (
+            "misses_total",
+            "counter",
+            "Requests that started a fill.",
+            c.misses,
+        ),
+        (
+            "bypassed_total",
+            "counter",
+            "Requests streamed through uncached (key uncacheable for now).",
+            c.bypassed,
+        ),
+        (
+            "origin_fetches_total",
+            "counter",
+            "Requests sent to the origin or the component: one per fill or bypass.",
+            c.fetches,
+        ),
+        (
+            "origin_fetch_failures_total",
+            "counter",
+            "Fills that failed (no response, broken body, too large).",
+            c.fetch_failures,
+        ),
+        (
+            "origin_bytes_total",
+            "counter",
+            "Body bytes received from the origin.",
+            c.bytes_from_origin,
+        ),
+        (
+            "served_bytes_total",
+            "counter",
+            "Body bytes sent to players.",
+            c.bytes_served,
+        ),
+        (
+            "evictions_total",
+            "counter",
+            "Complete objects evicted to keep the byte budget.",
+            cache.evictions(),
+        ),
+        (
+            "objects",
+            "gauge",
+            "Objects held (complete and in flight).",
+            objects as u64,
+        ),
+        (
+            "bytes",
+            "gauge",
+            "Body bytes held (complete and in flight).",
+            bytes,
+        ),
+        (
+            "origin_ttfb_count",
+            "counter",
+            "Fills whose head arrived.",
+            c.ttfb_count,
+        ),
+    ] {
+        metric(&format!("weir_edge_cache_{name}"), kind, help, value as f64);
+    }
+    metric(
+        "weir_edge_cache_origin_ttfb_max_seconds",
+        "gauge",
+        "Longest time from a fill's start to its head.",
+        c.ttfb_max_us as f64 / 1e6,
+    );
+    metric(
+        "weir_edge_cache_origin_ttfb_seconds_sum",
+        "counter",
+        "Sum of the fills' times from start to head.",
+        c.ttfb_total_us as f64 / 1e6,
+    );
+    metric(
+        "weir_edge_cache_offload_ratio",
+        "gauge",
+        "Share of player requests the origin never saw (1 - fetches / requests).",
+        c.offload(),
+    );
+    s
+}
