@@ -113,11 +113,13 @@ impl EdgeNode {
         let engine = engine(options.max_instances)?;
         let extra = AllowList::parse(&options.allow)?;
         let slots = Arc::new(Semaphore::new(options.max_instances as usize));
+        let cache = options.cache.map(cache::Cache::new);
         let mut routes = Vec::new();
         for mut spec in spin::load(&options.manifest)? {
             spec.allowed.extend(extra.clone());
             spec.environment.extend(options.env.iter().cloned());
-            let outbound = outbound::Outbound::new(spec.allowed.clone(), options.local.clone());
+            let outbound = outbound::Outbound::new(spec.allowed.clone(), options.local.clone())
+                .with_cache(cache.clone());
             tracing::info!(
                 "edge: component {} ({}) on route {}",
                 spec.id,
@@ -138,7 +140,7 @@ impl EdgeNode {
         Ok(EdgeNode {
             routes,
             stats: EdgeStats::default(),
-            cache: options.cache.map(cache::Cache::new),
+            cache,
         })
     }
 
@@ -170,7 +172,7 @@ impl EdgeNode {
                 let fill = key.clone();
                 let host = req.headers().get(http::header::HOST).cloned();
                 cache
-                    .serve(&key.text(), want, move || {
+                    .serve((&key.text(), cache::Source::Component), want, move || {
                         let hosted = hosted.clone();
                         let req = fill_request(&fill, host.clone());
                         Box::pin(async move { Ok(hosted.handle(req).await) })
@@ -180,7 +182,7 @@ impl EdgeNode {
             cache::Kind::Origin => {
                 let url = hosted.origin_url(&key.path_and_query);
                 cache
-                    .serve(&key.text(), want, move || {
+                    .serve((&key.text(), cache::Source::Origin), want, move || {
                         Box::pin(hosted.outbound().clone().fetch(url.clone()))
                     })
                     .await

@@ -50,6 +50,8 @@ pub struct Outbound {
     /// `host:port` served in-process, and by what.
     local: Option<(String, LocalService)>,
     client: Client<HttpConnector, WasiBody>,
+    /// The node's cache, in front of the timeline fetches of manifest renders.
+    cache: Option<Arc<crate::cache::Cache>>,
 }
 
 impl Outbound {
@@ -62,7 +64,14 @@ impl Outbound {
             allowed: Arc::new(allowed),
             local,
             client: Client::builder(TokioExecutor::new()).build(connector),
+            cache: None,
         }
+    }
+
+    /// The same rules, with [`Outbound::get`] answered through `cache`.
+    pub(crate) fn with_cache(mut self, cache: Option<Arc<crate::cache::Cache>>) -> Self {
+        self.cache = cache;
+        self
     }
 }
 
@@ -93,7 +102,56 @@ impl WasiHttpHooks for Outbound {
 impl Outbound {
     /// `GET url` with `Accept: accept`, under the same rules as the component's own
     /// requests; the whole answer (status, headers, body), or why it failed.
+    ///
+    /// Through the node's cache when it has one: renders of different manifests that
+    /// need the same timeline (the master, the MPD and the HESP manifest all ask for
+    /// the start-up-held one) share one origin request for as long as the origin's
+    /// lifetime allows.
     pub(crate) async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<(u16, Vec<(String, Vec<u8>)>, Bytes), String> {
+        // A refused host is refused before the cache, with its reason.
+        if let Some(cache) = self.cache.as_ref().filter(|_| self.permits(url)) {
+            let (this, url_owned, accept_owned) =
+                (self.without_cache(), url.to_string(), accept.to_string());
+            let resp = cache
+                .serve(
+                    (
+                        &format!("{url} accept={accept}"),
+                        crate::cache::Source::Timeline,
+                    ),
+                    crate::cache::Want::default(),
+                    move || {
+                        let (this, u, a) = (this.clone(), url_owned.clone(), accept_owned.clone());
+                        Box::pin(async move { this.fetch_with(u, &a).await })
+                    },
+                )
+                .await;
+            return whole(resp).await;
+        }
+        self.get_direct(url, accept).await
+    }
+
+    /// True when `url`'s scheme and authority are allowed.
+    fn permits(&self, url: &str) -> bool {
+        let Ok(uri) = url.parse::<http::Uri>() else {
+            return false;
+        };
+        uri.authority().is_some_and(|a| {
+            self.allowed
+                .permits(uri.scheme_str().unwrap_or("http"), a.host(), a.port_u16())
+        })
+    }
+
+    fn without_cache(&self) -> Outbound {
+        let mut o = self.clone();
+        o.cache = None;
+        o
+    }
+
+    async fn get_direct(
         &self,
         url: &str,
         accept: &str,
@@ -129,8 +187,17 @@ impl Outbound {
     /// requests: the origin's response with its body still streaming, or
     /// [`Failure::NoResponse`] when there is none (refused, unreachable, no head).
     pub(crate) async fn fetch(self, url: String) -> crate::cache::Fetched {
+        self.fetch_with(url, "").await
+    }
+
+    /// [`Outbound::fetch`] with an `Accept` field (none when empty).
+    async fn fetch_with(self, url: String, accept: &str) -> crate::cache::Fetched {
         use crate::cache::Failure;
-        let req = http::Request::get(&url)
+        let mut req = http::Request::get(&url);
+        if !accept.is_empty() {
+            req = req.header(http::header::ACCEPT, accept);
+        }
+        let req = req
             .body(
                 http_body_util::Empty::<Bytes>::new()
                     .map_err(|never| match never {})
@@ -189,4 +256,22 @@ impl Outbound {
         })?;
         Ok((resp.map(|b| b.map_err(Error::from).boxed_unsync()), done()))
     }
+}
+
+/// The whole of a cached answer, as [`Outbound::get`] returns it.
+async fn whole(
+    resp: http::Response<crate::HyperOutgoingBody>,
+) -> Result<(u16, Vec<(String, Vec<u8>)>, Bytes), String> {
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| format!("origin body: {e:?}"))?
+        .to_bytes();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect();
+    Ok((parts.status.as_u16(), headers, body))
 }

@@ -26,8 +26,8 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use super::object::{Failure, Head, Object, Progress, Reader};
 use super::stats::CacheStats;
 
-/// What the player asked of the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the player asked of the object (by default: all of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Want {
     /// `HEAD`: the head alone.
     pub head_only: bool,

@@ -58,6 +58,29 @@ impl Default for Limits {
     }
 }
 
+/// Who asks for an object and who fills it, for the counters: player requests are
+/// counted as hits, misses and bypasses; fills from the origin as origin fetches (a
+/// manifest fill is a component call, whose own timeline fetch is the origin fetch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A player's manifest request, rendered by the component.
+    Component,
+    /// A player's request for anything else, fetched from the origin.
+    Origin,
+    /// The node's own timeline fetch for a render, from the origin.
+    Timeline,
+}
+
+impl Source {
+    fn player(self) -> bool {
+        self != Source::Timeline
+    }
+
+    fn origin(self) -> bool {
+        self != Source::Component
+    }
+}
+
 /// The node's cache: its index and what it has done.
 #[derive(Debug)]
 pub struct Cache {
@@ -97,30 +120,37 @@ impl Cache {
     /// new fill that every request that waited on the failed one joins.
     pub async fn serve(
         self: &Arc<Self>,
-        key: &str,
+        (key, source): (&str, Source),
         want: Want,
         fetch: impl Fn() -> Fetch,
     ) -> Response<HyperOutgoingBody> {
         let mut retried = false;
+        let player = source.player();
         loop {
             let object = match self.index.lookup(key, Instant::now()) {
                 Lookup::Hit(o) => {
                     let in_flight = matches!(o.progress(), Progress::Pending | Progress::Streaming);
-                    self.stats.hit(in_flight);
+                    if player {
+                        self.stats.hit(in_flight);
+                    }
                     o
                 }
                 Lookup::Miss(fill) => {
-                    self.stats.miss();
+                    if player {
+                        self.stats.miss();
+                    }
                     let o = fill.object().clone();
-                    self.spawn_fill(Some(key.to_string()), fill, fetch());
+                    self.spawn_fill((Some(key.to_string()), source), fill, fetch());
                     o
                 }
                 Lookup::Bypass => {
                     // Streamed through an object of its own, outside the index: the
                     // same end states, nothing kept.
-                    self.stats.bypass();
+                    if player {
+                        self.stats.bypass();
+                    }
                     let o = Object::new();
-                    self.spawn_fill(None, Fill::new(o.clone(), u64::MAX), fetch());
+                    self.spawn_fill((None, source), Fill::new(o.clone(), u64::MAX), fetch());
                     o
                 }
             };
@@ -136,23 +166,33 @@ impl Cache {
 
     /// Runs one fill on its own task: the origin's answer into the object, then the
     /// index told how it ended (kept for its lifetime, or dropped).
-    fn spawn_fill(self: &Arc<Self>, key: Option<String>, fill: Fill, fetch: Fetch) {
+    fn spawn_fill(
+        self: &Arc<Self>,
+        (key, source): (Option<String>, Source),
+        fill: Fill,
+        fetch: Fetch,
+    ) {
         let cache = self.clone();
+        let origin = source.origin();
         tokio::spawn(async move {
             let object = fill.object().clone();
             let started = Instant::now();
-            cache.stats.fetch();
+            if origin {
+                cache.stats.fetch();
+            }
             let fetched = match tokio::time::timeout(HEAD_TIMEOUT, fetch).await {
                 Ok(r) => r,
                 Err(_) => Err(Failure::NoResponse),
             };
-            if fetched.is_ok() {
+            if origin && fetched.is_ok() {
                 cache.stats.ttfb(started.elapsed());
             }
             let bytes = fill::run(fill, fetched, BODY_IDLE).await;
-            cache.stats.from_origin(bytes);
-            if matches!(object.progress(), Progress::Failed(_)) {
-                cache.stats.fetch_failed();
+            if origin {
+                cache.stats.from_origin(bytes);
+                if matches!(object.progress(), Progress::Failed(_)) {
+                    cache.stats.fetch_failed();
+                }
             }
             let Some(key) = key else { return };
             let now = Instant::now();

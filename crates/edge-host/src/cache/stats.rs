@@ -32,8 +32,8 @@ pub struct CacheCounts {
     pub misses: u64,
     /// Requests streamed through uncached (their key is uncacheable for now).
     pub bypassed: u64,
-    /// Requests sent to the origin (or the component, for manifests): one per fill,
-    /// one per bypass.
+    /// Requests sent to the origin: one per fill or bypass of media (and everything
+    /// else the origin serves) and of the timelines manifests are rendered from.
     pub fetches: u64,
     /// Of those, fills that failed (no response, broken body, too large).
     pub fetch_failures: u64,
