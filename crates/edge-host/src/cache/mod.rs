@@ -189,7 +189,7 @@ impl Cache {
             }
             let bytes = fill::run(fill, fetched, BODY_IDLE).await;
             if origin {
-                cache.stats.from_origin(bytes);
+                cache.stats.origin_bytes(bytes);
                 if matches!(object.progress(), Progress::Failed(_)) {
                     cache.stats.fetch_failed();
                 }

@@ -84,7 +84,7 @@ impl CacheStats {
         self.fetch_failures.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn from_origin(&self, bytes: u64) {
+    pub(crate) fn origin_bytes(&self, bytes: u64) {
         self.bytes_from_origin.fetch_add(bytes, Ordering::Relaxed);
     }
 
