@@ -367,6 +367,7 @@ async fn an_object_over_the_cap_breaks_then_streams_through_uncached() {
         budget: 1 << 20,
         max_object: 8,
         uncacheable_for: Duration::from_secs(60),
+        entry_cost: 0,
     };
     let edge = TestEdge::start_options(origin.addr, true, Some(limits)).await;
     let script = origin.script(SEG);

@@ -171,8 +171,11 @@ impl EdgeNode {
             cache::Kind::Manifest => {
                 let fill = key.clone();
                 let host = req.headers().get(http::header::HOST).cloned();
+                let source = cache::Source::Component {
+                    revalidate_stale: !key.blocking(),
+                };
                 cache
-                    .serve((&key.text(), cache::Source::Component), want, move || {
+                    .serve((&key.text(), source), want, move || {
                         let hosted = hosted.clone();
                         let req = fill_request(&fill, host.clone());
                         Box::pin(async move { Ok(hosted.handle(req).await) })

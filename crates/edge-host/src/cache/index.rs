@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_object: u64,
     /// How long a key stays uncacheable after its object was too large.
     pub uncacheable_for: Duration,
+    /// Bytes each object costs beyond its body (its key, head and bookkeeping), so that
+    /// many small or empty answers (404s of distinct URLs) are bounded by the budget too.
+    pub entry_cost: u64,
 }
 
 /// What a lookup found.
@@ -36,6 +39,10 @@ pub enum Lookup {
     Miss(Fill),
     /// The key is uncacheable for now: fetch from the origin for this request alone.
     Bypass,
+    /// Past its lifetime but within its stale-while-revalidate window: serve this
+    /// object now, and refresh it with this writer (the one refresh in flight; other
+    /// requests meanwhile get the stale object as a plain hit).
+    Stale(Arc<Object>, Fill),
 }
 
 #[derive(Debug)]
@@ -43,6 +50,10 @@ struct Entry {
     object: Arc<Object>,
     /// When the object stops being fresh (set from the head's lifetime).
     expires: Option<Instant>,
+    /// Until when it may still be served stale while a refresh is in flight.
+    stale_until: Option<Instant>,
+    /// The refresh in flight, which replaces `object` once complete.
+    refresh: Option<Arc<Object>>,
     /// Last use, for least-recently-used eviction.
     used: u64,
 }
@@ -90,14 +101,21 @@ impl Index {
         inner.clock += 1;
         let clock = inner.clock;
         if let Some(e) = inner.entries.get_mut(key) {
-            let usable = match e.object.progress() {
-                Progress::Pending | Progress::Streaming => true,
-                Progress::Complete => e.expires.is_none_or(|t| t > now),
-                Progress::Failed(_) => false,
-            };
-            if usable {
+            let in_flight =
+                |o: &Arc<Object>| matches!(o.progress(), Progress::Pending | Progress::Streaming);
+            let complete = e.object.progress() == Progress::Complete;
+            if in_flight(&e.object) || complete && e.expires.is_none_or(|t| t > now) {
                 e.used = clock;
                 return Lookup::Hit(e.object.clone());
+            }
+            if complete && e.stale_until.is_some_and(|t| t > now) {
+                e.used = clock;
+                if e.refresh.as_ref().is_some_and(in_flight) {
+                    return Lookup::Hit(e.object.clone());
+                }
+                let fresh = Object::new();
+                e.refresh = Some(fresh.clone());
+                return Lookup::Stale(e.object.clone(), Fill::new(fresh, self.limits.max_object));
             }
         }
         let object = Object::new();
@@ -106,29 +124,45 @@ impl Index {
             Entry {
                 object: object.clone(),
                 expires: None,
+                stale_until: None,
+                refresh: None,
                 used: clock,
             },
         );
         Lookup::Miss(Fill::new(object, self.limits.max_object))
     }
 
-    /// Sets how long `key`'s object stays fresh (from its head's lifetime).
-    pub fn set_expiry(&self, key: &str, object: &Arc<Object>, expires: Instant) {
-        if let Some(e) = self.lock().entries.get_mut(key)
-            && Arc::ptr_eq(&e.object, object)
-        {
-            e.expires = Some(expires);
+    /// Sets how long `key`'s object stays fresh, and until when it may be served stale
+    /// while refreshed (from its head's lifetime). A completed refresh takes the stale
+    /// object's place here.
+    pub fn set_expiry(
+        &self,
+        key: &str,
+        object: &Arc<Object>,
+        (expires, stale_until): (Instant, Instant),
+    ) {
+        if let Some(e) = self.lock().entries.get_mut(key) {
+            if e.refresh.as_ref().is_some_and(|r| Arc::ptr_eq(r, object)) {
+                e.object = object.clone();
+                e.refresh = None;
+            }
+            if Arc::ptr_eq(&e.object, object) {
+                e.expires = Some(expires);
+                e.stale_until = Some(stale_until);
+            }
         }
     }
 
-    /// Drops `key`'s entry if it is still `object` (an answer not to be kept).
+    /// Drops `key`'s entry if it is still `object` (an answer not to be kept); a
+    /// refresh not to be kept leaves the stale object to its window.
     pub fn forget(&self, key: &str, object: &Arc<Object>) {
         let mut inner = self.lock();
-        if inner
-            .entries
-            .get(key)
-            .is_some_and(|e| Arc::ptr_eq(&e.object, object))
-        {
+        let Some(e) = inner.entries.get_mut(key) else {
+            return;
+        };
+        if e.refresh.as_ref().is_some_and(|r| Arc::ptr_eq(r, object)) {
+            e.refresh = None;
+        } else if Arc::ptr_eq(&e.object, object) {
             inner.entries.remove(key);
         }
     }
@@ -146,8 +180,16 @@ impl Index {
         if let Progress::Failed(f) = object.progress() {
             if same {
                 inner.entries.remove(key);
+            } else if let Some(e) = inner.entries.get_mut(key)
+                && e.refresh.as_ref().is_some_and(|r| Arc::ptr_eq(r, object))
+            {
+                // A failed refresh: the stale object serves on; the next request after
+                // it tries again.
+                e.refresh = None;
             }
             if f == super::object::Failure::TooLarge {
+                // Expired marks go first: the map stays as small as the keys marked now.
+                inner.uncacheable.retain(|_, until| *until > now);
                 inner
                     .uncacheable
                     .insert(key.to_string(), now + self.limits.uncacheable_for);
@@ -157,10 +199,12 @@ impl Index {
         self.evict(&mut inner);
     }
 
-    /// Evicts least-recently-used complete objects until complete + in-flight bytes fit
-    /// the budget (in-flight objects are never evicted).
+    /// Evicts least-recently-used complete objects until complete + in-flight bytes
+    /// (with each object's entry cost) fit the budget; in-flight objects are never
+    /// evicted.
     fn evict(&self, inner: &mut Inner) {
-        let mut total: u64 = inner.entries.values().map(|e| e.object.len()).sum();
+        let cost = |e: &Entry| e.object.len() + self.limits.entry_cost;
+        let mut total: u64 = inner.entries.values().map(cost).sum();
         while total > self.limits.budget {
             let Some(victim) = inner
                 .entries
@@ -172,7 +216,7 @@ impl Index {
                 return;
             };
             if let Some(e) = inner.entries.remove(&victim) {
-                total = total.saturating_sub(e.object.len());
+                total = total.saturating_sub(cost(&e));
                 inner.evictions += 1;
             }
         }

@@ -60,6 +60,13 @@ impl Key {
         }
     }
 
+    /// True for a blocking playlist reload (`_HLS_msn` / `_HLS_part` in the key).
+    pub fn blocking(&self) -> bool {
+        self.path_and_query
+            .split_once('?')
+            .is_some_and(|(_, q)| manifest::policy::names_blocking_directive(q))
+    }
+
     /// The key as one string (the index's key).
     pub fn text(&self) -> String {
         if self.gzip {

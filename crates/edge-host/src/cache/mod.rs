@@ -48,12 +48,14 @@ pub const BODY_IDLE: Duration = Duration::from_secs(35);
 
 impl Default for Limits {
     /// 512 MiB of objects, 64 MiB per object, 2 minutes uncacheable after an object
-    /// went over the cap (Varnish's `uncacheable_ttl`).
+    /// went over the cap (Varnish's `uncacheable_ttl`), 1 KiB per object beyond its
+    /// body (Varnish's per-object overhead).
     fn default() -> Limits {
         Limits {
             budget: 512 << 20,
             max_object: 64 << 20,
             uncacheable_for: Duration::from_secs(120),
+            entry_cost: 1 << 10,
         }
     }
 }
@@ -63,8 +65,13 @@ impl Default for Limits {
 /// manifest fill is a component call, whose own timeline fetch is the origin fetch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// A player's manifest request, rendered by the component.
-    Component,
+    /// A player's manifest request, rendered by the component; `revalidate_stale`:
+    /// past its lifetime it may be served stale while one refresh is in flight
+    /// ([`stale_window`]).
+    Component {
+        /// Serve stale while revalidating.
+        revalidate_stale: bool,
+    },
     /// A player's request for anything else, fetched from the origin.
     Origin,
     /// The node's own timeline fetch for a render, from the origin.
@@ -77,7 +84,22 @@ impl Source {
     }
 
     fn origin(self) -> bool {
-        self != Source::Component
+        !matches!(self, Source::Component { .. })
+    }
+}
+
+/// How long past its lifetime an object may be served stale while one refresh is in
+/// flight: for a playlist or MPD without delivery directives, one more lifetime (a
+/// player polling it gets an answer at once instead of waiting on the render; it is at
+/// most one lifetime older, ½ target duration for HLS [HLS B.1]), as Varnish's grace
+/// does; for everything else none. A blocking reload names the version it wants, so
+/// stale is never an answer to it.
+pub fn stale_window(source: Source, lifetime: Duration) -> Duration {
+    match source {
+        Source::Component {
+            revalidate_stale: true,
+        } => lifetime,
+        _ => Duration::ZERO,
     }
 }
 
@@ -143,6 +165,13 @@ impl Cache {
                     self.spawn_fill((Some(key.to_string()), source), fill, fetch());
                     o
                 }
+                Lookup::Stale(stale, fill) => {
+                    if player {
+                        self.stats.hit(false);
+                    }
+                    self.spawn_fill((Some(key.to_string()), source), fill, fetch());
+                    stale
+                }
                 Lookup::Bypass => {
                     // Streamed through an object of its own, outside the index: the
                     // same end states, nothing kept.
@@ -199,11 +228,15 @@ impl Cache {
             if object.progress() == Progress::Complete {
                 // [edge-cache.md §0] freshness from the origin's Cache-Control; an
                 // answer without a lifetime served its waiters and is not kept.
-                match object
+                let lifetime = object
                     .head()
-                    .and_then(|h| Some(h.received + fill::lifetime(&h.headers)?))
-                {
-                    Some(until) => cache.index.set_expiry(&key, &object, until),
+                    .and_then(|h| Some((h.received, fill::lifetime(&h.headers)?)));
+                match lifetime {
+                    Some((received, life)) => {
+                        let until = received + life;
+                        let stale = until + stale_window(source, life);
+                        cache.index.set_expiry(&key, &object, (until, stale));
+                    }
                     None => cache.index.forget(&key, &object),
                 }
             }

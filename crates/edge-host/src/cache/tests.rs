@@ -13,6 +13,7 @@ const LIMITS: Limits = Limits {
     budget: 100,
     max_object: 40,
     uncacheable_for: Duration::from_secs(5),
+    entry_cost: 0,
 };
 
 fn head() -> Head {
@@ -167,10 +168,69 @@ fn a_complete_object_past_its_lifetime_is_filled_again() {
     f.head(head());
     f.complete();
     index.settled("/p", &o, now);
-    index.set_expiry("/p", &o, now + Duration::from_secs(1));
+    let t = now + Duration::from_secs(1);
+    index.set_expiry("/p", &o, (t, t));
     assert!(matches!(index.lookup("/p", now), Lookup::Hit(_)));
     assert!(matches!(
         index.lookup("/p", now + Duration::from_secs(2)),
+        Lookup::Miss(_)
+    ));
+}
+
+#[test]
+fn many_distinct_empty_answers_stay_within_the_budget() {
+    // 404s of ever-new URLs have no body: their entry cost bounds them.
+    let index = Index::new(Limits {
+        entry_cost: 10,
+        ..LIMITS
+    });
+    let now = Instant::now();
+    for n in 0..1000 {
+        let key = format!("/missing-{n}");
+        let mut f = miss(&index, &key);
+        let o = f.object().clone();
+        f.head(head());
+        f.complete();
+        index.settled(&key, &o, now);
+    }
+    assert_eq!(index.usage().0, 10, "budget 100 at 10 per object");
+    assert_eq!(index.evictions(), 990);
+}
+
+#[test]
+fn a_stale_object_is_served_while_one_refresh_replaces_it() {
+    let index = Index::new(LIMITS);
+    let now = Instant::now();
+    let (fresh_for, stale_for) = (Duration::from_secs(1), Duration::from_secs(2));
+    let mut f = miss(&index, "/live.m3u8");
+    let old = f.object().clone();
+    f.head(head());
+    f.complete();
+    index.settled("/live.m3u8", &old, now);
+    index.set_expiry("/live.m3u8", &old, (now + fresh_for, now + stale_for));
+    let later = now + Duration::from_millis(1500);
+    let Lookup::Stale(served, refresh) = index.lookup("/live.m3u8", later) else {
+        panic!("stale within the window")
+    };
+    assert!(std::sync::Arc::ptr_eq(&served, &old));
+    // While the refresh is in flight, the others get the stale object, no new fill.
+    match index.lookup("/live.m3u8", later) {
+        Lookup::Hit(o) => assert!(std::sync::Arc::ptr_eq(&o, &old)),
+        other => panic!("a hit on the stale object, got {other:?}"),
+    }
+    let new = refresh.object().clone();
+    let mut refresh = refresh;
+    refresh.head(head());
+    refresh.complete();
+    index.set_expiry("/live.m3u8", &new, (later + fresh_for, later + stale_for));
+    index.settled("/live.m3u8", &new, later);
+    match index.lookup("/live.m3u8", later) {
+        Lookup::Hit(o) => assert!(std::sync::Arc::ptr_eq(&o, &new), "the refresh took over"),
+        other => panic!("a hit, got {other:?}"),
+    }
+    // Past the stale window, a miss.
+    assert!(matches!(
+        index.lookup("/live.m3u8", later + Duration::from_secs(3)),
         Lookup::Miss(_)
     ));
 }
