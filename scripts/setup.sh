@@ -33,6 +33,7 @@ if [ "$want_test" = 1 ]; then
 fi
 if [ "$want_bench" = 1 ]; then
   command -v nginx >/dev/null || pkgs+=(nginx-light)
+  [ -x /usr/sbin/varnishd ] || pkgs+=(varnish)
   command -v wrk >/dev/null || pkgs+=(wrk)
   command -v curl >/dev/null || pkgs+=(curl)
   python3 -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)

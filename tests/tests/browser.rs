@@ -585,8 +585,10 @@ async fn dash_js_plays_across_an_encoder_reconnect() {
     let mpd = support::http::get(o.playback, "/rd/manifest.mpd")
         .await
         .text();
+    // A Period per encoder: the second encoder's media is in Period 1 (the first's may
+    // have left the 20 s window by the time the run ends, on a loaded machine).
     assert!(
-        mpd.matches("<Period ").count() >= 2,
+        mpd.contains("<Period id=\"1\""),
         "a Period per encoder: {mpd}"
     );
     let last = samples.last().expect("samples");

@@ -1,0 +1,564 @@
+//! bench-edge-cache: 1,000 concurrent viewers of one live channel through a cache in
+//! front of a separate `weir origin` fed by real ffmpeg: 500 LL-HLS viewers (a blocking
+//! reload and the preload-hinted part at each step) and 500 LL-DASH viewers (each
+//! growing segment, streamed while the origin writes it). The same viewers run against
+//! `weir edge`, Varnish (Debian's, streaming and collapsing: `do_stream`, its waiting
+//! list) and nginx (`proxy_cache_lock`) in front of the same origin, in the same run.
+//!
+//! Per cache: origin requests (from the origin's own `weir_requests_total`) against
+//! viewer requests (the offload), and how late each viewer gets each object compared
+//! with the first viewer that got it: first byte (the herd's time to first byte) and
+//! last byte (the end of a growing segment), p50 / p99 / max. For `weir edge` it fails
+//! unless every object reached the origin exactly once and the p99 lag is within 5 ms.
+//!
+//! Needs: target/release/weir (`make build`), the component (`make edge`), ffmpeg,
+//! varnish and nginx (`scripts/setup.sh --bench`). Usage: `bench-edge-cache [SECONDS]`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+const ORIGIN: u16 = 19680;
+const INGEST: u16 = 19681;
+const EDGE: u16 = 19682;
+const VARNISH: u16 = 19683;
+const NGINX: u16 = 19684;
+const HLS_VIEWERS: usize = 500;
+const DASH_VIEWERS: usize = 500;
+/// weir edge's bound on how much later than the first viewer any viewer gets a byte.
+const MAX_P99_LAG_MS: f64 = 5.0;
+
+type Http = Client<HttpConnector, Empty<Bytes>>;
+
+/// When one viewer got one object: request sent, first body byte, last byte.
+#[derive(Debug, Clone, Copy)]
+struct Got {
+    first: Instant,
+    last: Instant,
+}
+
+/// What all viewers of one run saw: per object URL, each viewer's [`Got`].
+#[derive(Default)]
+struct Seen {
+    objects: Mutex<HashMap<String, Vec<Got>>>,
+    requests: std::sync::atomic::AtomicU64,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    fn record(&self, url: &str, got: Got) {
+        self.objects
+            .lock()
+            .expect("seen")
+            .entry(url.to_string())
+            .or_default()
+            .push(got);
+    }
+
+    fn request(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn error(&self, e: String) {
+        let mut v = self.errors.lock().expect("errors");
+        if v.len() < 10 {
+            v.push(e);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15);
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let _origin = Proc::spawn(
+        Command::new(repo.join("target/release/weir")).args([
+            "origin",
+            "--listen",
+            &format!("127.0.0.1:{ORIGIN}"),
+            "--ingest",
+            &format!("127.0.0.1:{INGEST}"),
+        ]),
+        ORIGIN,
+    );
+    let _encoder = encoder(INGEST, seconds as u32 * 3 + 60);
+    let origin: SocketAddr = ([127, 0, 0, 1], ORIGIN).into();
+    let http: Http = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(4096)
+        .build_http();
+    wait_live(&http, origin).await;
+    let spin = repo.join("spin.toml");
+    let _edge = Proc::spawn(
+        Command::new(repo.join("target/release/weir")).args([
+            "edge",
+            "--listen",
+            &format!("127.0.0.1:{EDGE}"),
+            "--spin",
+            &spin.display().to_string(),
+            "--env",
+            &format!("WEIR_ORIGIN=http://{origin}"),
+            "--allow",
+            &format!("http://{origin}"),
+        ]),
+        EDGE,
+    );
+    let (_varnish, varnish) = Varnish::start(VARNISH, ORIGIN);
+    let (_nginx, nginx) = Nginx::start(NGINX, ORIGIN);
+    println!(
+        "bench-edge-cache: {HLS_VIEWERS} LL-HLS + {DASH_VIEWERS} LL-DASH viewers, {seconds} s each, one live channel (ffmpeg, 2 renditions + audio) at a separate `weir origin`:"
+    );
+    let mut failed = false;
+    for (name, port) in [
+        ("weir edge", Some(EDGE)),
+        ("Varnish (do_stream, waiting list)", varnish),
+        ("nginx (proxy_cache_lock)", nginx),
+    ] {
+        let Some(port) = port else {
+            println!("  {name:<36} not installed (scripts/setup.sh --bench)");
+            continue;
+        };
+        let r = run(&http, origin, ([127, 0, 0, 1], port).into(), seconds).await;
+        r.print(name);
+        if port == EDGE {
+            failed |= !r.one_fetch_per_object || r.first_p99 > MAX_P99_LAG_MS;
+        }
+    }
+    if failed {
+        eprintln!(
+            "bench-edge-cache: weir edge fetched an object more than once or a viewer lagged the first by more than {MAX_P99_LAG_MS} ms (p99)"
+        );
+        std::process::exit(1);
+    }
+}
+
+/// One run's figures.
+struct Result {
+    viewer_requests: u64,
+    origin_requests: u64,
+    objects: usize,
+    one_fetch_per_object: bool,
+    first_p50: f64,
+    first_p99: f64,
+    first_max: f64,
+    last_p50: f64,
+    last_p99: f64,
+    errors: Vec<String>,
+}
+
+impl Result {
+    fn print(&self, name: &str) {
+        let offload = 1.0 - self.origin_requests as f64 / self.viewer_requests.max(1) as f64;
+        println!(
+            "  {name:<36} {:>6} viewer requests, {:>4} at the origin ({} objects), offload {:.4}; \
+             first byte after the first viewer p50 {:.2} / p99 {:.2} / max {:.1} ms; \
+             last byte p50 {:.2} / p99 {:.2} ms; errors {}",
+            self.viewer_requests,
+            self.origin_requests,
+            self.objects,
+            offload,
+            self.first_p50,
+            self.first_p99,
+            self.first_max,
+            self.last_p50,
+            self.last_p99,
+            self.errors.len()
+        );
+        for e in &self.errors {
+            println!("      {e}");
+        }
+    }
+}
+
+/// The viewers for `seconds` against `cache`.
+async fn run(http: &Http, origin: SocketAddr, cache: SocketAddr, seconds: u64) -> Result {
+    // Everyone starts from the same live point, as a herd joining at once would.
+    let playlist = text(http, cache, "/live/v360/index.m3u8").await;
+    let (msn, part) = hint(&playlist).expect("a preload hint");
+    let mpd = text(http, cache, "/live/manifest.mpd").await;
+    let period = mpd
+        .split("/p")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or("0")
+        .to_string();
+    // Counted from here: what the viewers' requests cost the origin.
+    let before = origin_counts(http, origin).await;
+    let seen = Arc::new(Seen::default());
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..HLS_VIEWERS {
+        let (http, seen) = (http.clone(), seen.clone());
+        tasks.push(tokio::spawn(async move {
+            hls_viewer(&http, cache, (msn, part), until, &seen).await;
+        }));
+    }
+    for _ in 0..DASH_VIEWERS {
+        let (http, seen, period) = (http.clone(), seen.clone(), period.clone());
+        tasks.push(tokio::spawn(async move {
+            dash_viewer(&http, cache, (&period, msn), until, &seen).await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let after = origin_counts(http, origin).await;
+    let origin_requests: u64 = after
+        .iter()
+        .map(|(k, v)| v - before.get(k).unwrap_or(&0))
+        .sum();
+    let objects = seen.objects.lock().expect("seen");
+    let (mut first, mut last) = (Vec::new(), Vec::new());
+    for gots in objects.values() {
+        let f0 = gots.iter().map(|g| g.first).min().expect("one viewer");
+        let l0 = gots.iter().map(|g| g.last).min().expect("one viewer");
+        for g in gots {
+            first.push((g.first - f0).as_secs_f64() * 1e3);
+            last.push((g.last - l0).as_secs_f64() * 1e3);
+        }
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    // Each distinct object (parts, segments, reloads by their directives) once.
+    let distinct = objects.len() as u64;
+    Result {
+        viewer_requests: seen.requests.load(std::sync::atomic::Ordering::Relaxed),
+        origin_requests,
+        objects: objects.len(),
+        one_fetch_per_object: origin_requests == distinct,
+        first_p50: pct(&mut first, 0.5),
+        first_p99: pct(&mut first, 0.99),
+        first_max: pct(&mut first, 1.0),
+        last_p50: pct(&mut last, 0.5),
+        last_p99: pct(&mut last, 0.99),
+        errors: seen.errors.lock().expect("errors").clone(),
+    }
+}
+
+/// An LL-HLS viewer: at each step the blocking reload for the hinted part and the part
+/// itself, at once; the reload's hint is the next step.
+async fn hls_viewer(
+    http: &Http,
+    cache: SocketAddr,
+    mut at: (u64, u64),
+    until: Instant,
+    seen: &Seen,
+) {
+    while Instant::now() < until {
+        let (msn, part) = at;
+        let reload = format!("/live/v360/index.m3u8?_HLS_msn={msn}&_HLS_part={part}");
+        let media = format!("/live/v360/part-{msn}.{part}.m4s");
+        let (playlist, _) = tokio::join!(
+            fetch(http, cache, &reload, seen),
+            fetch(http, cache, &media, seen)
+        );
+        let Some(next) = playlist.and_then(|p| hint(&String::from_utf8_lossy(&p))) else {
+            return;
+        };
+        at = next;
+    }
+}
+
+/// An LL-DASH viewer: segment after segment, each read while it grows.
+async fn dash_viewer(
+    http: &Http,
+    cache: SocketAddr,
+    (period, mut number): (&str, u64),
+    until: Instant,
+    seen: &Seen,
+) {
+    while Instant::now() < until {
+        let url = format!("/live/v360/p{period}/seg-{number}.m4s");
+        if fetch(http, cache, &url, seen).await.is_none() {
+            return;
+        }
+        number += 1;
+    }
+}
+
+/// GETs `path`, recording when its first and last bytes came; the body, or `None`.
+async fn fetch(http: &Http, cache: SocketAddr, path: &str, seen: &Seen) -> Option<Vec<u8>> {
+    seen.request();
+    let uri: hyper::Uri = format!("http://{cache}{path}").parse().ok()?;
+    let resp = match http.get(uri).await {
+        Ok(r) => r,
+        Err(e) => {
+            seen.error(format!("{path}: {e}"));
+            return None;
+        }
+    };
+    let status = resp.status();
+    let mut body = resp.into_body();
+    let mut data = Vec::new();
+    let mut first = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Ok(d) = f.into_data() {
+                    first.get_or_insert_with(Instant::now);
+                    data.extend_from_slice(&d);
+                }
+            }
+            Err(e) => {
+                seen.error(format!("{path}: body {e}"));
+                return None;
+            }
+        }
+    }
+    if status != 200 {
+        seen.error(format!("{path}: {status}"));
+        return None;
+    }
+    let last = Instant::now();
+    seen.record(
+        path,
+        Got {
+            first: first.unwrap_or(last),
+            last,
+        },
+    );
+    Some(data)
+}
+
+/// The `(msn, part)` of a playlist's preload hint.
+fn hint(playlist: &str) -> Option<(u64, u64)> {
+    let uri = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:"))?
+        .split("URI=\"")
+        .nth(1)?
+        .split('"')
+        .next()?;
+    let (m, p) = uri
+        .strip_prefix("part-")?
+        .strip_suffix(".m4s")?
+        .split_once('.')?;
+    Some((m.parse().ok()?, p.parse().ok()?))
+}
+
+async fn text(http: &Http, addr: SocketAddr, path: &str) -> String {
+    let uri: hyper::Uri = format!("http://{addr}{path}").parse().expect("uri");
+    let resp = http.get(uri).await.expect("GET");
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The origin's `weir_requests_total` by route.
+async fn origin_counts(http: &Http, origin: SocketAddr) -> BTreeMap<String, u64> {
+    let m = text(http, origin, "/metrics").await;
+    m.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("weir_requests_total{route=\"")?;
+            let (kind, n) = rest.split_once("\"} ")?;
+            // Requests the bench itself makes (metrics, the start point) are not media.
+            (!matches!(kind, "metrics" | "channels" | "index"))
+                .then(|| Some((kind.to_string(), n.trim().parse().ok()?)))?
+        })
+        .collect()
+}
+
+/// Waits until the origin's channel has a complete segment (bench start-up).
+async fn wait_live(http: &Http, origin: SocketAddr) {
+    for _ in 0..400 {
+        let uri: hyper::Uri = format!("http://{origin}/live/v360/index.m3u8?_HLS_msn=2")
+            .parse()
+            .expect("uri");
+        if let Ok(r) = http.get(uri).await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the channel never went live");
+}
+
+/// ffmpeg pushing channel `live` in real time: v360, v180 (1 s GOP, one CMAF chunk per
+/// frame) and AAC audio, one long chunked POST each.
+fn encoder(ingest: u16, seconds: u32) -> Proc {
+    let frag = [
+        "-f",
+        "mp4",
+        "-movflags",
+        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+    ];
+    let t = seconds.to_string();
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+        .args([
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=1000:sample_rate=48000",
+        ]);
+    for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
+        c.args([
+            "-t", &t, "-map", "0:v", "-c:v", "libx264", "-b:v", rate, "-s", size,
+        ])
+        .args([
+            "-preset",
+            "veryfast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "30",
+            "-sc_threshold",
+            "0",
+        ])
+        .args(frag)
+        .arg(format!("http://127.0.0.1:{ingest}/ingest/live/{name}.mp4"));
+    }
+    c.args(["-t", &t, "-map", "1:a", "-c:a", "aac", "-b:a", "96k"])
+        .args(frag)
+        .arg(format!("http://127.0.0.1:{ingest}/ingest/live/audio.mp4"));
+    c.stdout(Stdio::null());
+    Proc(c.spawn().expect("ffmpeg (scripts/setup.sh installs it)"))
+}
+
+/// A child process killed (by its own handle) when dropped.
+struct Proc(Child);
+
+impl Proc {
+    fn spawn(c: &mut Command, port: u16) -> Proc {
+        c.env("RUST_LOG", "warn").stdout(Stdio::null());
+        let p = Proc(c.spawn().expect("target/release/weir (run `make build`)"));
+        assert!(wait_port(port), "nothing listens on port {port}");
+        p
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on 127.0.0.1:`port` (start-up, not a test).
+fn wait_port(port: u16) -> bool {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+/// A throw-away directory for a reference server.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weir-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Varnish in front of the origin: the builtin VCL (hash on URL, TTL from
+/// Cache-Control, requests for a busy object parked on its waiting list) with
+/// streaming on, and timeouts above the origin's longest hold.
+struct Varnish {
+    _running: Option<Proc>,
+}
+
+impl Varnish {
+    fn start(port: u16, origin: u16) -> (Varnish, Option<u16>) {
+        let Some(bin) = which(&["/usr/sbin/varnishd", "/usr/bin/varnishd"]) else {
+            return (Varnish { _running: None }, None);
+        };
+        let dir = scratch("varnish");
+        let vcl = dir.join("bench.vcl");
+        std::fs::write(
+            &vcl,
+            format!(
+                "vcl 4.1;\n\
+                 backend origin {{ .host = \"127.0.0.1\"; .port = \"{origin}\"; \
+                 .first_byte_timeout = 30s; .between_bytes_timeout = 30s; }}\n\
+                 sub vcl_backend_response {{ set beresp.do_stream = true; }}\n"
+            ),
+        )
+        .expect("vcl");
+        let p = Proc::spawn(
+            Command::new(bin)
+                .args(["-F", "-a", &format!("127.0.0.1:{port}"), "-f"])
+                .arg(&vcl)
+                .arg("-n")
+                .arg(dir.join("work"))
+                .args(["-s", "malloc,512m", "-p", "thread_pool_min=200"])
+                .stderr(Stdio::null()),
+            port,
+        );
+        (Varnish { _running: Some(p) }, Some(port))
+    }
+}
+
+/// nginx as a caching proxy in front of the origin: `proxy_cache` with
+/// `proxy_cache_lock` (one request fills, the others wait for it), keyed on the URL
+/// with its query, lifetimes from Cache-Control.
+struct Nginx {
+    _running: Option<Proc>,
+}
+
+impl Nginx {
+    fn start(port: u16, origin: u16) -> (Nginx, Option<u16>) {
+        let Some(bin) = which(&["/usr/sbin/nginx", "/usr/bin/nginx"]) else {
+            return (Nginx { _running: None }, None);
+        };
+        let dir = scratch("nginx-cache");
+        let d = dir.display();
+        let conf = dir.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "worker_processes 2; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+                 events {{ worker_connections 16384; }}\n\
+                 http {{ access_log off;\n\
+                   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+                   fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+                   proxy_cache_path {d}/cache levels=1:2 keys_zone=live:16m max_size=512m inactive=60s use_temp_path=off;\n\
+                   upstream origin {{ server 127.0.0.1:{origin}; keepalive 64; }}\n\
+                   server {{ listen 127.0.0.1:{port};\n\
+                     location / {{ proxy_pass http://origin; proxy_http_version 1.1;\n\
+                       proxy_set_header Connection \"\"; proxy_read_timeout 30s;\n\
+                       proxy_cache live; proxy_cache_key $request_uri;\n\
+                       proxy_cache_lock on; proxy_cache_lock_timeout 30s; proxy_cache_lock_age 30s; }} }} }}\n"
+            ),
+        )
+        .expect("nginx.conf");
+        let p = Proc::spawn(
+            Command::new(bin)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-c")
+                .arg(&conf)
+                .stderr(Stdio::null()),
+            port,
+        );
+        (Nginx { _running: Some(p) }, Some(port))
+    }
+}
+
+fn which(candidates: &[&str]) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+}
