@@ -12,19 +12,16 @@ pub const PATH: &str = "/metrics";
 /// The exposition text.
 pub fn text(node: &EdgeNode) -> String {
     let mut s = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
-        let _ = writeln!(
-            s,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
-    };
+
     metric(
+        &mut s,
         "weir_edge_requests_total",
         "counter",
         "Player requests routed to a component (cache hits included).",
         node.stats.requests() as f64,
     );
     metric(
+        &mut s,
         "weir_edge_blocking_requests_total",
         "counter",
         "Of those, blocking playlist reloads (_HLS_msn).",
@@ -109,25 +106,56 @@ pub fn text(node: &EdgeNode) -> String {
             c.ttfb_count,
         ),
     ] {
-        metric(&format!("weir_edge_cache_{name}"), kind, help, value as f64);
+        metric(
+            &mut s,
+            &format!("weir_edge_cache_{name}"),
+            kind,
+            help,
+            value as f64,
+        );
     }
     metric(
+        &mut s,
         "weir_edge_cache_origin_ttfb_max_seconds",
         "gauge",
         "Longest time from a fill's start to its head.",
         c.ttfb_max_us as f64 / 1e6,
     );
     metric(
+        &mut s,
         "weir_edge_cache_origin_ttfb_seconds_sum",
         "counter",
         "Sum of the fills' times from start to head.",
         c.ttfb_total_us as f64 / 1e6,
     );
+    let name = "weir_edge_cache_delivery_lag_seconds";
+    let _ = writeln!(
+        s,
+        "# HELP {name} How long after the edge got each chunk it was handed to a viewer.\n# TYPE {name} histogram"
+    );
+    let mut cumulative = 0;
+    for (i, n) in c.lag.iter().enumerate() {
+        cumulative += n;
+        let le = crate::cache::LAG_BUCKETS_MS
+            .get(i)
+            .map_or("+Inf".to_string(), |ms| format!("{}", ms / 1e3));
+        let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(s, "{name}_count {cumulative}");
     metric(
+        &mut s,
         "weir_edge_cache_offload_ratio",
         "gauge",
         "Share of player requests the origin never saw (1 - fetches / requests).",
         c.offload(),
     );
     s
+}
+
+/// Writes one metric with its help and type lines.
+fn metric(s: &mut String, name: &str, kind: &str, help: &str, value: f64) {
+    let _ = writeln!(
+        s,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }

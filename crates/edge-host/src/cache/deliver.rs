@@ -165,12 +165,15 @@ fn error(f: Failure) -> ErrorCode {
     ErrorCode::InternalError(Some(format!("edge cache: {f}")))
 }
 
-type Step = Pin<Box<dyn Future<Output = (Reader, Option<Result<Bytes, Failure>>)> + Send>>;
+type Next = Option<Result<(Bytes, Instant), Failure>>;
+type Step = Pin<Box<dyn Future<Output = (Reader, Next)> + Send>>;
 
 /// A player's body: bytes `[from, to)` of the object (`to` None: to its end), each as
 /// soon as it arrives.
 fn body(reader: Reader, from: u64, to: Option<u64>, stats: Arc<CacheStats>) -> HyperOutgoingBody {
     ObjectBody {
+        backlog: true,
+        made: Instant::now(),
         reader: Some(reader),
         step: None,
         at: 0,
@@ -182,6 +185,10 @@ fn body(reader: Reader, from: u64, to: Option<u64>, stats: Arc<CacheStats>) -> H
 }
 
 struct ObjectBody {
+    /// Still reading chunks that arrived before this body was made.
+    backlog: bool,
+    /// When this body was made.
+    made: Instant,
     reader: Option<Reader>,
     step: Option<Step>,
     /// Object offset of the next chunk the reader gives.
@@ -208,7 +215,7 @@ impl http_body::Body for ObjectBody {
                     return Poll::Ready(None);
                 };
                 self.step = Some(Box::pin(async move {
-                    let next = reader.next().await;
+                    let next = reader.next_timed().await;
                     (reader, next)
                 }));
             }
@@ -229,7 +236,15 @@ impl http_body::Body for ObjectBody {
                     return Poll::Ready(None);
                 }
                 Some(Err(f)) => return Poll::Ready(Some(Err(error(f)))),
-                Some(Ok(c)) => c,
+                Some(Ok((c, arrived))) => {
+                    self.backlog &= arrived <= self.made;
+                    // How long after the edge got these bytes this viewer is handed them
+                    // (fresh chunks only: a late joiner's backlog is not lag).
+                    if !self.backlog {
+                        self.stats.lag(arrived.elapsed());
+                    }
+                    c
+                }
             };
             let (start, end) = (self.at, self.at + chunk.len() as u64);
             self.at = end;

@@ -58,7 +58,8 @@ pub struct Head {
 #[derive(Debug)]
 pub struct Object {
     head: OnceLock<Arc<Head>>,
-    body: Mutex<Vec<Bytes>>,
+    /// Body chunks, each with the moment it arrived (for the delivery lag).
+    body: Mutex<Vec<(Bytes, Instant)>>,
     /// Bytes in `body` (read without the lock).
     len: AtomicU64,
     progress: watch::Sender<Progress>,
@@ -75,7 +76,7 @@ impl Object {
         })
     }
 
-    fn chunks(&self) -> MutexGuard<'_, Vec<Bytes>> {
+    fn chunks(&self) -> MutexGuard<'_, Vec<(Bytes, Instant)>> {
         // Pushes leave the vector consistent before they could panic.
         self.body.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -206,7 +207,7 @@ impl Fill {
             self.fail(Failure::TooLarge);
             return Err(Failure::TooLarge);
         }
-        self.object.chunks().push(data);
+        self.object.chunks().push((data, Instant::now()));
         self.object.len.store(len, Ordering::Release);
         self.object.wake();
         Ok(())
@@ -245,6 +246,11 @@ impl Reader {
     /// The next bytes, `None` at the end of a complete object, `Some(Err)` when the fill
     /// failed (after every byte that did arrive).
     pub async fn next(&mut self) -> Option<Result<Bytes, Failure>> {
+        self.next_timed().await.map(|r| r.map(|(b, _)| b))
+    }
+
+    /// [`Reader::next`] with the moment the bytes arrived from the origin.
+    pub async fn next_timed(&mut self) -> Option<Result<(Bytes, Instant), Failure>> {
         loop {
             let progress = *self.rx.borrow_and_update();
             if let Some(c) = self.object.chunks().get(self.next).cloned() {

@@ -19,7 +19,11 @@ pub struct CacheStats {
     ttfb_count: AtomicU64,
     ttfb_total_us: AtomicU64,
     ttfb_max_us: AtomicU64,
+    lag: [AtomicU64; LAG_BUCKETS_MS.len() + 1],
 }
+
+/// Upper bounds (ms) of the delivery-lag histogram's buckets (one more for the rest).
+pub const LAG_BUCKETS_MS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0];
 
 /// A copy of the counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +51,9 @@ pub struct CacheCounts {
     pub ttfb_total_us: u64,
     /// Longest of them, µs.
     pub ttfb_max_us: u64,
+    /// Chunks handed to a viewer by how long after the edge got them: counts per bucket
+    /// of [`LAG_BUCKETS_MS`], and past the last one.
+    pub lag: [u64; LAG_BUCKETS_MS.len() + 1],
 }
 
 impl CacheCounts {
@@ -92,6 +99,15 @@ impl CacheStats {
         self.bytes_served.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    pub(crate) fn lag(&self, d: Duration) {
+        let ms = d.as_secs_f64() * 1e3;
+        let i = LAG_BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(LAG_BUCKETS_MS.len());
+        self.lag[i].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn ttfb(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.ttfb_count.fetch_add(1, Ordering::Relaxed);
@@ -114,6 +130,7 @@ impl CacheStats {
             ttfb_count: l(&self.ttfb_count),
             ttfb_total_us: l(&self.ttfb_total_us),
             ttfb_max_us: l(&self.ttfb_max_us),
+            lag: std::array::from_fn(|i| l(&self.lag[i])),
         }
     }
 }
