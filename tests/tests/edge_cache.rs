@@ -377,6 +377,8 @@ async fn an_object_over_the_cap_breaks_then_streams_through_uncached() {
     script.chunk(b"12345");
     script.chunk(b"6789");
     let r = v.end().await;
+    // A break: the bytes before the cap, or (when the failure comes before hyper has
+    // flushed the head) nothing at all; never a whole short object.
     assert!(!r.complete, "the cap is a break, not a short object");
     for n in 2..=3 {
         let s = origin.script(SEG);
@@ -395,4 +397,65 @@ async fn an_object_over_the_cap_breaks_then_streams_through_uncached() {
         );
     }
     assert_eq!(cache(&edge).counts().bypassed, 2);
+}
+
+/// §5 #12: a viewer that goes away while parked on an object without a head leaves
+/// nothing attached; the fill goes on for the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_viewer_going_away_leaves_nothing_attached() {
+    let (origin, edge) = setup().await;
+    let script = origin.script(SEG);
+    let parked = Viewer::get(edge.addr, SEG);
+    origin.wait_requests(SEG, 1).await;
+    attached(&edge, 1).await;
+    let c = cache(&edge);
+    let parked_on = async {
+        while c.attached(SEG) == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(LIMIT, parked_on)
+        .await
+        .expect("the viewer waits on the object");
+    parked.done.abort();
+    let gone = async {
+        while c.attached(SEG) > 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(LIMIT, gone)
+        .await
+        .expect("the parked request's task ended with its connection");
+    let v = Viewer::get(edge.addr, SEG);
+    script.ok(&CHUNKED_MEDIA);
+    script.chunk(b"<after>");
+    script.send(Step::End);
+    assert_eq!(v.end().await.body, b"<after>");
+    assert_eq!(origin.requests(SEG), 1);
+}
+
+/// §5 #13: one viewer that stops reading does not hold back the fill or the others:
+/// 16 MiB (more than loopback's socket buffers take) stream past it to a reading viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_viewer_does_not_hold_back_the_others() {
+    let (origin, edge) = setup().await;
+    let script = origin.script(SEG);
+    // Sends the request and never reads the answer.
+    let mut stalled = TcpStream::connect(edge.addr).await.expect("connect");
+    let req = format!("GET {SEG} HTTP/1.1\r\nHost: {}\r\n\r\n", edge.addr);
+    stalled.write_all(req.as_bytes()).await.expect("write");
+    origin.wait_requests(SEG, 1).await;
+    let reading = Viewer::get(edge.addr, SEG);
+    attached(&edge, 2).await;
+    script.ok(&CHUNKED_MEDIA);
+    const CHUNK: &[u8] = &[7u8; 64 << 10];
+    for _ in 0..256 {
+        script.chunk(CHUNK);
+    }
+    script.send(Step::End);
+    let r = reading.end().await;
+    assert!(r.complete);
+    assert_eq!(r.body.len(), 256 * CHUNK.len());
+    assert_eq!(origin.requests(SEG), 1);
+    drop(stalled);
 }

@@ -112,8 +112,17 @@ pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Resp {
     parse(&raw)
 }
 
-/// A raw HTTP/1.1 response (as read off the wire, possibly cut short) parsed.
+/// A raw HTTP/1.1 response (as read off the wire, possibly cut short) parsed; a
+/// connection closed before a whole head is status 0, empty and not complete.
 pub fn parse_raw(raw: &[u8]) -> Resp {
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Resp {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+            complete: false,
+        };
+    }
     parse(raw)
 }
 

@@ -222,6 +222,11 @@ impl Index {
         }
     }
 
+    /// The object `key` names now, if any.
+    pub fn get(&self, key: &str) -> Option<Arc<Object>> {
+        self.lock().entries.get(key).map(|e| e.object.clone())
+    }
+
     /// Objects in the index and the bytes they hold.
     pub fn usage(&self) -> (usize, u64) {
         let inner = self.lock();

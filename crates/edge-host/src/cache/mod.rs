@@ -134,6 +134,11 @@ impl Cache {
         self.index.evictions()
     }
 
+    /// Requests attached to `key`'s object now (waiting for its head, or reading it).
+    pub fn attached(&self, key: &str) -> usize {
+        self.index.get(key).map_or(0, |o| o.readers())
+    }
+
     /// Answers `want` for the object `key`: from the cache when it holds the object or
     /// is filling it; else `fetch` starts the one fill every later request joins.
     ///

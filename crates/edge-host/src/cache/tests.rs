@@ -234,3 +234,96 @@ fn a_stale_object_is_served_while_one_refresh_replaces_it() {
         Lookup::Miss(_)
     ));
 }
+
+/// A body of `n` chunks that yields between them, then an error if `broken`.
+struct Yielding {
+    left: u32,
+    sent: u32,
+    pause: bool,
+    broken: bool,
+}
+
+impl http_body::Body for Yielding {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        // Every other poll yields, so fills and readers interleave.
+        self.pause = !self.pause;
+        if self.pause {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if self.left == 0 {
+            if std::mem::take(&mut self.broken) {
+                return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpProtocolError)));
+            }
+            return Poll::Ready(None);
+        }
+        self.left -= 1;
+        self.sent += 1;
+        let chunk = Bytes::from(format!("<{}>", self.sent));
+        Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+/// §5 #27: many requests racing for a few keys, fills interleaving with readers: every
+/// request ends, with the whole body or (for the key whose origin breaks) an error;
+/// the kept keys are fetched once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_get_the_whole_body_or_an_error_and_never_hang() {
+    use http_body_util::BodyExt;
+    let cache = Cache::new(Limits {
+        budget: 1 << 20,
+        max_object: 1 << 20,
+        uncacheable_for: Duration::from_secs(5),
+        entry_cost: 0,
+    });
+    let whole: String = (1..=20).map(|n| format!("<{n}>")).collect();
+    let mut tasks = Vec::new();
+    for i in 0..90 {
+        let cache = cache.clone();
+        tasks.push(tokio::spawn(async move {
+            let k = i % 3;
+            let key = format!("/k{k}");
+            let resp = cache
+                .serve((&key, Source::Origin), Want::default(), move || {
+                    Box::pin(async move {
+                        let body = Yielding {
+                            left: 20,
+                            sent: 0,
+                            pause: false,
+                            broken: k == 2,
+                        };
+                        let mut r = http::Response::new(body.boxed_unsync());
+                        r.headers_mut().insert(
+                            http::header::CACHE_CONTROL,
+                            http::HeaderValue::from_static("max-age=60"),
+                        );
+                        Ok(r)
+                    })
+                })
+                .await;
+            let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+            (k, body)
+        }));
+    }
+    for t in tasks {
+        let (k, body) = tokio::time::timeout(Duration::from_secs(20), t)
+            .await
+            .expect("every request ends")
+            .expect("task");
+        match k {
+            2 => assert!(body.is_err(), "a broken origin body is a broken answer"),
+            _ => assert_eq!(body.expect("whole"), whole.as_bytes()),
+        }
+    }
+    let c = cache.counts();
+    assert_eq!(c.hits + c.misses, 90);
+    assert!(c.fetches >= 3, "k2 is fetched again after each break");
+    assert_eq!(c.fetches - c.fetch_failures, 2, "k0 and k1 once each");
+}
