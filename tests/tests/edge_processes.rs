@@ -188,4 +188,12 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
     assert_eq!(value("weir_edge_cache_misses_total"), 2.0);
     assert_eq!(value("weir_edge_cache_hits_total"), 398.0);
     assert_eq!(value("weir_edge_cache_offload_ratio"), 1.0 - 2.0 / 400.0);
+    assert_eq!(
+        value("weir_edge_cache_origin_ttfb_seconds_count"),
+        2.0,
+        "each origin fetch's time to head is in the histogram"
+    );
+    // The held part's head came once the part existed: after at most a part target
+    // and the origin's hold, never the edge's 35 s head timeout.
+    assert!(value("weir_edge_cache_origin_ttfb_max_seconds") < 10.0);
 }

@@ -99,12 +99,6 @@ pub fn text(node: &EdgeNode) -> String {
             "Body bytes held (complete and in flight).",
             bytes,
         ),
-        (
-            "origin_ttfb_count",
-            "counter",
-            "Fills whose head arrived.",
-            c.ttfb_count,
-        ),
     ] {
         metric(
             &mut s,
@@ -121,27 +115,24 @@ pub fn text(node: &EdgeNode) -> String {
         "Longest time from a fill's start to its head.",
         c.ttfb_max_us as f64 / 1e6,
     );
-    metric(
+    histogram(
         &mut s,
-        "weir_edge_cache_origin_ttfb_seconds_sum",
-        "counter",
-        "Sum of the fills' times from start to head.",
-        c.ttfb_total_us as f64 / 1e6,
+        (
+            "weir_edge_cache_origin_ttfb_seconds",
+            "Fills by the time from their start to the origin's head.",
+        ),
+        (&crate::cache::TTFB_BUCKETS_MS, &c.ttfb_buckets),
+        Some(c.ttfb_total_us as f64 / 1e6),
     );
-    let name = "weir_edge_cache_delivery_lag_seconds";
-    let _ = writeln!(
-        s,
-        "# HELP {name} How long after the edge got each chunk it was handed to a viewer.\n# TYPE {name} histogram"
+    histogram(
+        &mut s,
+        (
+            "weir_edge_cache_delivery_lag_seconds",
+            "How long after the edge got each chunk it was handed to a viewer.",
+        ),
+        (&crate::cache::LAG_BUCKETS_MS, &c.lag),
+        None,
     );
-    let mut cumulative = 0;
-    for (i, n) in c.lag.iter().enumerate() {
-        cumulative += n;
-        let le = crate::cache::LAG_BUCKETS_MS
-            .get(i)
-            .map_or("+Inf".to_string(), |ms| format!("{}", ms / 1e3));
-        let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
-    }
-    let _ = writeln!(s, "{name}_count {cumulative}");
     metric(
         &mut s,
         "weir_edge_cache_offload_ratio",
@@ -158,4 +149,27 @@ fn metric(s: &mut String, name: &str, kind: &str, help: &str, value: f64) {
         s,
         "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
     );
+}
+
+/// Writes one histogram: cumulative buckets (bounds in ms, written in seconds), then
+/// the count and, when kept, the sum (seconds).
+fn histogram(
+    s: &mut String,
+    (name, help): (&str, &str),
+    (bounds_ms, counts): (&[f64], &[u64]),
+    sum: Option<f64>,
+) {
+    let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, n) in counts.iter().enumerate() {
+        cumulative += n;
+        let le = bounds_ms
+            .get(i)
+            .map_or("+Inf".to_string(), |ms| format!("{}", ms / 1e3));
+        let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    if let Some(sum) = sum {
+        let _ = writeln!(s, "{name}_sum {sum}");
+    }
+    let _ = writeln!(s, "{name}_count {cumulative}");
 }

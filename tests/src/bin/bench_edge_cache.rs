@@ -14,7 +14,8 @@
 //! origin exactly once and that p99 is within 5 ms.
 //!
 //! Needs: target/release/weir (`make build`), the component (`make edge`), ffmpeg,
-//! varnish and nginx (`scripts/setup.sh --bench`). Usage: `bench-edge-cache [SECONDS]`.
+//! varnish and nginx (`scripts/setup.sh --bench`). Usage:
+//! `bench-edge-cache [SECONDS] [VIEWERS PER PROTOCOL] [weir-only]`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -34,8 +35,8 @@ const INGEST: u16 = 19681;
 const EDGE: u16 = 19682;
 const VARNISH: u16 = 19683;
 const NGINX: u16 = 19684;
-const HLS_VIEWERS: usize = 500;
-const DASH_VIEWERS: usize = 500;
+/// Viewers of each protocol (the second argument overrides it).
+const VIEWERS: usize = 500;
 /// weir edge's bound on how much later than the first viewer any viewer gets a byte.
 const MAX_P99_LAG_MS: f64 = 5.0;
 
@@ -95,6 +96,11 @@ async fn bench() -> bool {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
+    let viewers: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(VIEWERS);
+    let weir_only = std::env::args().nth(3).as_deref() == Some("weir-only");
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let _origin = Proc::spawn(
         Command::new(repo.join("target/release/weir")).args([
@@ -130,7 +136,7 @@ async fn bench() -> bool {
     let (_varnish, varnish) = Varnish::start(VARNISH, ORIGIN);
     let (_nginx, nginx) = Nginx::start(NGINX, ORIGIN);
     println!(
-        "bench-edge-cache: {HLS_VIEWERS} LL-HLS + {DASH_VIEWERS} LL-DASH viewers, {seconds} s each, one live channel (ffmpeg, 2 renditions + audio) at a separate `weir origin`:"
+        "bench-edge-cache: {viewers} LL-HLS + {viewers} LL-DASH viewers, {seconds} s each, one live channel (ffmpeg, 2 renditions + audio) at a separate `weir origin`:"
     );
     let mut failed = false;
     for (name, port) in [
@@ -142,8 +148,17 @@ async fn bench() -> bool {
             println!("  {name:<36} not installed (scripts/setup.sh --bench)");
             continue;
         };
+        if weir_only && port != EDGE {
+            continue;
+        }
         let edge_before = edge_lag(&http).await;
-        let r = run(&http, origin, ([127, 0, 0, 1], port).into(), seconds).await;
+        let r = run(
+            &http,
+            origin,
+            ([127, 0, 0, 1], port).into(),
+            (seconds, viewers),
+        )
+        .await;
         r.print(name);
         if port == EDGE {
             // The edge's own account: each chunk handed to each viewer, by how long
@@ -245,7 +260,12 @@ impl Result {
 }
 
 /// The viewers for `seconds` against `cache`.
-async fn run(http: &Http, origin: SocketAddr, cache: SocketAddr, seconds: u64) -> Result {
+async fn run(
+    http: &Http,
+    origin: SocketAddr,
+    cache: SocketAddr,
+    (seconds, viewers): (u64, usize),
+) -> Result {
     // Everyone starts from the same live point, as a herd joining at once would.
     let playlist = text(http, cache, "/live/v360/index.m3u8").await;
     let (msn, part) = hint(&playlist).expect("a preload hint");
@@ -261,13 +281,13 @@ async fn run(http: &Http, origin: SocketAddr, cache: SocketAddr, seconds: u64) -
     let seen = Arc::new(Seen::default());
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..HLS_VIEWERS {
+    for _ in 0..viewers {
         let (http, seen) = (http.clone(), seen.clone());
         tasks.push(tokio::spawn(async move {
             hls_viewer(&http, cache, (msn, part), until, &seen).await;
         }));
     }
-    for _ in 0..DASH_VIEWERS {
+    for _ in 0..viewers {
         let (http, seen, period) = (http.clone(), seen.clone(), period.clone());
         tasks.push(tokio::spawn(async move {
             dash_viewer(&http, cache, (&period, msn), until, &seen).await;

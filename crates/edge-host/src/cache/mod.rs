@@ -27,7 +27,7 @@ pub use deliver::Want;
 pub use index::{Index, Limits, Lookup};
 pub use key::{Key, Kind};
 pub use object::{Failure, Fill, Head, Object, Progress, Reader};
-pub use stats::{CacheCounts, CacheStats, LAG_BUCKETS_MS};
+pub use stats::{CacheCounts, CacheStats, LAG_BUCKETS_MS, TTFB_BUCKETS_MS};
 
 /// The origin's answer a fill is made from (or why there is none).
 pub type Fetched = Result<Response<HyperOutgoingBody>, Failure>;

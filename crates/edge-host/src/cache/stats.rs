@@ -20,10 +20,25 @@ pub struct CacheStats {
     ttfb_total_us: AtomicU64,
     ttfb_max_us: AtomicU64,
     lag: [AtomicU64; LAG_BUCKETS_MS.len() + 1],
+    ttfb_buckets: [AtomicU64; TTFB_BUCKETS_MS.len() + 1],
+}
+
+/// Upper bounds (ms) of the fill time-to-head histogram's buckets (one more for the
+/// rest): held fills (a preload-hinted part, a blocking reload) take up to seconds.
+pub const TTFB_BUCKETS_MS: [f64; 14] = [
+    0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// The bucket of `bounds` (upper bounds, ms) that holds `d`.
+fn bucket(bounds: &[f64], d: Duration) -> usize {
+    let ms = d.as_secs_f64() * 1e3;
+    bounds.iter().position(|b| ms <= *b).unwrap_or(bounds.len())
 }
 
 /// Upper bounds (ms) of the delivery-lag histogram's buckets (one more for the rest).
-pub const LAG_BUCKETS_MS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0];
+pub const LAG_BUCKETS_MS: [f64; 14] = [
+    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 25.0, 50.0, 100.0,
+];
 
 /// A copy of the counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,6 +69,9 @@ pub struct CacheCounts {
     /// Chunks handed to a viewer by how long after the edge got them: counts per bucket
     /// of [`LAG_BUCKETS_MS`], and past the last one.
     pub lag: [u64; LAG_BUCKETS_MS.len() + 1],
+    /// Fills by their time to head: counts per bucket of [`TTFB_BUCKETS_MS`], and past
+    /// the last one.
+    pub ttfb_buckets: [u64; TTFB_BUCKETS_MS.len() + 1],
 }
 
 impl CacheCounts {
@@ -100,12 +118,7 @@ impl CacheStats {
     }
 
     pub(crate) fn lag(&self, d: Duration) {
-        let ms = d.as_secs_f64() * 1e3;
-        let i = LAG_BUCKETS_MS
-            .iter()
-            .position(|b| ms <= *b)
-            .unwrap_or(LAG_BUCKETS_MS.len());
-        self.lag[i].fetch_add(1, Ordering::Relaxed);
+        self.lag[bucket(&LAG_BUCKETS_MS, d)].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn ttfb(&self, d: Duration) {
@@ -113,6 +126,7 @@ impl CacheStats {
         self.ttfb_count.fetch_add(1, Ordering::Relaxed);
         self.ttfb_total_us.fetch_add(us, Ordering::Relaxed);
         self.ttfb_max_us.fetch_max(us, Ordering::Relaxed);
+        self.ttfb_buckets[bucket(&TTFB_BUCKETS_MS, d)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The counters now.
@@ -131,6 +145,7 @@ impl CacheStats {
             ttfb_total_us: l(&self.ttfb_total_us),
             ttfb_max_us: l(&self.ttfb_max_us),
             lag: std::array::from_fn(|i| l(&self.lag[i])),
+            ttfb_buckets: std::array::from_fn(|i| l(&self.ttfb_buckets[i])),
         }
     }
 }
