@@ -60,7 +60,7 @@ pub fn text(node: &EdgeNode) -> String {
         (
             "origin_fetches_total",
             "counter",
-            "Requests sent to the origin or the component: one per fill or bypass.",
+            "Requests sent to the origin: one per fill or bypass of media (and anything else the origin serves) and of the timelines manifests are rendered from.",
             c.fetches,
         ),
         (

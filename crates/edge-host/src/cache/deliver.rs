@@ -63,13 +63,11 @@ pub async fn answer(
     }
     // [HLS B.1] "caches MUST set the Age header"; RFC 9111 §5.1: seconds since the
     // response was received from the origin.
-    let age = Instant::now()
-        .saturating_duration_since(head.received)
-        .as_secs();
-    builder = builder.header(AGE, age);
+    let age = head.upstream_age + Instant::now().saturating_duration_since(head.received);
     let mut resp = builder
         .body(empty())
         .unwrap_or_else(|_| Response::new(empty()));
+    resp.headers_mut().insert(AGE, age.as_secs().into());
     resp.headers_mut().remove(TRANSFER_ENCODING);
     let range = want.range.filter(|_| head.status == StatusCode::OK);
     let Some(range) = range else {

@@ -45,13 +45,17 @@ where
     };
     let (parts, mut body) = response.into_parts();
     let mut headers = parts.headers;
-    for h in HOP_BY_HOP {
-        headers.remove(h);
-    }
+    strip_hop_by_hop(&mut headers);
+    // The edge sets its own Age (the upstream one plus its own holding time).
+    let upstream_age = headers
+        .remove(http::header::AGE)
+        .and_then(|v| v.to_str().ok()?.trim().parse().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
     fill.head(Head {
         status: parts.status,
         headers,
         received: Instant::now(),
+        upstream_age,
     });
     loop {
         let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
@@ -80,19 +84,44 @@ where
     len
 }
 
+/// Removes the fields that describe one connection, not the object: the fixed
+/// hop-by-hop ones and those the `Connection` field names (RFC 9110 §7.6.1).
+pub fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    for h in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(h);
+    }
+}
+
 /// How long a response may be served from the cache, from its `Cache-Control`
-/// (`s-maxage`, else `max-age`); `None` when it must not be kept (`no-store`,
-/// `private`, `no-cache`, or no lifetime given).
+/// (`s-maxage`, else `max-age`); `None` when it must not be kept: `no-store`,
+/// `private` or `no-cache` (with or without field names), a `Set-Cookie` (one viewer's),
+/// or no lifetime given.
 pub fn lifetime(headers: &http::HeaderMap) -> Option<Duration> {
+    if headers.contains_key(http::header::SET_COOKIE) {
+        return None;
+    }
     let mut max_age = None;
     let mut shared = None;
     for v in headers.get_all(http::header::CACHE_CONTROL) {
         let Ok(v) = v.to_str() else { continue };
         for d in v.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+            let name = d.split('=').next().unwrap_or("").trim();
+            if matches!(name, "no-store" | "private" | "no-cache") {
+                return None;
+            }
             match d.split_once('=') {
-                None if matches!(d.as_str(), "no-store" | "private" | "no-cache") => {
-                    return None;
-                }
                 Some(("max-age", n)) => max_age = n.trim_matches('"').parse().ok(),
                 Some(("s-maxage", n)) => shared = n.trim_matches('"').parse().ok(),
                 _ => {}
@@ -207,5 +236,7 @@ mod tests {
         assert_eq!(h("no-store"), None);
         assert_eq!(h("private, max-age=5"), None);
         assert_eq!(h("public"), None);
+        assert_eq!(h("max-age=5, no-cache=\"set-cookie\""), None);
+        assert_eq!(h("private=\"x\", max-age=5"), None);
     }
 }

@@ -100,9 +100,24 @@ impl Index {
         }
         inner.clock += 1;
         let clock = inner.clock;
+        // A fill that just went over the cap marks its key here too, before its own
+        // task settles it: a request in between must not start another capped fill.
+        if let Some(e) = inner.entries.get(key)
+            && e.object.progress() == Progress::Failed(super::object::Failure::TooLarge)
+        {
+            inner.entries.remove(key);
+            inner.uncacheable.retain(|_, until| *until > now);
+            inner
+                .uncacheable
+                .insert(key.to_string(), now + self.limits.uncacheable_for);
+            return Lookup::Bypass;
+        }
         if let Some(e) = inner.entries.get_mut(key) {
             let in_flight =
                 |o: &Arc<Object>| matches!(o.progress(), Progress::Pending | Progress::Streaming);
+            // A refresh is in flight until it failed or was swapped in (a complete one
+            // waits for its expiry to be set).
+            let refreshing = |o: &Arc<Object>| !matches!(o.progress(), Progress::Failed(_));
             let complete = e.object.progress() == Progress::Complete;
             if in_flight(&e.object) || complete && e.expires.is_none_or(|t| t > now) {
                 e.used = clock;
@@ -110,7 +125,7 @@ impl Index {
             }
             if complete && e.stale_until.is_some_and(|t| t > now) {
                 e.used = clock;
-                if e.refresh.as_ref().is_some_and(in_flight) {
+                if e.refresh.as_ref().is_some_and(refreshing) {
                     return Lookup::Hit(e.object.clone());
                 }
                 let fresh = Object::new();

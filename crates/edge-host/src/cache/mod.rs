@@ -152,8 +152,9 @@ impl Cache {
         fetch: impl Fn() -> Fetch,
     ) -> Response<HyperOutgoingBody> {
         let mut retried = false;
-        let player = source.player();
         loop {
+            // A retry is the same player request: counted once.
+            let player = source.player() && !retried;
             let object = match self.index.lookup(key, Instant::now()) {
                 Lookup::Hit(o) => {
                     let in_flight = matches!(o.progress(), Progress::Pending | Progress::Streaming);
@@ -178,14 +179,10 @@ impl Cache {
                     stale
                 }
                 Lookup::Bypass => {
-                    // Streamed through an object of its own, outside the index: the
-                    // same end states, nothing kept.
                     if player {
                         self.stats.bypass();
                     }
-                    let o = Object::new();
-                    self.spawn_fill((None, source), Fill::new(o.clone(), u64::MAX), fetch());
-                    o
+                    return self.pass_through(source, fetch()).await;
                 }
             };
             match object.wait_head().await {
@@ -194,6 +191,33 @@ impl Cache {
                 }
                 Err(Failure::NoResponse) if !retried => retried = true,
                 Err(f) => return failed(f),
+            }
+        }
+    }
+
+    /// The origin's answer streamed to this one request, nothing stored (the key is
+    /// uncacheable for now: its object was over the cap). Its body errors pass through
+    /// as errors, so a break stays a break.
+    async fn pass_through(&self, source: Source, fetch: Fetch) -> Response<HyperOutgoingBody> {
+        if source.origin() {
+            self.stats.fetch();
+        }
+        match tokio::time::timeout(HEAD_TIMEOUT, fetch).await {
+            Ok(Ok(mut resp)) => {
+                fill::strip_hop_by_hop(resp.headers_mut());
+                resp
+            }
+            Ok(Err(f)) => {
+                if source.origin() {
+                    self.stats.fetch_failed();
+                }
+                failed(f)
+            }
+            Err(_) => {
+                if source.origin() {
+                    self.stats.fetch_failed();
+                }
+                failed(Failure::NoResponse)
             }
         }
     }
@@ -238,7 +262,9 @@ impl Cache {
                     .and_then(|h| Some((h.received, fill::lifetime(&h.headers)?)));
                 match lifetime {
                     Some((received, life)) => {
-                        let until = received + life;
+                        // RFC 9111 §4.2.3: what the object had aged upstream counts.
+                        let upstream = object.head().map_or(Duration::ZERO, |h| h.upstream_age);
+                        let until = received + life.saturating_sub(upstream);
                         let stale = until + stale_window(source, life);
                         cache.index.set_expiry(&key, &object, (until, stale));
                     }

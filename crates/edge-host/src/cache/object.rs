@@ -52,6 +52,8 @@ pub struct Head {
     pub headers: http::HeaderMap,
     /// When the head arrived (for `Age`).
     pub received: Instant,
+    /// The `Age` the origin (or a cache before it) gave it.
+    pub upstream_age: std::time::Duration,
 }
 
 /// A cached object.
