@@ -10,6 +10,30 @@ use origin::{Config, Origin};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// ffmpeg's fragmented-MP4 output as an encoder pushes CMAF: one chunk (moof+mdat) per
+/// frame, an empty moov, CMAF brands.
+pub const FRAG: &[&str] = &[
+    "-f",
+    "mp4",
+    "-movflags",
+    "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+];
+
+/// x264 as a live encoder runs it (no look-ahead, no scene cut; the GOP is the
+/// caller's).
+pub const X264_LIVE: &[&str] = &[
+    "-preset",
+    "veryfast",
+    "-tune",
+    "zerolatency",
+    "-profile:v",
+    "high",
+    "-pix_fmt",
+    "yuv420p",
+    "-sc_threshold",
+    "0",
+];
+
 /// Encodes `seconds` of 640x360 H.264 (1 s GOP), one CMAF chunk per frame, as fast as
 /// possible, with real ffmpeg.
 pub fn encode_source(seconds: u32) -> Vec<u8> {
@@ -38,12 +62,7 @@ pub fn encode_source(seconds: u32) -> Vec<u8> {
             "-b:v",
             "800k",
         ])
-        .args([
-            "-f",
-            "mp4",
-            "-movflags",
-            "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-        ])
+        .args(FRAG)
         .arg(&out)
         .status()
         .expect("ffmpeg")

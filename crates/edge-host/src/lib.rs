@@ -172,7 +172,7 @@ impl EdgeNode {
                 let fill = key.clone();
                 let host = req.headers().get(http::header::HOST).cloned();
                 let source = cache::Source::Component {
-                    revalidate_stale: !key.blocking(),
+                    blocking: key.blocking(),
                 };
                 cache
                     .serve((&key.text(), source), want, move || {

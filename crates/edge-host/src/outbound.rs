@@ -169,18 +169,7 @@ impl Outbound {
             .send(req)
             .await
             .map_err(|e| format!("origin unreachable: ErrorCode::{e:?}"))?;
-        let (parts, body) = resp.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| format!("origin body: {e:?}"))?
-            .to_bytes();
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
-            .collect();
-        Ok((parts.status.as_u16(), headers, body))
+        whole(resp).await
     }
 
     /// `GET url` for the cache's fill, under the same rules as the component's own
@@ -258,7 +247,8 @@ impl Outbound {
     }
 }
 
-/// The whole of a cached answer, as [`Outbound::get`] returns it.
+/// The whole of an answer (the origin's, or the cache's), as [`Outbound::get`]
+/// returns it.
 async fn whole(
     resp: http::Response<crate::HyperOutgoingBody>,
 ) -> Result<(u16, Vec<(String, Vec<u8>)>, Bytes), String> {

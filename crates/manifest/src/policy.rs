@@ -151,6 +151,20 @@ pub fn cache_failure(target_duration_secs: u64, blocking: bool) -> String {
     format!("public, max-age={}", if blocking { 4 * td } else { td })
 }
 
+/// How long past its lifetime a cache may serve a manifest answer stale while one
+/// refresh is in flight (stale-while-revalidate, as Varnish's grace): for a playlist,
+/// MPD or HESP manifest without delivery directives, one more lifetime (a player polling
+/// it gets an answer at once instead of waiting on the render, at most one lifetime
+/// older: ½ target duration for HLS [HLS B.1]); for a blocking reload none, as it names
+/// the version it wants.
+pub fn stale_window(blocking: bool, lifetime: std::time::Duration) -> std::time::Duration {
+    if blocking {
+        std::time::Duration::ZERO
+    } else {
+        lifetime
+    }
+}
+
 /// Query parameter of the origin's timeline API (`/{channel}/timeline.json`) that
 /// applies the start-up hold of the multivariant playlist and the MPD
 /// ([`ready_to_render`] for [`Resource::Master`]): the origin holds the request,
@@ -304,6 +318,9 @@ mod tests {
         // A larger announced target (a long GOP) lengthens every lifetime.
         assert_eq!(cache_success(4, true), "public, max-age=24");
         assert_eq!(cache_failure(4, true), "public, max-age=16");
+        let life = std::time::Duration::from_secs(1);
+        assert_eq!(stale_window(false, life), life);
+        assert_eq!(stale_window(true, life), std::time::Duration::ZERO);
     }
 
     #[test]

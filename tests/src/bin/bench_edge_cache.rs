@@ -29,6 +29,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use weir_tests::bench::{FRAG, X264_LIVE};
 
 const ORIGIN: u16 = 19680;
 const INGEST: u16 = 19681;
@@ -474,12 +475,6 @@ async fn wait_live(http: &Http, origin: SocketAddr) {
 /// ffmpeg pushing channel `live` in real time: v360, v180 (1 s GOP, one CMAF chunk per
 /// frame) and AAC audio, one long chunked POST each.
 fn encoder(ingest: u16, seconds: u32) -> Proc {
-    let frag = [
-        "-f",
-        "mp4",
-        "-movflags",
-        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-    ];
     let t = seconds.to_string();
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
@@ -495,21 +490,13 @@ fn encoder(ingest: u16, seconds: u32) -> Proc {
         c.args([
             "-t", &t, "-map", "0:v", "-c:v", "libx264", "-b:v", rate, "-s", size,
         ])
-        .args([
-            "-preset",
-            "veryfast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "30",
-            "-sc_threshold",
-            "0",
-        ])
-        .args(frag)
+        .args(X264_LIVE)
+        .args(["-g", "30"])
+        .args(FRAG)
         .arg(format!("http://127.0.0.1:{ingest}/ingest/live/{name}.mp4"));
     }
     c.args(["-t", &t, "-map", "1:a", "-c:a", "aac", "-b:a", "96k"])
-        .args(frag)
+        .args(FRAG)
         .arg(format!("http://127.0.0.1:{ingest}/ingest/live/audio.mp4"));
     c.stdout(Stdio::null());
     Proc(c.spawn().expect("ffmpeg (scripts/setup.sh installs it)"))

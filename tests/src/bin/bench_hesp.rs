@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use weir_tests::bench::InProcessOrigin;
+use weir_tests::bench::{FRAG, InProcessOrigin, X264_LIVE};
 
 /// Seconds of each run's samples skipped before measuring latency (start-up).
 const SETTLE_S: usize = 5;
@@ -37,24 +37,6 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 /// The encoder: as `make demo` runs it (companions included), for `seconds`.
 fn encoder(ingest: &str, seconds: u64) -> Killed {
-    let x264 = [
-        "-preset",
-        "veryfast",
-        "-tune",
-        "zerolatency",
-        "-profile:v",
-        "high",
-        "-pix_fmt",
-        "yuv420p",
-        "-sc_threshold",
-        "0",
-    ];
-    let frag = [
-        "-f",
-        "mp4",
-        "-movflags",
-        "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-    ];
     let t = seconds.to_string();
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
@@ -77,16 +59,16 @@ fn encoder(ingest: &str, seconds: u64) -> Killed {
             c.args([
                 "-t", &t, "-map", "0:v", "-c:v", "libx264", "-b:v", br, "-s", size,
             ])
-            .args(x264)
+            .args(X264_LIVE)
             .args(["-g", gop, "-keyint_min", gop])
-            .args(frag)
+            .args(FRAG)
             .arg(format!("{ingest}/{file}.mp4"));
         }
     }
     c.args([
         "-t", &t, "-map", "1:a", "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
     ])
-    .args(frag)
+    .args(FRAG)
     .arg(format!("{ingest}/audio.mp4"));
     c.stdin(Stdio::null()).stdout(Stdio::null());
     Killed(c.spawn().expect("ffmpeg (scripts/setup.sh installs it)"))

@@ -49,12 +49,7 @@ const X264: &[&str] = &[
     "0",
 ];
 /// Fragmented MP4 output, one CMAF chunk per frame, for a long chunked POST.
-pub const FRAG: &[&str] = &[
-    "-f",
-    "mp4",
-    "-movflags",
-    "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-];
+pub use weir_tests::bench::FRAG;
 const AAC: &[&str] = &["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"];
 
 /// A child process killed and reaped (by its own handle) when dropped, whatever the

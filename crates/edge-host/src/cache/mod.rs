@@ -65,12 +65,11 @@ impl Default for Limits {
 /// manifest fill is a component call, whose own timeline fetch is the origin fetch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// A player's manifest request, rendered by the component; `revalidate_stale`:
-    /// past its lifetime it may be served stale while one refresh is in flight
-    /// ([`stale_window`]).
+    /// A player's manifest request, rendered by the component; `blocking`: a blocking
+    /// reload (never answered stale, [`stale_window`]).
     Component {
-        /// Serve stale while revalidating.
-        revalidate_stale: bool,
+        /// The request names `_HLS_msn` / `_HLS_part`.
+        blocking: bool,
     },
     /// A player's request for anything else, fetched from the origin.
     Origin,
@@ -89,16 +88,10 @@ impl Source {
 }
 
 /// How long past its lifetime an object may be served stale while one refresh is in
-/// flight: for a playlist or MPD without delivery directives, one more lifetime (a
-/// player polling it gets an answer at once instead of waiting on the render; it is at
-/// most one lifetime older, ½ target duration for HLS [HLS B.1]), as Varnish's grace
-/// does; for everything else none. A blocking reload names the version it wants, so
-/// stale is never an answer to it.
+/// flight: a manifest by [`manifest::policy::stale_window`]; anything else never.
 pub fn stale_window(source: Source, lifetime: Duration) -> Duration {
     match source {
-        Source::Component {
-            revalidate_stale: true,
-        } => lifetime,
+        Source::Component { blocking } => manifest::policy::stale_window(blocking, lifetime),
         _ => Duration::ZERO,
     }
 }
