@@ -38,6 +38,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod dvr;
 pub mod error;
 pub mod http;
 pub mod ingest;

@@ -102,6 +102,9 @@ pub enum Failure {
     /// A blocked request whose state did not appear within the hold.
     #[error("{0} did not become available in time")]
     Timeout(String),
+    /// A start-over query that cannot be served.
+    #[error("{0}")]
+    StartOver(#[from] crate::start_over::StartOverError),
 }
 
 impl Failure {
@@ -111,7 +114,7 @@ impl Failure {
             // [HLS §6.2.5.2] "If the _HLS_part directive is present without an _HLS_msn
             // directive, the server MUST return Bad Request"; a request too far ahead
             // "SHOULD" get 400 immediately; a malformed value is a bad request too.
-            Failure::Directive(_) => 400,
+            Failure::Directive(_) | Failure::StartOver(_) => 400,
             Failure::UnknownChannel(_) | Failure::Manifest(ManifestError::UnknownTrack(_)) => 404,
             // [HLS §6.2.5.2] "If the server cannot produce the requested Playlist ... after
             // blocking for more than three times the Target Duration, it SHOULD return
@@ -442,6 +445,7 @@ mod tests {
             epoch_source: None,
             cadence: Some(timeline::Cadence::from_millis(config.target_duration_ms)),
             tracks,
+            start_over: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod cadence;
 mod config;
 mod cutter;
 mod error;
+pub mod history;
 mod segment;
 mod snapshot;
 #[cfg(test)]
@@ -32,6 +33,8 @@ pub use config::TimingConfig;
 pub use cutter::Placement;
 pub use error::TimelineError;
 pub use segment::{Part, Segment};
-pub use snapshot::{ChannelSnapshot, ClockSource, EPOCH_SNAP_US, TrackSnapshot, snap_epoch};
+pub use snapshot::{
+    ChannelSnapshot, ClockSource, EPOCH_SNAP_US, StartOver, TrackSnapshot, snap_epoch,
+};
 pub use track::{MediaKind, TrackMeta};
 pub use window::TrackTimeline;

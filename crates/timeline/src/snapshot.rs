@@ -34,6 +34,21 @@ pub struct ChannelSnapshot {
     pub cadence: Option<Cadence>,
     /// The channel's renditions, in the order they were first ingested.
     pub tracks: Vec<TrackSnapshot>,
+    /// Set on a start-over snapshot (one that reaches back into the DVR window, see
+    /// [`crate::history`]): the query that asked for it, carried into every URL of a
+    /// playlist the manifest lists.
+    #[serde(default)]
+    pub start_over: Option<StartOver>,
+}
+
+/// What a start-over snapshot was asked for: `?start=` (and `end=`), normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartOver {
+    /// The normalized query, e.g. `start=1795383000` or `start=1795383000&end=1795386600`.
+    pub query: String,
+    /// True when the requested range ends in the past and every segment of it is listed:
+    /// the playlist is complete (`EXT-X-ENDLIST`).
+    pub ended: bool,
 }
 
 /// Where a channel's wall-clock anchor ([`ChannelSnapshot::epoch_us`]) came from.

@@ -68,6 +68,70 @@ pub fn format_iso8601_micros(unix_micros: i64) -> String {
     )
 }
 
+/// Parses an instant as a start-over URL gives it: Unix seconds (`1795383000`, a
+/// fraction allowed) or an ISO 8601 / RFC 3339 UTC date-time
+/// (`2026-11-22T21:30:00Z`, `2026-11-22T21:30:00.5+01:00`); Unix microseconds, or
+/// `None` when it is neither.
+pub fn parse_instant_us(s: &str) -> Option<i64> {
+    if let Some(us) = parse_decimal_seconds(s) {
+        return Some(us);
+    }
+    let (date, rest) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (clock, zone_us) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else {
+        let i = rest.rfind(['+', '-'])?;
+        let (c, z) = rest.split_at(i);
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let (zh, zm) = z[1..].split_once(':')?;
+        let zh: i64 = zh.parse().ok()?;
+        let zm: i64 = zm.parse().ok()?;
+        (c, sign * (zh * 3600 + zm * 60) * 1_000_000)
+    };
+    let mut t = clock.splitn(3, ':');
+    let h: i64 = t.next()?.parse().ok()?;
+    let min: i64 = t.next()?.parse().ok()?;
+    let sec_us = parse_decimal_seconds(t.next()?)?;
+    if h > 23 || min > 59 || sec_us >= 61_000_000 {
+        return None;
+    }
+    let days = days_from_civil(y, m, day);
+    Some(((days * 86_400 + h * 3600 + min * 60) * 1_000_000 + sec_us) - zone_us)
+}
+
+/// `123` or `123.456` seconds as microseconds (non-negative, digits only).
+fn parse_decimal_seconds(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 6 {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let frac_us: i64 = format!("{frac:0<6}").parse().ok()?;
+    whole.checked_mul(1_000_000)?.checked_add(frac_us)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`], from the same description).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Converts days since 1970-01-01 into a proleptic Gregorian (year, month, day).
 /// Algorithm: Howard Hinnant's `civil_from_days`, written from its description.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -111,6 +175,24 @@ mod tests {
         assert_eq!(format_secs(1, 3, 3), "0.333");
         assert_eq!(format_secs(2, 3, 3), "0.667");
         assert_eq!(format_secs(7, 2, 0), "4");
+    }
+
+    #[test]
+    fn instants_parse_from_seconds_and_iso8601() {
+        assert_eq!(parse_instant_us("1795383000"), Some(1_795_383_000_000_000));
+        assert_eq!(parse_instant_us("1.5"), Some(1_500_000));
+        assert_eq!(
+            parse_instant_us("2026-11-22T21:30:00.123Z"),
+            Some(1_795_383_000_123_000)
+        );
+        assert_eq!(
+            parse_instant_us("2026-11-22T22:30:00+01:00"),
+            Some(1_795_383_000_000_000)
+        );
+        assert_eq!(parse_instant_us("2000-02-29T00:00:00Z"), Some(951_782_400_000_000));
+        for bad in ["", "-5", "abc", "2026-13-01T00:00:00Z", "2026-11-22T25:00:00Z", "1e9"] {
+            assert_eq!(parse_instant_us(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -63,6 +63,27 @@ impl TrackTimeline {
         }
     }
 
+    /// A timeline that continues one restored from disk after a restart: `last` (the
+    /// newest segment stored, complete) in period `period` starting at
+    /// `period_start`. Numbering continues after it on the channel's cadence, and the
+    /// next segment starts a new period (the media between the two was never stored).
+    pub fn restored(meta: TrackMeta, last: Segment, period: u64, period_start: u64) -> Self {
+        let mut t = TrackTimeline::new(meta);
+        t.init = last.init;
+        t.longest_segment = last.duration;
+        t.discontinuity_sequence = period.saturating_sub(u64::from(last.discontinuity));
+        if period > 0 {
+            t.period_starts.push((period, period_start));
+        }
+        t.numbered = true;
+        t.pending_discontinuity = true;
+        t.segments.push_back(Arc::new(Segment {
+            complete: true,
+            ..last
+        }));
+        t
+    }
+
     /// End of the media appended so far, in track ticks (None before the first sample).
     pub fn end(&self) -> Option<u64> {
         self.segments.back().map(|s| s.end())

@@ -2,7 +2,7 @@
 //! versioned envelope so the edge refuses a schema it does not know instead of
 //! rendering something wrong. Two encodings of the same schema:
 //!
-//! - JSON, `{"schema":1,"snapshot":{…}}`: readable, the default;
+//! - JSON, `{"schema":2,"snapshot":{…}}`: readable, the default;
 //! - binary: the 4 bytes `\0WTL`, the schema as a little-endian u32, then the snapshot
 //!   in postcard (serde's compact, non-self-describing format), asked for with
 //!   `Accept: application/vnd.weir.timeline+postcard`. It is about 3 times smaller and
@@ -17,13 +17,13 @@ use serde_json::value::RawValue;
 use crate::ChannelSnapshot;
 
 /// Version of the snapshot schema this crate reads and writes.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// Media type of a JSON-encoded snapshot.
-pub const CONTENT_TYPE: &str = "application/vnd.weir.timeline+json; schema=1";
+pub const CONTENT_TYPE: &str = "application/vnd.weir.timeline+json; schema=2";
 
 /// Media type of a binary-encoded snapshot.
-pub const BINARY_CONTENT_TYPE: &str = "application/vnd.weir.timeline+postcard; schema=1";
+pub const BINARY_CONTENT_TYPE: &str = "application/vnd.weir.timeline+postcard; schema=2";
 
 /// First bytes of the binary encoding.
 const MAGIC: &[u8; 4] = b"\0WTL";
@@ -182,6 +182,7 @@ mod tests {
             epoch_source: None,
             cadence: grid.cadence,
             tracks,
+            start_over: None,
         }
     }
 
@@ -190,8 +191,8 @@ mod tests {
         let s = snapshot();
         assert_eq!(decode(&encode(&s)), Ok(s));
         assert_eq!(
-            decode(br#"{"schema":2,"snapshot":{}}"#),
-            Err(WireError::Schema { found: 2 })
+            decode(br#"{"schema":1,"snapshot":{}}"#),
+            Err(WireError::Schema { found: 1 })
         );
         assert!(matches!(decode(b"<html>"), Err(WireError::Malformed(_))));
     }
@@ -208,8 +209,8 @@ mod tests {
             encode(&s).len()
         );
         let mut other = bin.clone();
-        other[4] = 2;
-        assert_eq!(decode(&other), Err(WireError::Schema { found: 2 }));
+        other[4] = 3;
+        assert_eq!(decode(&other), Err(WireError::Schema { found: 3 }));
         assert!(matches!(decode(&bin[..6]), Err(WireError::Malformed(_))));
         assert!(matches!(
             decode(&bin[..bin.len() / 2]),
@@ -222,7 +223,7 @@ mod tests {
         assert_eq!(Format::negotiate(""), Format::Json);
         assert_eq!(Format::negotiate("*/*"), Format::Json);
         assert_eq!(
-            Format::negotiate("text/plain, application/vnd.weir.timeline+postcard; schema=1"),
+            Format::negotiate("text/plain, application/vnd.weir.timeline+postcard; schema=2"),
             Format::Binary
         );
     }

@@ -74,6 +74,7 @@ impl Channel {
             epoch_source: None,
             cadence: None,
             tracks: Vec::new(),
+            start_over: None,
         };
         Channel {
             name: name.to_string(),
@@ -420,6 +421,7 @@ impl Channel {
             epoch_source: st.epoch_source,
             cadence: st.grid.cadence,
             tracks,
+            start_over: None,
         };
         self.tx.send_replace(Arc::new(snap));
         match changed.and_then(|i| st.tracks.get(i)) {

@@ -17,7 +17,7 @@ use timeline::time::format_secs;
 use timeline::{ChannelSnapshot, Segment};
 
 use super::VERSION;
-use super::media::{DURATION_DECIMALS, segment_head};
+use super::media::{DURATION_DECIMALS, ended, segment_head, start_over_head};
 use crate::{ManifestError, listed_segments};
 
 /// How many segments past the last complete one are announced: the one in progress and
@@ -48,6 +48,7 @@ pub fn lhls_media_playlist(
         "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
         track.discontinuity_sequence_at(first.msn)
     );
+    start_over_head(&mut out, snap);
     let mut map = None;
     for seg in &listed {
         segment_head(&mut out, snap, seg, ts, &mut map);
@@ -57,6 +58,10 @@ pub fn lhls_media_playlist(
             format_secs(seg.duration, ts, DURATION_DECIMALS)
         );
         let _ = writeln!(out, "seg-{}.m4s", seg.msn);
+    }
+    if ended(snap) {
+        out.push_str("#EXT-X-ENDLIST\n");
+        return Ok(out);
     }
     let open: Option<&Segment> = track
         .segments

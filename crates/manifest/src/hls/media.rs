@@ -80,6 +80,7 @@ pub fn media_playlist(
         "#EXT-X-PART-INF:PART-TARGET={}",
         format_secs(pt_ms, 1000, 3)
     );
+    start_over_head(&mut out, snap);
     // [HLS §4.4.3.2] EXT-X-MEDIA-SEQUENCE "MUST appear before the first Media Segment";
     // in a delta it still names the first (skipped) segment [HLS §4.4.5.2].
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", first.msn);
@@ -107,6 +108,12 @@ pub fn media_playlist(
         );
         let _ = writeln!(out, "seg-{}.m4s", seg.msn);
     }
+    if ended(snap) {
+        // [HLS §4.4.3.4] "EXT-X-ENDLIST ... indicates that no more Media Segments will be
+        // added to the Media Playlist file": a catch-up span wholly in the past.
+        out.push_str("#EXT-X-ENDLIST\n");
+        return Ok(out);
+    }
     if let Some(seg) = open {
         segment_head(&mut out, snap, seg, ts, &mut map);
         parts(&mut out, seg, ts, snap.byterange_parts);
@@ -114,6 +121,21 @@ pub fn media_playlist(
     preload_hint(&mut out, snap, track, snap.byterange_parts);
     rendition_reports(&mut out, snap, track);
     Ok(out)
+}
+
+/// True for a start-over snapshot whose span has ended: its playlist is complete.
+pub(super) fn ended(snap: &ChannelSnapshot) -> bool {
+    snap.start_over.as_ref().is_some_and(|s| s.ended)
+}
+
+/// [HLS §4.4.2.2] a start-over playlist begins playback at its first segment:
+/// "EXT-X-START ... TIME-OFFSET ... A positive number indicates a time offset from the
+/// beginning of the Playlist", and PRECISE=YES starts at that exact point rather than
+/// the segment holding it. Players would otherwise join a live playlist near its end.
+pub(super) fn start_over_head(out: &mut String, snap: &ChannelSnapshot) {
+    if snap.start_over.is_some() {
+        out.push_str("#EXT-X-START:TIME-OFFSET=0,PRECISE=YES\n");
+    }
 }
 
 /// Tags that apply to a parent segment and so to its first part: [HLS §4.4.4.9] they

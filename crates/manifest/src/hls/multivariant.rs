@@ -26,6 +26,8 @@ pub fn lhls_multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, Mani
 
 /// The multivariant playlist whose media playlists are `{track}/{media}`.
 fn multivariant_of(snap: &ChannelSnapshot, media: &str) -> Result<String, ManifestError> {
+    // A start-over playlist's variants are the same span of each rendition.
+    let media = &format!("{media}{}", crate::start_over::carried(snap));
     let ready = |t: &&TrackSnapshot| t.last_complete_msn().is_some();
     let videos: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Video).filter(ready).collect();
     let audios: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Audio).filter(ready).collect();
