@@ -63,11 +63,27 @@ impl Head {
             }
             // L-HLS takes no directives: the rendition's timeline, held until it has
             // a segment, as the origin holds its own L-HLS playlist.
-            Resource::LhlsMedia(id) => format!("{origin}/{channel}/timeline.json?rendition={id}"),
+            Resource::LhlsMedia(id) => format!(
+                "{origin}/{channel}/timeline.json?rendition={id}{}",
+                self.span_query()
+            ),
             Resource::Master | Resource::Mpd | Resource::Hesp | Resource::LhlsMaster => {
-                format!("{origin}/{channel}/timeline.json?{STARTUP_HOLD}")
+                format!(
+                    "{origin}/{channel}/timeline.json?{STARTUP_HOLD}{}",
+                    self.span_query()
+                )
             }
         }
+    }
+
+    /// `&start=…[&end=…]` of a start-over request (empty for a live one): the origin
+    /// answers the timeline request with the start-over snapshot.
+    fn span_query(&self) -> String {
+        policy::directive_query(&self.query)
+            .split('&')
+            .filter(|p| p.starts_with("start=") || p.starts_with("end="))
+            .map(|p| format!("&{p}"))
+            .collect()
     }
 
     /// The answer (status, headers, body) from the origin's reply to the timeline

@@ -126,6 +126,12 @@ pub fn render(snap: &ChannelSnapshot, resource: &Resource, query: &str, time_url
         Ok(d) => d,
         Err(e) => return failure(&e.into(), cache_failure(td, blocking)),
     };
+    // The start-over span, checked as the origin checks it for its own manifests (the
+    // MPD and HESP are always dynamic: `end=` is theirs to refuse).
+    let dynamic = matches!(resource, Resource::Mpd | Resource::Hesp);
+    if let Err(e) = manifest::start_over::span(query, snap.now_us, !dynamic) {
+        return failure(&e.into(), cache_failure(td, blocking));
+    }
     let (ct, text) = match resource {
         Resource::Master => (
             HLS_PLAYLIST,

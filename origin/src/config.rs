@@ -56,6 +56,8 @@ pub struct Config {
     /// Without it the MPD names the time source relatively (`../time`); it is never
     /// taken from a request's Host header.
     pub public_url: Option<String>,
+    /// The DVR (`--dvr-dir`, `--dvr-window`): complete segments kept on disk.
+    pub dvr: Option<crate::dvr::DvrConfig>,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             web: None,
             byterange_parts: Vec::new(),
             public_url: None,
+            dvr: None,
         }
     }
 }
@@ -82,6 +85,7 @@ impl Config {
     /// Parses `--name value` options (after the subcommand).
     pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Self, ConfigError> {
         let mut cfg = Config::default();
+        let mut dvr_window: Option<u64> = None;
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             let value = it
@@ -127,8 +131,21 @@ impl Config {
                     }
                     cfg.public_url = Some(value.trim_end_matches('/').to_string())
                 }
+                "--dvr-dir" => {
+                    let window_s = cfg.dvr.as_ref().map_or(crate::dvr::DEFAULT_WINDOW_S, |d| d.window_s);
+                    cfg.dvr = Some(crate::dvr::DvrConfig {
+                        dir: value.into(),
+                        window_s,
+                    })
+                }
+                "--dvr-window" => dvr_window = Some(value.parse().map_err(|_| bad("number of seconds"))?),
                 _ => return Err(ConfigError(format!("unknown option {flag}"))),
             }
+        }
+        match (&mut cfg.dvr, dvr_window) {
+            (Some(d), Some(w)) => d.window_s = w,
+            (None, Some(_)) => return Err(ConfigError("--dvr-window needs --dvr-dir".into())),
+            _ => {}
         }
         cfg.validate()?;
         Ok(cfg)
@@ -154,6 +171,9 @@ impl Config {
         }
         if self.limits.idle_timeout_s == 0 {
             return Err(ConfigError("--idle-timeout must be at least 1 s".into()));
+        }
+        if self.dvr.as_ref().is_some_and(|d| d.window_s == 0) {
+            return Err(ConfigError("--dvr-window must be at least 1 s".into()));
         }
         // [HLS §6.2.2] a live playlist must stay at least three target durations long.
         if t.window_segments < 3 {

@@ -203,6 +203,7 @@ impl ChannelBuilder {
             epoch_source: Some(timeline::ClockSource::Ingest),
             cadence: self.grid.cadence,
             tracks: self.tracks.clone(),
+            start_over: None,
         }
     }
 }

@@ -70,8 +70,9 @@ pub fn names_blocking_directive(query: &str) -> bool {
 }
 
 /// The query parameters of a playlist request that change its answer: the `_HLS_`
-/// ones, sorted. Everything else (cache-busters, tokens) is dropped, so identical
-/// requests reach the origin's timeline API, and the edge's cache, under one URL.
+/// ones and the start-over span (`start`, `end`: [`crate::start_over`]), sorted.
+/// Everything else (cache-busters, tokens) is dropped, so identical requests reach the
+/// origin's timeline API, and the edge's cache, under one URL.
 ///
 /// [HLS §6.2.5] "Clients MUST ... [place delivery directives] in UTF-8 order";
 /// [edge-cache.md §1.7] the edge should sort them anyway (`_HLS_part=1&_HLS_msn=5` is
@@ -79,7 +80,9 @@ pub fn names_blocking_directive(query: &str) -> bool {
 pub fn directive_query(query: &str) -> String {
     let mut kept: Vec<&str> = query
         .split('&')
-        .filter(|p| p.starts_with("_HLS_"))
+        .filter(|p| {
+            p.starts_with("_HLS_") || p.starts_with("start=") || p.starts_with("end=")
+        })
         .collect();
     kept.sort_unstable();
     kept.join("&")
@@ -371,6 +374,11 @@ mod tests {
             "sorted, whatever the client's order"
         );
         assert_eq!(directive_query(""), "");
+        assert_eq!(
+            directive_query("token=9&start=1795383000&_HLS_msn=5&end=1795386600"),
+            "_HLS_msn=5&end=1795386600&start=1795383000",
+            "a start-over span changes the answer"
+        );
     }
 
     #[test]

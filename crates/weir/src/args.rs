@@ -9,7 +9,7 @@ use origin::Config;
 pub const USAGE: &str = "usage:
   weir origin [--ingest ADDR] [--listen ADDR] [--target-duration-ms N] [--part-target-ms N]
               [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
-              [--public-url URL]
+              [--public-url URL] [--dvr-dir DIR] [--dvr-window SECONDS]
   weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
               [--cache-mb N] [--cache-object-mb N] [--no-cache] [--wasi-http-only]
   weir up     [origin options] [edge options] [--origin-listen ADDR]";

@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
                 ingest.local_addr()?,
                 playback.local_addr()?
             );
-            origin::run(ingest, playback, Arc::new(Origin::new(config)), shutdown).await?;
+            origin::run(ingest, playback, Arc::new(Origin::open(config)?), shutdown).await?;
         }
         Command::Edge(edge) => {
             let listener = bind(edge.listen).await?;
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             let players = bind(edge.listen).await?;
             let internal = playback.local_addr()?;
             config.playback = internal;
-            let origin = Arc::new(Origin::new(config));
+            let origin = Arc::new(Origin::open(config)?);
             let service = Arc::new(PlaybackService::new(origin.clone()));
             let local = edge_host::local_service(move |req| service.clone().respond(req));
             let node = load(edge, Some((internal.to_string(), local)))?;

@@ -159,6 +159,12 @@ impl Dvr {
             .unwrap_or_default()
     }
 
+    /// The stored init `id` of `channel`/`track`, if on disk.
+    pub fn init_path(&self, channel: &str, track: &str, id: u32) -> Option<PathBuf> {
+        let p = layout::init_path(&layout::track_dir(&self.config.dir, channel, track), id);
+        p.is_file().then_some(p)
+    }
+
     /// The kind of `channel`/`track`, if anything of it is stored.
     pub fn kind(&self, channel: &str, track: &str) -> Option<timeline::MediaKind> {
         Some(self.lock().get(channel)?.tracks.get(track)?.meta.kind)

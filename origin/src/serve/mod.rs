@@ -55,13 +55,16 @@ impl PlaybackService {
         let o = &self.origin;
         let cfg = &o.config().timing;
         let gzip = accepts_gzip(req);
+        let query = req.uri().query().unwrap_or("");
         let m = match route {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
-            Route::Channels => return Ok(web::channels(&o.channel_names())),
+            Route::Channels => {
+                let window = o.dvr().map(|d| d.config().window_s);
+                return Ok(web::channels(&o.channel_names(), window));
+            }
             Route::Metrics => return Ok(metrics::metrics(o, &self.requests)),
             Route::Timeline { channel } => {
-                let query = req.uri().query().unwrap_or("");
                 let accept = req
                     .headers()
                     .get(http::header::ACCEPT)
@@ -77,7 +80,7 @@ impl PlaybackService {
                 channel,
                 track,
                 version,
-            } => return media::init(o, &channel, &track, version),
+            } => return media::init(o, &channel, &track, version, &conditions(req)).await,
             Route::Segment {
                 channel,
                 track,
@@ -85,17 +88,13 @@ impl PlaybackService {
                 period,
                 hesp,
             } => {
-                let range = req
-                    .headers()
-                    .get(http::header::RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(media::ByteRange::parse);
                 let form = match (period, hesp) {
                     (Some(p), true) => media::Form::Hesp(p),
                     (Some(p), false) => media::Form::Dash(p),
                     (None, _) => media::Form::Hls,
                 };
-                return media::segment(o, &channel, &track, (msn, form), range, cfg).await;
+                let at = (channel.as_str(), track.as_str());
+                return media::segment(o, at, (msn, form), &conditions(req), cfg).await;
             }
             Route::Part {
                 channel,
@@ -104,10 +103,17 @@ impl PlaybackService {
                 part,
             } => return media::part(o, &channel, &track, msn, part, cfg).await,
             Route::Master { channel } => {
-                manifests::master(o, &self.rendered, &channel, cfg).await?
+                let span = manifests::span(query, true)?;
+                manifests::master(o, &self.rendered, (&channel, span), cfg).await?
             }
-            Route::Mpd { channel } => manifests::mpd(o, &self.rendered, &channel, cfg).await?,
-            Route::Hesp { channel } => manifests::hesp(o, &self.rendered, &channel, cfg).await?,
+            Route::Mpd { channel } => {
+                let span = manifests::span(query, false)?;
+                manifests::mpd(o, &self.rendered, (&channel, span), cfg).await?
+            }
+            Route::Hesp { channel } => {
+                let span = manifests::span(query, false)?;
+                manifests::hesp(o, &self.rendered, (&channel, span), cfg).await?
+            }
             Route::HespPacket {
                 channel,
                 track,
@@ -115,13 +121,17 @@ impl PlaybackService {
                 seq,
             } => return media::hesp_packet(o, &channel, &track, period, seq, cfg).await,
             Route::LhlsMaster { channel } => {
-                manifests::lhls::master(o, &self.rendered, &channel, cfg).await?
+                let span = manifests::span(query, true)?;
+                manifests::lhls::master(o, &self.rendered, (&channel, span), cfg).await?
             }
             Route::LhlsMedia { channel, track } => {
-                manifests::lhls::media(o, &self.rendered, &channel, &track, cfg).await?
+                let span = manifests::span(query, true)?;
+                manifests::lhls::media(o, &self.rendered, (&channel, &track, span), cfg).await?
             }
             Route::Media { channel, track } => {
-                manifests::media(o, &self.rendered, &channel, &track, directives, cfg).await?
+                let span = manifests::span(query, true)?;
+                let at = (channel.as_str(), track.as_str(), span);
+                manifests::media(o, &self.rendered, at, directives, cfg).await?
             }
         };
         Ok(m.response(gzip))
@@ -200,6 +210,15 @@ impl PlaybackService {
             }
             r
         })
+    }
+}
+
+/// The `Range` and `If-None-Match` of a media request.
+fn conditions(req: &Request<()>) -> media::Conditions {
+    let header = |h| req.headers().get(h).and_then(|v| v.to_str().ok());
+    media::Conditions {
+        range: header(http::header::RANGE).and_then(media::ByteRange::parse),
+        if_none_match: header(http::header::IF_NONE_MATCH).map(str::to_string),
     }
 }
 

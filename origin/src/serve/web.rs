@@ -28,17 +28,29 @@ fn channel_list(channels: &[String]) -> Response<Body> {
 
 /// `/channels.json`: every live channel and its entry points, under documented keys
 /// (README, "Playback"): `{"channels":[{"name","hls","dash","lhls","hesp"}]}`.
-pub fn channels(channels: &[String]) -> Response<Body> {
+pub fn channels(channels: &[String], dvr_window_s: Option<u64>) -> Response<Body> {
     let list: Vec<serde_json::Value> = channels
         .iter()
         .map(|c| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "name": c,
                 "hls": format!("/{c}/master.m3u8"),
                 "dash": format!("/{c}/manifest.mpd"),
                 "lhls": format!("/{c}/lhls.m3u8"),
                 "hesp": format!("/{c}/hesp.json"),
-            })
+            });
+            // The start-over entry points: `start=0` reaches back over the whole DVR
+            // window; any Unix time or ISO 8601 instant starts there instead.
+            if let Some(w) = dvr_window_s {
+                v["dvr"] = serde_json::json!({
+                    "window_s": w,
+                    "hls": format!("/{c}/master.m3u8?start=0"),
+                    "dash": format!("/{c}/manifest.mpd?start=0"),
+                    "lhls": format!("/{c}/lhls.m3u8?start=0"),
+                    "hesp": format!("/{c}/hesp.json?start=0"),
+                });
+            }
+            v
         })
         .collect();
     let body = serde_json::json!({ "channels": list }).to_string();

@@ -21,6 +21,7 @@ use super::companion::{Companion, KeyFrame};
 use super::growing::Growing;
 use super::track::{InitVersion, LiveTrack, Restart};
 use crate::config::Limits;
+use crate::dvr::Dvr;
 use crate::error::IngestError;
 
 /// One complete ingest chunk, as the demuxer delivers it.
@@ -47,6 +48,8 @@ pub struct Channel {
     state: Mutex<State>,
     tx: watch::Sender<Arc<ChannelSnapshot>>,
     last_activity_us: AtomicI64,
+    /// Where completed segments go (none without `--dvr-dir`).
+    dvr: Option<Arc<Dvr>>,
 }
 
 #[derive(Debug, Default)]
@@ -63,7 +66,13 @@ struct State {
 
 impl Channel {
     /// An empty channel.
-    pub fn new(name: &str, timing: TimingConfig, limits: &Limits, byterange_parts: bool) -> Self {
+    pub fn new(
+        name: &str,
+        timing: TimingConfig,
+        limits: &Limits,
+        byterange_parts: bool,
+        dvr: Option<Arc<Dvr>>,
+    ) -> Self {
         let snap = ChannelSnapshot {
             channel: name.to_string(),
             config: timing,
@@ -85,6 +94,80 @@ impl Channel {
             state: Mutex::new(State::default()),
             tx: watch::Sender::new(Arc::new(snap)),
             last_activity_us: AtomicI64::new(crate::clock::now_us()),
+            dvr,
+        }
+    }
+
+    /// A channel continued from what the DVR had on disk after a restart: the same
+    /// anchor and cadence (so the same media keeps its numbers and URLs), and per track
+    /// its inits and newest stored segment. Tracks that cannot be continued are left
+    /// out (logged); their stored segments are still served.
+    pub fn restored(
+        rc: &crate::dvr::RestoredChannel,
+        timing: TimingConfig,
+        limits: &Limits,
+        byterange_parts: bool,
+        dvr: Option<Arc<Dvr>>,
+    ) -> Self {
+        let ch = Channel::new(&rc.name, timing, limits, byterange_parts, dvr);
+        let now = crate::clock::now_us();
+        {
+            let mut st = ch.lock();
+            st.epoch_us = Some(rc.meta.epoch_us);
+            st.epoch_source = rc.meta.epoch_source;
+            st.grid.cadence = rc.meta.cadence;
+            for rt in &rc.tracks {
+                match LiveTrack::restored(rt, now) {
+                    Ok(t) => {
+                        st.grid.has_video |= t.timeline.meta.kind == MediaKind::Video;
+                        st.tracks.push(t);
+                    }
+                    Err(e) => tracing::warn!("channel {}: track '{}' not continued: {e}", rc.name, rt.meta.id),
+                }
+            }
+            ch.publish(&st, None);
+        }
+        ch
+    }
+
+    /// Hands the segments completed since the last call to the DVR (without waiting
+    /// for the disk; their bytes are the stored ones, not a copy).
+    fn archive(&self, st: &mut State) {
+        let (Some(dvr), Some(epoch_us)) = (&self.dvr, st.epoch_us) else {
+            st.tracks.iter_mut().for_each(|t| drop(t.take_completed()));
+            return;
+        };
+        let channel_meta = crate::dvr::ChannelMeta {
+            epoch_us,
+            epoch_source: st.epoch_source,
+            cadence: st.grid.cadence,
+        };
+        for t in &mut st.tracks {
+            for msn in t.take_completed() {
+                let (Some(seg), Some(g)) = (t.timeline.segment(msn), t.object(msn)) else {
+                    continue;
+                };
+                let Some(init) = t.init(seg.init) else {
+                    continue;
+                };
+                let period = t.timeline.period_of(seg);
+                let period_start = t.timeline.period_start(period).unwrap_or(seg.start);
+                dvr.submit(crate::dvr::Job {
+                    channel: self.name.clone(),
+                    channel_meta,
+                    track: t.timeline.meta.clone(),
+                    past: timeline::history::PastSegment {
+                        segment: Arc::new(timeline::Segment {
+                            parts: Vec::new(),
+                            ..seg.clone()
+                        }),
+                        period,
+                        period_start,
+                    },
+                    init: (init.id, init.bytes.clone()),
+                    body: g.chunks(),
+                });
+            }
         }
     }
 
@@ -125,6 +208,8 @@ impl Channel {
                 let t = &mut st.tracks[i];
                 t.last_activity_us = now;
                 if t.set_init(init, bytes)? {
+                    self.archive(st);
+                    let t = &st.tracks[i];
                     tracing::info!(
                         "channel {}: track '{id}' has a new init ({}), served as {}",
                         self.name,
@@ -177,6 +262,8 @@ impl Channel {
         let track = &mut st.tracks[i];
         track.last_activity_us = arrival_us;
         let applied = track.apply_chunk(&self.timing, &mut st.grid, &mut st.restart, chunk)?;
+        self.archive(st);
+        let track = &mut st.tracks[i];
         if applied.stored == 0 {
             // Published only when something changed: a restart may have closed the
             // segment in progress while the new stream waits for its first key frame.
@@ -374,6 +461,7 @@ impl Channel {
             return;
         };
         if st.tracks[i].interrupt() {
+            self.archive(&mut st);
             tracing::warn!(
                 "channel {}: the upload of track '{id}' broke; its segment in progress ends here",
                 self.name

@@ -22,25 +22,73 @@ pub use growing::{ChunkMark, ChunkTimes, End, Granularity, Growing, Reader, Step
 pub use track::{InitVersion, LiveTrack};
 
 use crate::config::Config;
+use crate::dvr::Dvr;
 use crate::error::IngestError;
 
 /// All channels of one origin.
 #[derive(Debug)]
 pub struct Origin {
     config: Config,
+    /// The DVR, with `--dvr-dir`.
+    dvr: Option<Arc<Dvr>>,
     channels: Mutex<HashMap<String, Arc<Channel>>>,
     /// Bumped whenever a channel is created, so callers can await a channel's arrival.
     created: tokio::sync::watch::Sender<u64>,
 }
 
 impl Origin {
-    /// An origin with no channels.
+    /// An origin with no channels and no DVR (whatever `config.dvr` says).
     pub fn new(config: Config) -> Self {
         Origin {
             config,
+            dvr: None,
             channels: Mutex::new(HashMap::new()),
             created: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// An origin with the DVR of `config.dvr` (if any): its directory opened, its index
+    /// rebuilt, and every channel it holds continued (same anchor, cadence, numbers
+    /// and URLs; the live edge resumes when the encoder reconnects). Fails when the
+    /// DVR directory cannot be created or read.
+    pub fn open(config: Config) -> Result<Self, crate::dvr::DvrError> {
+        let Some(dvr_cfg) = config.dvr.clone() else {
+            return Ok(Origin::new(config));
+        };
+        let (dvr, restored) = Dvr::open(dvr_cfg)?;
+        let dvr = Arc::new(dvr);
+        let origin = Origin {
+            dvr: Some(dvr.clone()),
+            ..Origin::new(config)
+        };
+        {
+            let mut map = origin.lock();
+            for rc in restored.iter().take(origin.config.limits.max_channels) {
+                let ch = Channel::restored(
+                    rc,
+                    origin.config.timing,
+                    &origin.config.limits,
+                    origin.byterange(&rc.name),
+                    Some(dvr.clone()),
+                );
+                if !ch.snapshot().tracks.is_empty() {
+                    map.insert(rc.name.clone(), Arc::new(ch));
+                }
+            }
+        }
+        Ok(origin)
+    }
+
+    /// The DVR, if configured.
+    pub fn dvr(&self) -> Option<&Arc<Dvr>> {
+        self.dvr.as_ref()
+    }
+
+    fn byterange(&self, name: &str) -> bool {
+        self.config
+            .byterange_parts
+            .iter()
+            .any(|c| c == name || c == "*")
     }
 
     /// The origin's configuration.
@@ -67,12 +115,14 @@ impl Origin {
                 limits.max_channels
             )));
         }
-        let byterange = self
-            .config
-            .byterange_parts
-            .iter()
-            .any(|c| c == name || c == "*");
-        let ch = Arc::new(Channel::new(name, self.config.timing, limits, byterange));
+        let byterange = self.byterange(name);
+        let ch = Arc::new(Channel::new(
+            name,
+            self.config.timing,
+            limits,
+            byterange,
+            self.dvr.clone(),
+        ));
         map.insert(name.to_string(), ch.clone());
         drop(map);
         self.created.send_modify(|n| *n += 1);

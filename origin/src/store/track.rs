@@ -49,6 +49,8 @@ pub struct LiveTrack {
     pub last_activity_us: i64,
     /// Changes whenever the track's timeline does (per-rendition wake-ups).
     changed: watch::Sender<u64>,
+    /// Segments completed since the DVR last took them ([`LiveTrack::take_completed`]).
+    completed: Vec<u64>,
 }
 
 /// What an encoder restart needs to know of the whole channel, so that all of its
@@ -127,7 +129,70 @@ impl LiveTrack {
             duplicates_dropped: 0,
             last_activity_us: now_us,
             changed: watch::Sender::new(0),
+            completed: Vec::new(),
         })
+    }
+
+    /// A track continued from the DVR after a restart: its init versions and its newest
+    /// stored segment (held in memory again, so that numbering, discontinuity sequence
+    /// and period continue where they were, and an encoder that reconnects continues
+    /// after it with a discontinuity).
+    pub fn restored(rt: &crate::dvr::RestoredTrack, now_us: i64) -> Result<Self, IngestError> {
+        let (stored, bytes) = rt
+            .last
+            .as_ref()
+            .ok_or_else(|| IngestError::Unsupported(format!("track '{}' has no stored segment", rt.meta.id)))?;
+        let mut inits = Vec::new();
+        for (id, b) in &rt.inits {
+            let info = stored_init(b).ok_or_else(|| {
+                IngestError::Unsupported(format!("stored init {} of '{}' does not parse", manifest::init_uri(*id), rt.meta.id))
+            })?;
+            single_track(&info)?;
+            inits.push(InitVersion {
+                id: *id,
+                bytes: b.clone(),
+                info,
+            });
+        }
+        let seg = stored.past.segment.as_ref().clone();
+        if inits.last().is_none_or(|v| v.id != seg.init) {
+            return Err(IngestError::Unsupported(format!(
+                "the init of the newest stored segment of '{}' is missing",
+                rt.meta.id
+            )));
+        }
+        let timeline =
+            TrackTimeline::restored(rt.meta.clone(), seg.clone(), stored.past.period, stored.past.period_start);
+        let g = Growing::new();
+        let times = ChunkTimes {
+            start: seg.start,
+            end: seg.end(),
+        };
+        g.append(0, vec![bytes.clone()], times);
+        g.end_period();
+        if let Some(s) = timeline.segments.back() {
+            g.sync(s);
+        }
+        Ok(LiveTrack {
+            timeline,
+            media: VecDeque::from([g]),
+            inits,
+            declared_bitrate: None,
+            meter: Meter::default(),
+            offset: 0,
+            // The next chunk comes from a reconnected encoder: its clock may restart.
+            rebase_pending: true,
+            next_sequence: 1,
+            duplicates_dropped: 0,
+            last_activity_us: now_us,
+            changed: watch::Sender::new(0),
+            completed: Vec::new(),
+        })
+    }
+
+    /// The segments completed since the last call (for the DVR), oldest first.
+    pub fn take_completed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.completed)
     }
 
     /// The init new media is read with.
@@ -363,6 +428,7 @@ impl LiveTrack {
     fn completed(&mut self, msn: u64) {
         if let Some(s) = self.timeline.segment(msn) {
             self.meter.complete(s, self.timeline.meta.timescale);
+            self.completed.push(msn);
         }
     }
 
@@ -521,6 +587,23 @@ impl Run {
             _ => self.ranges.push(range),
         }
     }
+}
+
+/// The parsed `moov` of a stored init segment (`ftyp` + `moov`, as received).
+fn stored_init(bytes: &[u8]) -> Option<cmaf::InitSegment> {
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let cmaf::Scan::Header(h) = cmaf::scan_header(rest, u64::MAX).ok()? else {
+            return None;
+        };
+        let size = usize::try_from(h.size).ok()?;
+        if &h.kind == b"moov" {
+            return cmaf::parse_init(rest.get(..size)?).ok();
+        }
+        at = at.checked_add(size)?;
+    }
+    None
 }
 
 /// The one track of an init segment, if it is audio or video.

@@ -4,6 +4,7 @@ use manifest::dash::MpdOptions;
 use manifest::headers::DASH_MPD;
 use manifest::policy;
 use timeline::TimingConfig;
+use timeline::history::Span;
 
 use super::render_cache::RenderCache;
 use super::{Manifest, channel_manifest};
@@ -16,13 +17,13 @@ use crate::store::Origin;
 pub async fn mpd(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
+    (name, span): (&str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
     let opts = MpdOptions {
         time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    channel_manifest(origin, cache, name, cfg, ("mpd", DASH_MPD), |snap| {
+    channel_manifest(origin, cache, (name, span), cfg, ("mpd", DASH_MPD), |snap| {
         Ok(manifest::dash::mpd(snap, &opts)?)
     })
     .await

@@ -4,6 +4,7 @@
 use manifest::hesp::{HESP_MANIFEST, HespOptions};
 use manifest::policy;
 use timeline::TimingConfig;
+use timeline::history::Span;
 
 use super::render_cache::RenderCache;
 use super::{Manifest, channel_manifest};
@@ -15,13 +16,13 @@ use crate::store::Origin;
 pub async fn hesp(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
+    (name, span): (&str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
     let opts = HespOptions {
         time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    channel_manifest(origin, cache, name, cfg, ("hesp", HESP_MANIFEST), |snap| {
+    channel_manifest(origin, cache, (name, span), cfg, ("hesp", HESP_MANIFEST), |snap| {
         Ok(manifest::hesp::hesp_manifest(snap, &opts)?)
     })
     .await

@@ -4,6 +4,7 @@
 use manifest::headers::HLS_PLAYLIST;
 use manifest::hls::Directives;
 use timeline::TimingConfig;
+use timeline::history::Span;
 
 use super::render_cache::RenderCache;
 use super::{Manifest, channel_manifest, track_manifest};
@@ -14,10 +15,10 @@ use crate::store::Origin;
 pub async fn master(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
+    (name, span): (&str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    channel_manifest(origin, cache, name, cfg, ("master", HLS_PLAYLIST), |snap| {
+    channel_manifest(origin, cache, (name, span), cfg, ("master", HLS_PLAYLIST), |snap| {
         Ok(manifest::hls::multivariant_playlist(snap)?)
     })
     .await
@@ -31,8 +32,7 @@ pub async fn master(
 pub async fn media(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
-    track: &str,
+    (name, track, span): (&str, &str, Option<Span>),
     directives: &Directives,
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
@@ -40,7 +40,7 @@ pub async fn media(
     track_manifest(
         origin,
         cache,
-        (name, track),
+        (name, track, span),
         (directives, cfg),
         &key,
         |snap| Ok(manifest::hls::media_playlist(snap, track, directives.skip)?),

@@ -6,6 +6,7 @@
 use manifest::headers::HLS_PLAYLIST;
 use manifest::hls::Directives;
 use timeline::TimingConfig;
+use timeline::history::Span;
 
 use super::render_cache::RenderCache;
 use super::{Manifest, channel_manifest, track_manifest};
@@ -16,13 +17,13 @@ use crate::store::Origin;
 pub async fn master(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
+    (name, span): (&str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
     channel_manifest(
         origin,
         cache,
-        name,
+        (name, span),
         cfg,
         ("lhls-master", HLS_PLAYLIST),
         |snap| Ok(manifest::hls::lhls_multivariant_playlist(snap)?),
@@ -35,13 +36,12 @@ pub async fn master(
 pub async fn media(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
-    track: &str,
+    (name, track, span): (&str, &str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
     let key = format!("{track}/lhls");
     let none = Directives::default();
-    track_manifest(origin, cache, (name, track), (&none, cfg), &key, |snap| {
+    track_manifest(origin, cache, (name, track, span), (&none, cfg), &key, |snap| {
         Ok(manifest::hls::lhls_media_playlist(snap, track)?)
     })
     .await

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode};
 use manifest::policy::Failure;
+use timeline::ChannelSnapshot;
+use timeline::history::Span;
 
 pub use dash::mpd;
 pub use hesp::hesp;
@@ -59,18 +61,25 @@ impl Manifest {
 
 /// A channel-wide manifest (a multivariant playlist, the MPD): held by the start-up
 /// hold, rendered once per snapshot under `key`, with the non-blocking lifetime of the
-/// target duration it announces.
+/// target duration it announces. With a start-over `span`, rendered from the snapshot
+/// extended over the DVR ([`start_over`]), per request (spans are the clients').
 async fn channel_manifest(
     origin: &Origin,
     cache: &RenderCache,
-    name: &str,
+    (name, span): (&str, Option<Span>),
     cfg: &timeline::TimingConfig,
     (key, content_type): (&str, &'static str),
     render: impl FnOnce(&timeline::ChannelSnapshot) -> Result<String, ServeError>,
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = ready::settled(&ch, cfg).await;
-    let rendered = cache.get_or_render(name, key, snap.version, || render(&snap))?;
+    let rendered = match span {
+        Some(span) => {
+            let wide = start_over(origin, &snap, span);
+            Arc::new(Rendered::new(snap.version, render(&wide)?))
+        }
+        None => cache.get_or_render(name, key, snap.version, || render(&snap))?,
+    };
     Ok(Manifest {
         rendered,
         content_type,
@@ -79,19 +88,25 @@ async fn channel_manifest(
 }
 
 /// A rendition's playlist: held until the rendition can answer `directives`
-/// ([`ready::hold_for`]), rendered once per snapshot under `key`, with the lifetime of a
-/// blocking or non-blocking answer.
+/// ([`ready::hold_for`]), rendered once per snapshot under `key` (per request with a
+/// start-over `span`), with the lifetime of a blocking or non-blocking answer.
 async fn track_manifest(
     origin: &Origin,
     cache: &RenderCache,
-    (name, track): (&str, &str),
+    (name, track, span): (&str, &str, Option<Span>),
     (directives, cfg): (&manifest::hls::Directives, &timeline::TimingConfig),
     key: &str,
     render: impl FnOnce(&timeline::ChannelSnapshot) -> Result<String, ServeError>,
 ) -> Result<Manifest, ServeError> {
     let ch = channel(origin, name)?;
     let snap = ready::hold_for(&ch, track, directives, cfg).await?;
-    let rendered = cache.get_or_render(name, key, snap.version, || render(&snap))?;
+    let rendered = match span {
+        Some(span) => {
+            let wide = start_over(origin, &snap, span);
+            Arc::new(Rendered::new(snap.version, render(&wide)?))
+        }
+        None => cache.get_or_render(name, key, snap.version, || render(&snap))?,
+    };
     Ok(Manifest {
         rendered,
         content_type: manifest::headers::HLS_PLAYLIST,
@@ -100,6 +115,24 @@ async fn track_manifest(
             directives.is_blocking(),
         ),
     })
+}
+
+/// `snap` reaching back over `span` into the DVR (as far as it holds: without a DVR,
+/// the live window alone, marked as a start-over).
+pub fn start_over(origin: &Origin, snap: &ChannelSnapshot, span: Span) -> ChannelSnapshot {
+    snap.start_over(span, |track| {
+        origin
+            .dvr()
+            .map(|d| d.history(&snap.channel, track))
+            .unwrap_or_default()
+    })
+}
+
+/// The start-over span `query` asks for (`None`: live), refused with 400 when
+/// malformed. `allow_end`: false for the always-dynamic MPD and HESP manifest.
+pub fn span(query: &str, allow_end: bool) -> Result<Option<Span>, ServeError> {
+    manifest::start_over::span(query, crate::clock::now_us(), allow_end)
+        .map_err(|e| ServeError::Manifest(e.into()))
 }
 
 /// The channel `name`, or the policy's unknown-channel failure.

@@ -33,6 +33,22 @@ pub struct Rendered {
     pub gzip: Bytes,
 }
 
+impl Rendered {
+    /// `text` rendered from snapshot `version`, and its gzip encoding.
+    pub fn new(version: u64, text: String) -> Self {
+        let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 3), Compression::fast());
+        let gzip = match gz.write_all(text.as_bytes()).and_then(|_| gz.finish()) {
+            Ok(v) => Bytes::from(v),
+            Err(_) => Bytes::new(),
+        };
+        Rendered {
+            version,
+            plain: Bytes::from(text),
+            gzip,
+        }
+    }
+}
+
 /// The newest rendering of one manifest.
 type Slot = Mutex<Option<Arc<Rendered>>>;
 
@@ -92,17 +108,7 @@ impl RenderCache {
         if let Some(hit) = cur.as_ref().filter(|r| r.version == version) {
             return Ok(hit.clone());
         }
-        let text = render()?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 3), Compression::fast());
-        let gzip = match gz.write_all(text.as_bytes()).and_then(|_| gz.finish()) {
-            Ok(v) => Bytes::from(v),
-            Err(_) => Bytes::new(),
-        };
-        let r = Arc::new(Rendered {
-            version,
-            plain: Bytes::from(text),
-            gzip,
-        });
+        let r = Arc::new(Rendered::new(version, render()?));
         // A request that waited on an older snapshot must not replace a newer rendering.
         if cur.as_ref().is_none_or(|old| old.version < version) {
             *cur = Some(r.clone());

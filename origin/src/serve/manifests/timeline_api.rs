@@ -11,7 +11,9 @@
 //! exactly as the origin holds its own master, so an edge renders the same master.
 //! `Accept: application/vnd.weir.timeline+postcard` selects the compact binary encoding
 //! (what weir's edge component asks for). Statuses and cache lifetimes are those of the
-//! playlist the request stands for ([`manifest::policy`]).
+//! playlist the request stands for ([`manifest::policy`]). `start=` (and `end=`) ask
+//! for the start-over snapshot ([`manifest::start_over`]): the same span the origin
+//! would render.
 
 use std::sync::Arc;
 
@@ -45,6 +47,12 @@ pub async fn timeline(
         Some(id) => super::ready::hold_for(&ch, id, directives, cfg).await?,
         None if wants_startup_hold(query) => super::ready::settled(&ch, cfg).await,
         None => ch.snapshot(),
+    };
+    // A start-over request for the edge: the snapshot reaching back into the DVR, which
+    // the edge renders exactly as the origin would.
+    let snap = match super::span(query, true)? {
+        Some(span) => Arc::new(super::start_over(origin, &snap, span)),
+        None => snap,
     };
     let format = Format::negotiate(accept);
     let body = match &rendition {

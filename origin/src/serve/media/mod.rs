@@ -1,10 +1,13 @@
 //! Media objects: init segment, segment and part responses, read from the store's
-//! growing objects (held until they exist), with byte ranges of segments.
+//! growing objects (held until they exist), with byte ranges of segments; segments
+//! that left memory from the DVR's files (`disk`).
 
+mod disk;
 mod hesp;
 mod range;
 mod ranged;
 
+pub use disk::Conditions;
 pub use hesp::hesp_packet;
 pub use range::ByteRange;
 
@@ -15,6 +18,7 @@ use timeline::{ChannelSnapshot, MediaKind, TimingConfig};
 
 use super::hold;
 use super::response::ok;
+use crate::dvr::Dvr;
 use crate::error::ServeError;
 use crate::http::{Body, chunks};
 use crate::store::{Channel, End, Granularity, Growing, Origin};
@@ -46,26 +50,72 @@ pub fn media_cache(snap: &ChannelSnapshot) -> String {
 }
 
 /// `/{channel}/{track}/init-{id}.mp4` (immutable: one init version) or `init.mp4` (the
-/// current init, which changes when the encoder's parameters do).
-pub fn init(
+/// current init, which changes when the encoder's parameters do). An init version no
+/// longer held in memory is served from the DVR while a stored segment refers to it.
+pub async fn init(
     origin: &Origin,
     name: &str,
     track: &str,
     version: Option<u32>,
+    cond: &Conditions,
 ) -> Result<hyper::Response<Body>, ServeError> {
-    let ch = channel(origin, name)?;
-    let bytes = ch.init(track, version).ok_or_else(|| {
-        ServeError::NotFound(match version {
+    let held = origin
+        .channel(name)
+        .and_then(|ch| Some((ch.init(track, version)?, content_type(&ch.snapshot(), track))));
+    let Some((bytes, ct)) = held else {
+        if let (Some(v), Some(dvr)) = (version, origin.dvr())
+            && let Some(path) = dvr.init_path(name, track, v)
+        {
+            return disk::init(dvr, &path, v, stored_type(dvr, name, track), cond).await;
+        }
+        return Err(ServeError::NotFound(match version {
             Some(v) => format!("init segment {} of '{track}'", manifest::init_uri(v)),
             None => format!("init segment of '{track}'"),
-        })
-    })?;
-    let ct = content_type(&ch.snapshot(), track);
+        }));
+    };
     let cache = match version {
         Some(_) => "public, max-age=31536000, immutable",
         None => "public, max-age=1",
     };
     Ok(ok(ct, cache, chunks(vec![bytes])))
+}
+
+/// The media type of a track the DVR stores.
+fn stored_type(dvr: &Dvr, name: &str, track: &str) -> &'static str {
+    match dvr.kind(name, track) {
+        Some(MediaKind::Audio) => AUDIO_MP4,
+        _ => VIDEO_MP4,
+    }
+}
+
+/// Segment `msn` from the DVR when it is no longer (or, after a restart, not) in
+/// memory: `None` when memory has it or the DVR does not.
+async fn from_disk(
+    origin: &Origin,
+    (name, track): (&str, &str),
+    (msn, form): (u64, Form),
+    cond: &Conditions,
+) -> Option<Result<hyper::Response<Body>, ServeError>> {
+    let dvr = origin.dvr()?;
+    if origin.channel(name).is_some_and(|c| c.object(track, msn).is_some()) {
+        return None;
+    }
+    let s = dvr.lookup(name, track, msn)?;
+    let what = format!("segment {msn} of '{track}'");
+    if let Some(expected) = form.period()
+        && s.past.period != expected
+    {
+        return Some(Err(ServeError::NotFound(format!(
+            "{what} is in Period {}, not {expected} (reload the MPD)",
+            s.past.period
+        ))));
+    }
+    // The last stored segment of a Presentation ends HESP's continuation with its event.
+    let next_period = dvr.lookup(name, track, msn + 1).map(|n| n.past.period);
+    let trailer = form
+        .trailer()
+        .filter(|_| next_period.is_some_and(|p| p != s.past.period));
+    Some(disk::segment(dvr, &s, stored_type(dvr, name, track), cond, trailer).await)
 }
 
 /// Checks that `msn` is worth waiting for: not expired, not too far ahead.
@@ -164,12 +214,15 @@ impl Form {
 /// `p{period}/hesp-seg-`: HESP's ([`Form`]).
 pub async fn segment(
     origin: &Origin,
-    name: &str,
-    track: &str,
+    (name, track): (&str, &str),
     (msn, form): (u64, Form),
-    range: Option<ByteRange>,
+    cond: &Conditions,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
+    if let Some(r) = from_disk(origin, (name, track), (msn, form), cond).await {
+        return r;
+    }
+    let range = cond.range;
     let ch = channel(origin, name)?;
     let what = format!("segment {msn} of '{track}'");
     let snap = ch.snapshot();
