@@ -13,7 +13,9 @@ INGEST="${WEIR_INGEST:-127.0.0.1:8081}"
 ORIGIN="${WEIR_ORIGIN_LISTEN:-127.0.0.1:8082}"
 CH=demo
 
-./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --origin-listen "$ORIGIN" --web web --spin spin.toml &
+# The DVR keeps 2 hours of every rendition on disk (start-over, catch-up, restarts).
+./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --origin-listen "$ORIGIN" --web web --spin spin.toml \
+  --dvr-dir target/demo-dvr &
 WEIR=$!
 FFMPEG=
 cleanup() { [ -n "$FFMPEG" ] && kill "$FFMPEG" 2>/dev/null; kill "$WEIR" 2>/dev/null; wait 2>/dev/null; }
@@ -50,6 +52,9 @@ weir is live (Ctrl-C stops weir and the test source):
   DASH / LL-DASH: http://$PLAY/$CH/manifest.mpd
   L-HLS: http://$PLAY/$CH/lhls.m3u8
   HESP: http://$PLAY/$CH/hesp.json
+  start-over (DVR, 2 h on disk in target/demo-dvr): http://$PLAY/?channel=$CH&player=hls&start=0
+    http://$PLAY/$CH/master.m3u8?start=0   http://$PLAY/$CH/manifest.mpd?start=0
+    (start= also takes Unix seconds or an ISO 8601 time; &end= bounds an HLS catch-up)
   time: http://$PLAY/time
 Manifests above are rendered by the Wasm component (response header x-weir-render);
 the origin's native rendering of the same channel: http://$ORIGIN/$CH/master.m3u8

@@ -132,13 +132,18 @@ impl Config {
                     cfg.public_url = Some(value.trim_end_matches('/').to_string())
                 }
                 "--dvr-dir" => {
-                    let window_s = cfg.dvr.as_ref().map_or(crate::dvr::DEFAULT_WINDOW_S, |d| d.window_s);
+                    let window_s = cfg
+                        .dvr
+                        .as_ref()
+                        .map_or(crate::dvr::DEFAULT_WINDOW_S, |d| d.window_s);
                     cfg.dvr = Some(crate::dvr::DvrConfig {
                         dir: value.into(),
                         window_s,
                     })
                 }
-                "--dvr-window" => dvr_window = Some(value.parse().map_err(|_| bad("number of seconds"))?),
+                "--dvr-window" => {
+                    dvr_window = Some(value.parse().map_err(|_| bad("number of seconds"))?)
+                }
                 _ => return Err(ConfigError(format!("unknown option {flag}"))),
             }
         }

@@ -36,9 +36,21 @@ async fn play(
     seconds: u32,
     switch_at: Option<u32>,
 ) -> (Vec<Value>, Vec<Value>, Value) {
+    play_seeking(url, seconds, switch_at, "").await
+}
+
+/// [`play`], with the driver's `SEEKS` plan (see `tests/browser/play.mjs`).
+async fn play_seeking(
+    url: String,
+    seconds: u32,
+    switch_at: Option<u32>,
+    seeks: &str,
+) -> (Vec<Value>, Vec<Value>, Value) {
     let script = tools::repo().join("tests/browser/play.mjs");
+    let seeks = seeks.to_string();
     let out = tokio::task::spawn_blocking(move || {
         let mut c = Command::new("node");
+        c.env("SEEKS", seeks);
         c.arg(script).arg(url).arg(seconds.to_string());
         if let Some(s) = switch_at {
             c.arg(s.to_string());
@@ -657,4 +669,92 @@ async fn hesp_reference_client_plays_a_minute_with_a_rendition_switch() {
         mean < HESP_MAX_MEAN_LATENCY_S,
         "HESP live latency mean {mean:.2} s"
     );
+}
+
+/// Start-over from the DVR in Chromium, hls.js at its defaults: the start-over playlist
+/// (`?start=0`) of a channel with a minute on disk and 12 s in memory starts at its
+/// beginning (`EXT-X-START`), a seek goes near the live edge, then one 45 s back (into
+/// segments served from disk), and playback goes on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_js_seeks_back_45_s_into_the_dvr() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tools::repo()
+        .join("target/test-dvr")
+        .join(format!("browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = origin::Config {
+        web: Some(tools::repo().join("web")),
+        ..origin::Config::default()
+    };
+    config.timing.window_segments = 3;
+    config.dvr = Some(origin::dvr::DvrConfig {
+        dir: dir.clone(),
+        window_s: 120,
+    });
+    let o = TestOrigin::start_config(config).await;
+    let ingest = format!("http://{}/ingest/dvr", o.ingest);
+    let _encoder = tools::spawn_encoder(tools::ffmpeg_long_post(&ingest, 150));
+    // A minute of each rendition on disk (2 s segments), by the DVR's own signal.
+    let dvr = o.origin.dvr().expect("a DVR").clone();
+    let mut handled = dvr.handled();
+    let written = || {
+        dvr.stats()
+            .segments_written
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        handled.wait_for(|_| written() >= 3 * 30),
+    )
+    .await
+    .expect("a minute stored")
+    .expect("writer alive");
+    let url = format!("http://{}/?channel=dvr&player=hls&start=0", o.playback);
+    let (samples, errors, _) = play_seeking(url, 26, None, "6:end-4,14:back-45").await;
+    assert!(errors.is_empty(), "page errors: {errors:?}");
+    let behind = |s: &Value| {
+        let now = s["now"].as_f64().unwrap_or(0.0);
+        s["playingDate"].as_f64().map(|d| (now - d) / 1000.0)
+    };
+    let at = |i: usize| {
+        samples
+            .get(i)
+            .unwrap_or_else(|| panic!("sample {i}: {samples:?}"))
+    };
+    // Started at the beginning of the window, a minute behind live.
+    let start = behind(at(4)).expect("playing after 5 s");
+    assert!(start >= 50.0, "start-over began {start:.1} s behind live");
+    // Near the live edge after the first seek.
+    let near = behind(at(12)).expect("playing after the jump");
+    assert!(
+        near <= 20.0,
+        "{near:.1} s behind live after seeking to the end"
+    );
+    // 45 s back, and playing on from there: frames decode, the position advances.
+    let (a, b) = (at(18), at(25));
+    let back = behind(b).expect("playing after the seek back");
+    assert!(
+        (near + 35.0..=near + 60.0).contains(&back),
+        "{back:.1} s behind live after seeking 45 s back from {near:.1}"
+    );
+    let advanced =
+        b["currentTime"].as_f64().unwrap_or(0.0) - a["currentTime"].as_f64().unwrap_or(0.0);
+    let frames =
+        b["decodedFrames"].as_u64().unwrap_or(0) - a["decodedFrames"].as_u64().unwrap_or(0);
+    assert!(
+        advanced >= 5.0,
+        "played {advanced:.1} s in 7 s after the seek back"
+    );
+    assert!(
+        frames >= 150,
+        "{frames} frames decoded in 7 s after the seek back"
+    );
+    assert!(
+        dvr.stats()
+            .served
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "segments came from disk"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -80,9 +80,7 @@ pub fn names_blocking_directive(query: &str) -> bool {
 pub fn directive_query(query: &str) -> String {
     let mut kept: Vec<&str> = query
         .split('&')
-        .filter(|p| {
-            p.starts_with("_HLS_") || p.starts_with("start=") || p.starts_with("end=")
-        })
+        .filter(|p| p.starts_with("_HLS_") || p.starts_with("start=") || p.starts_with("end="))
         .collect();
     kept.sort_unstable();
     kept.join("&")

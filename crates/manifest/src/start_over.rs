@@ -39,7 +39,10 @@ pub fn span(query: &str, now_us: i64, allow_end: bool) -> Result<Option<Span>, S
             .split('&')
             .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
             .map(|v| {
-                let v = v.replace("%3A", ":").replace("%3a", ":").replace("%2B", "+");
+                let v = v
+                    .replace("%3A", ":")
+                    .replace("%3a", ":")
+                    .replace("%2B", "+");
                 timeline::time::parse_instant_us(&v)
                     .ok_or(StartOverError::Malformed(name, v.to_string()))
             })
@@ -94,14 +97,32 @@ mod tests {
         assert_eq!(s.end_us, Some(1_795_382_400_000_000));
         assert_eq!(s.query(), "start=1795382000&end=1795382400");
         assert_eq!(
-            span("start=2026-11-22T21%3A00%3A00Z", NOW, false).unwrap().unwrap().start_us,
+            span("start=2026-11-22T21%3A00%3A00Z", NOW, false)
+                .unwrap()
+                .unwrap()
+                .start_us,
             1_795_381_200_000_000
         );
-        assert!(matches!(span("start=yesterday", NOW, true), Err(StartOverError::Malformed("start", _))));
-        assert_eq!(span("end=5", NOW, true), Err(StartOverError::EndWithoutStart));
-        assert_eq!(span("start=9&end=5", NOW, true), Err(StartOverError::EmptySpan));
-        assert_eq!(span("start=1995382000", NOW, true), Err(StartOverError::Future));
-        assert_eq!(span("start=0&end=5", NOW, false), Err(StartOverError::EndNotServed));
+        assert!(matches!(
+            span("start=yesterday", NOW, true),
+            Err(StartOverError::Malformed("start", _))
+        ));
+        assert_eq!(
+            span("end=5", NOW, true),
+            Err(StartOverError::EndWithoutStart)
+        );
+        assert_eq!(
+            span("start=9&end=5", NOW, true),
+            Err(StartOverError::EmptySpan)
+        );
+        assert_eq!(
+            span("start=1995382000", NOW, true),
+            Err(StartOverError::Future)
+        );
+        assert_eq!(
+            span("start=0&end=5", NOW, false),
+            Err(StartOverError::EndNotServed)
+        );
         assert_eq!(span("start=0", NOW, false).unwrap().unwrap().start_us, 0);
     }
 }

@@ -81,7 +81,12 @@ impl ChannelSnapshot {
     }
 
     /// Track `t` over `span`, and whether its media reaches the span's end.
-    fn span_of(&self, t: &TrackSnapshot, past: &[PastSegment], span: Span) -> (TrackSnapshot, bool) {
+    fn span_of(
+        &self,
+        t: &TrackSnapshot,
+        past: &[PastSegment],
+        span: Span,
+    ) -> (TrackSnapshot, bool) {
         let ts = t.meta.timescale;
         let wall = |ticks: u64| self.wallclock_us(ticks, ts).unwrap_or(i64::MIN);
         let wanted = |s: &Segment| {
@@ -101,8 +106,7 @@ impl ChannelSnapshot {
                 Arc::make_mut(&mut seg).discontinuity = !seg.discontinuity;
             }
             if out.segments.is_empty() {
-                out.discontinuity_sequence =
-                    p.period.saturating_sub(u64::from(seg.discontinuity));
+                out.discontinuity_sequence = p.period.saturating_sub(u64::from(seg.discontinuity));
             }
             if p.period > 0 && !out.period_starts.iter().any(|&(d, _)| d == p.period) {
                 out.period_starts.push((p.period, p.period_start));

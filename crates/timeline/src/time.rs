@@ -189,8 +189,18 @@ mod tests {
             parse_instant_us("2026-11-22T22:30:00+01:00"),
             Some(1_795_383_000_000_000)
         );
-        assert_eq!(parse_instant_us("2000-02-29T00:00:00Z"), Some(951_782_400_000_000));
-        for bad in ["", "-5", "abc", "2026-13-01T00:00:00Z", "2026-11-22T25:00:00Z", "1e9"] {
+        assert_eq!(
+            parse_instant_us("2000-02-29T00:00:00Z"),
+            Some(951_782_400_000_000)
+        );
+        for bad in [
+            "",
+            "-5",
+            "abc",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T25:00:00Z",
+            "1e9",
+        ] {
             assert_eq!(parse_instant_us(bad), None, "{bad}");
         }
     }

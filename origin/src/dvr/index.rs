@@ -40,7 +40,13 @@ pub struct Stored {
 
 impl Stored {
     /// The entry of file `path` named `name`, of `bytes` bytes, on `meta`'s clock.
-    pub fn from_name(name: SegmentName, path: PathBuf, bytes: u64, ts: u32, meta: &ChannelMeta) -> Self {
+    pub fn from_name(
+        name: SegmentName,
+        path: PathBuf,
+        bytes: u64,
+        ts: u32,
+        meta: &ChannelMeta,
+    ) -> Self {
         let end = name.start.saturating_add(name.duration);
         let us = i64::try_from(timeline::time::to_micros(end, ts)).unwrap_or(i64::MAX);
         Stored {
@@ -102,7 +108,11 @@ impl TrackIndex {
     pub fn insert(&mut self, mut s: Stored) {
         let msn = s.past.segment.msn;
         let at = self.segments.partition_point(|o| o.past.segment.msn < msn);
-        if self.segments.get(at).is_some_and(|o| o.past.segment.msn == msn) {
+        if self
+            .segments
+            .get(at)
+            .is_some_and(|o| o.past.segment.msn == msn)
+        {
             let old = self.segments.remove(at).expect("present");
             self.bytes -= old.bytes;
         }
@@ -126,7 +136,11 @@ impl TrackIndex {
     /// Removes and returns the segments whose media ended before `before_us`.
     pub fn expire(&mut self, before_us: i64) -> Vec<Stored> {
         let mut out = Vec::new();
-        while self.segments.front().is_some_and(|s| s.wall_end_us < before_us) {
+        while self
+            .segments
+            .front()
+            .is_some_and(|s| s.wall_end_us < before_us)
+        {
             let s = self.segments.pop_front().expect("present");
             self.bytes -= s.bytes;
             out.push(s);
@@ -205,13 +219,20 @@ mod tests {
         t.insert(stored(2, 0));
         assert_eq!(t.len(), 5);
         assert_eq!(t.bytes(), 50);
-        let flags: Vec<bool> = t.history().iter().map(|p| p.segment.discontinuity).collect();
+        let flags: Vec<bool> = t
+            .history()
+            .iter()
+            .map(|p| p.segment.discontinuity)
+            .collect();
         assert_eq!(flags, [false, false, false, true, false]);
         assert_eq!(t.get(4).map(|s| s.past.period), Some(1));
         assert!(t.get(9).is_none());
         // Segment n ends at (n + 1) s.
         let gone = t.expire(3_500_000);
-        assert_eq!(gone.iter().map(|s| s.past.segment.msn).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            gone.iter().map(|s| s.past.segment.msn).collect::<Vec<_>>(),
+            [1, 2]
+        );
         assert_eq!(t.len(), 3);
         assert_eq!(t.bytes(), 30);
     }

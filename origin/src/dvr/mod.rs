@@ -84,7 +84,8 @@ impl Dvr {
     /// already left the window, and starts the writer thread. Returns what each
     /// channel needs to continue.
     pub fn open(config: DvrConfig) -> Result<(Dvr, Vec<RestoredChannel>), DvrError> {
-        let window_us = i64::try_from(config.window_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let window_us =
+            i64::try_from(config.window_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         let now = crate::clock::now_us();
         let (idx, restored) = restore::scan(&config.dir, now.saturating_sub(window_us))?;
         let index = Arc::new(Mutex::new(idx));
@@ -301,10 +302,17 @@ pub(crate) mod tests {
         assert_eq!(t.inits.last().map(|i| i.0), Some(7));
         let h = dvr.history("c", "v");
         assert_eq!(h.first().map(|p| p.segment.msn), Some(70));
-        assert!(h.iter().find(|p| p.segment.msn == 90).unwrap().segment.discontinuity);
+        assert!(
+            h.iter()
+                .find(|p| p.segment.msn == 90)
+                .unwrap()
+                .segment
+                .discontinuity
+        );
         assert!(!dir.join("c/v/.junk.m4s.tmp").exists());
         assert_eq!(
-            dvr.lookup("c", "v", 95).map(|s| std::fs::read(s.path).unwrap()),
+            dvr.lookup("c", "v", 95)
+                .map(|s| std::fs::read(s.path).unwrap()),
             Some(b"seg095".to_vec())
         );
         let _ = std::fs::remove_dir_all(&dir);

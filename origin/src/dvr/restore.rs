@@ -11,9 +11,9 @@ use std::path::Path;
 use bytes::Bytes;
 use timeline::TrackMeta;
 
+use super::DvrError;
 use super::index::{ChannelIndex, ChannelMeta, Stored, TrackIndex};
 use super::layout::{self, SegmentName};
-use super::DvrError;
 
 /// What a channel had on disk: enough to continue it (see `store::Channel::restored`).
 #[derive(Debug, Clone)]
@@ -58,7 +58,11 @@ pub fn scan(
         let meta: ChannelMeta = match read_json(&entry.path().join(layout::CHANNEL_FILE)) {
             Some(m) => m,
             None => {
-                tracing::warn!("dvr: {} has no readable {}; skipped", entry.path().display(), layout::CHANNEL_FILE);
+                tracing::warn!(
+                    "dvr: {} has no readable {}; skipped",
+                    entry.path().display(),
+                    layout::CHANNEL_FILE
+                );
                 continue;
             }
         };
@@ -69,7 +73,11 @@ pub fn scan(
         let mut tracks = Vec::new();
         for t in std::fs::read_dir(entry.path()).map_err(io)?.flatten() {
             let path = t.path();
-            let Some(track_meta) = path.is_dir().then(|| read_json::<TrackMeta>(&path.join(layout::TRACK_FILE))).flatten() else {
+            let Some(track_meta) = path
+                .is_dir()
+                .then(|| read_json::<TrackMeta>(&path.join(layout::TRACK_FILE)))
+                .flatten()
+            else {
                 continue;
             };
             let (idx, rt) = scan_track(&path, track_meta, &meta, expire_before_us);
@@ -123,7 +131,9 @@ fn scan_track(
         }
         idx.insert(s);
     }
-    let last = idx.last().and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
+    let last = idx
+        .last()
+        .and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
     if let Some((s, _)) = &last {
         let id = s.past.segment.init;
         inits.sort_by_key(|(i, _)| *i == id);

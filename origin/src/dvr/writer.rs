@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use timeline::history::PastSegment;
 use timeline::TrackMeta;
+use timeline::history::PastSegment;
 
 use super::index::{ChannelIndex, ChannelMeta, Stored, TrackIndex};
 use super::layout::{self, SegmentName};
@@ -63,7 +63,12 @@ impl Writer {
                 Ok(job) => {
                     if let Err(e) = self.write(&job) {
                         self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!("dvr: segment {} of {}/{} not stored: {e}", job.past.segment.msn, job.channel, job.track.id);
+                        tracing::error!(
+                            "dvr: segment {} of {}/{} not stored: {e}",
+                            job.past.segment.msn,
+                            job.channel,
+                            job.track.id
+                        );
                     }
                     self.done.send_modify(|n| *n += 1);
                 }
@@ -88,7 +93,8 @@ impl Writer {
             let ch = idx.get(&job.channel);
             (
                 ch.is_none_or(|c| c.meta != job.channel_meta),
-                ch.and_then(|c| c.tracks.get(&meta.id)).is_none_or(|t| t.meta != meta),
+                ch.and_then(|c| c.tracks.get(&meta.id))
+                    .is_none_or(|t| t.meta != meta),
             )
         };
         if channel_changed {
@@ -104,10 +110,9 @@ impl Writer {
         }
         let seg = &job.past.segment;
         let ts = meta.timescale;
-        let wall_start = job
-            .channel_meta
-            .epoch_us
-            .saturating_add(i64::try_from(timeline::time::to_micros(seg.start, ts)).unwrap_or(i64::MAX));
+        let wall_start = job.channel_meta.epoch_us.saturating_add(
+            i64::try_from(timeline::time::to_micros(seg.start, ts)).unwrap_or(i64::MAX),
+        );
         let name = SegmentName {
             msn: seg.msn,
             period: job.past.period,
@@ -123,10 +128,12 @@ impl Writer {
         self.stats.bytes_written.fetch_add(bytes, Ordering::Relaxed);
         let stored = Stored::from_name(name, path, bytes, ts, &job.channel_meta);
         let mut idx = self.lock();
-        let ch = idx.entry(job.channel.clone()).or_insert_with(|| ChannelIndex {
-            meta: job.channel_meta,
-            tracks: Default::default(),
-        });
+        let ch = idx
+            .entry(job.channel.clone())
+            .or_insert_with(|| ChannelIndex {
+                meta: job.channel_meta,
+                tracks: Default::default(),
+            });
         ch.meta = job.channel_meta;
         let t = ch
             .tracks

@@ -81,21 +81,50 @@ fn dvr_metrics(s: &mut String, dvr: &crate::dvr::Dvr) {
     use std::sync::atomic::Ordering::Relaxed;
     let st = dvr.stats();
     for (name, help, v) in [
-        ("weir_dvr_segments_written_total", "Segments written to the DVR.", st.segments_written.load(Relaxed)),
-        ("weir_dvr_bytes_written_total", "Bytes of segments written to the DVR.", st.bytes_written.load(Relaxed)),
-        ("weir_dvr_write_errors_total", "DVR writes that failed (disk full, I/O error); live serving goes on.", st.write_errors.load(Relaxed)),
-        ("weir_dvr_dropped_total", "Segments not stored because the DVR writer was too far behind.", st.dropped.load(Relaxed)),
-        ("weir_dvr_segments_deleted_total", "Segments deleted as they left the DVR window.", st.segments_deleted.load(Relaxed)),
-        ("weir_dvr_segments_served_total", "Segments served from the DVR's files.", st.served.load(Relaxed)),
+        (
+            "weir_dvr_segments_written_total",
+            "Segments written to the DVR.",
+            st.segments_written.load(Relaxed),
+        ),
+        (
+            "weir_dvr_bytes_written_total",
+            "Bytes of segments written to the DVR.",
+            st.bytes_written.load(Relaxed),
+        ),
+        (
+            "weir_dvr_write_errors_total",
+            "DVR writes that failed (disk full, I/O error); live serving goes on.",
+            st.write_errors.load(Relaxed),
+        ),
+        (
+            "weir_dvr_dropped_total",
+            "Segments not stored because the DVR writer was too far behind.",
+            st.dropped.load(Relaxed),
+        ),
+        (
+            "weir_dvr_segments_deleted_total",
+            "Segments deleted as they left the DVR window.",
+            st.segments_deleted.load(Relaxed),
+        ),
+        (
+            "weir_dvr_segments_served_total",
+            "Segments served from the DVR's files.",
+            st.served.load(Relaxed),
+        ),
     ] {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
     }
     s.push_str("# HELP weir_dvr_segments Segments stored on disk per rendition.\n# TYPE weir_dvr_segments gauge\n");
     let usage = dvr.usage();
     for (c, t, n, _) in &usage {
-        let _ = writeln!(s, "weir_dvr_segments{{channel=\"{c}\",rendition=\"{t}\"}} {n}");
+        let _ = writeln!(
+            s,
+            "weir_dvr_segments{{channel=\"{c}\",rendition=\"{t}\"}} {n}"
+        );
     }
-    s.push_str("# HELP weir_dvr_bytes Bytes stored on disk per rendition.\n# TYPE weir_dvr_bytes gauge\n");
+    s.push_str(
+        "# HELP weir_dvr_bytes Bytes stored on disk per rendition.\n# TYPE weir_dvr_bytes gauge\n",
+    );
     for (c, t, _, b) in &usage {
         let _ = writeln!(s, "weir_dvr_bytes{{channel=\"{c}\",rendition=\"{t}\"}} {b}");
     }

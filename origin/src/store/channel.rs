@@ -122,7 +122,11 @@ impl Channel {
                         st.grid.has_video |= t.timeline.meta.kind == MediaKind::Video;
                         st.tracks.push(t);
                     }
-                    Err(e) => tracing::warn!("channel {}: track '{}' not continued: {e}", rc.name, rt.meta.id),
+                    Err(e) => tracing::warn!(
+                        "channel {}: track '{}' not continued: {e}",
+                        rc.name,
+                        rt.meta.id
+                    ),
                 }
             }
             ch.publish(&st, None);

@@ -138,14 +138,17 @@ impl LiveTrack {
     /// and period continue where they were, and an encoder that reconnects continues
     /// after it with a discontinuity).
     pub fn restored(rt: &crate::dvr::RestoredTrack, now_us: i64) -> Result<Self, IngestError> {
-        let (stored, bytes) = rt
-            .last
-            .as_ref()
-            .ok_or_else(|| IngestError::Unsupported(format!("track '{}' has no stored segment", rt.meta.id)))?;
+        let (stored, bytes) = rt.last.as_ref().ok_or_else(|| {
+            IngestError::Unsupported(format!("track '{}' has no stored segment", rt.meta.id))
+        })?;
         let mut inits = Vec::new();
         for (id, b) in &rt.inits {
             let info = stored_init(b).ok_or_else(|| {
-                IngestError::Unsupported(format!("stored init {} of '{}' does not parse", manifest::init_uri(*id), rt.meta.id))
+                IngestError::Unsupported(format!(
+                    "stored init {} of '{}' does not parse",
+                    manifest::init_uri(*id),
+                    rt.meta.id
+                ))
             })?;
             single_track(&info)?;
             inits.push(InitVersion {
@@ -161,8 +164,12 @@ impl LiveTrack {
                 rt.meta.id
             )));
         }
-        let timeline =
-            TrackTimeline::restored(rt.meta.clone(), seg.clone(), stored.past.period, stored.past.period_start);
+        let timeline = TrackTimeline::restored(
+            rt.meta.clone(),
+            seg.clone(),
+            stored.past.period,
+            stored.past.period_start,
+        );
         let g = Growing::new();
         let times = ChunkTimes {
             start: seg.start,

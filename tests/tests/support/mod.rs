@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod process;
 pub mod rules;
 pub mod scripted;
 pub mod tools;
@@ -107,11 +108,14 @@ impl TestOrigin {
             .await
             .expect("bind playback");
         let (ia, pa) = (ingest.local_addr().unwrap(), playback.local_addr().unwrap());
-        let origin = Arc::new(Origin::new(Config {
-            ingest: ia,
-            playback: pa,
-            ..config
-        }));
+        let origin = Arc::new(
+            Origin::open(Config {
+                ingest: ia,
+                playback: pa,
+                ..config
+            })
+            .expect("the DVR directory opens"),
+        );
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(origin::run(ingest, playback, origin.clone(), async {
             let _ = rx.await;

@@ -23,8 +23,13 @@ pub async fn mpd(
     let opts = MpdOptions {
         time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    channel_manifest(origin, cache, (name, span), cfg, ("mpd", DASH_MPD), |snap| {
-        Ok(manifest::dash::mpd(snap, &opts)?)
-    })
+    channel_manifest(
+        origin,
+        cache,
+        (name, span),
+        cfg,
+        ("mpd", DASH_MPD),
+        |snap| Ok(manifest::dash::mpd(snap, &opts)?),
+    )
     .await
 }

@@ -22,8 +22,13 @@ pub async fn hesp(
     let opts = HespOptions {
         time_url: policy::time_url(origin.config().public_url.as_deref()),
     };
-    channel_manifest(origin, cache, (name, span), cfg, ("hesp", HESP_MANIFEST), |snap| {
-        Ok(manifest::hesp::hesp_manifest(snap, &opts)?)
-    })
+    channel_manifest(
+        origin,
+        cache,
+        (name, span),
+        cfg,
+        ("hesp", HESP_MANIFEST),
+        |snap| Ok(manifest::hesp::hesp_manifest(snap, &opts)?),
+    )
     .await
 }

@@ -18,9 +18,14 @@ pub async fn master(
     (name, span): (&str, Option<Span>),
     cfg: &TimingConfig,
 ) -> Result<Manifest, ServeError> {
-    channel_manifest(origin, cache, (name, span), cfg, ("master", HLS_PLAYLIST), |snap| {
-        Ok(manifest::hls::multivariant_playlist(snap)?)
-    })
+    channel_manifest(
+        origin,
+        cache,
+        (name, span),
+        cfg,
+        ("master", HLS_PLAYLIST),
+        |snap| Ok(manifest::hls::multivariant_playlist(snap)?),
+    )
     .await
 }
 

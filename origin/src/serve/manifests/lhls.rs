@@ -41,8 +41,13 @@ pub async fn media(
 ) -> Result<Manifest, ServeError> {
     let key = format!("{track}/lhls");
     let none = Directives::default();
-    track_manifest(origin, cache, (name, track, span), (&none, cfg), &key, |snap| {
-        Ok(manifest::hls::lhls_media_playlist(snap, track)?)
-    })
+    track_manifest(
+        origin,
+        cache,
+        (name, track, span),
+        (&none, cfg),
+        &key,
+        |snap| Ok(manifest::hls::lhls_media_playlist(snap, track)?),
+    )
     .await
 }

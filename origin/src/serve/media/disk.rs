@@ -42,7 +42,9 @@ pub async fn segment(
     let etag = format!("\"{}-{}-{:08x}-{}\"", seg.msn, seg.start, seg.init, s.bytes);
     let r = file(&s.path, content_type, &cache(dvr), (&etag, cond), trailer).await;
     if r.is_ok() {
-        dvr.stats().served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        dvr.stats()
+            .served
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     r
 }
@@ -84,12 +86,14 @@ async fn file(
             .header(ACCEPT_RANGES, "bytes")
     };
     // RFC 9110 §13.1.2: a GET whose If-None-Match lists the current tag gets 304.
-    if cond
-        .if_none_match
-        .as_deref()
-        .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag))
-    {
-        return Ok(head(StatusCode::NOT_MODIFIED).body(full("")).expect("valid response"));
+    if cond.if_none_match.as_deref().is_some_and(|v| {
+        v.trim() == "*"
+            || v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+    }) {
+        return Ok(head(StatusCode::NOT_MODIFIED)
+            .body(full(""))
+            .expect("valid response"));
     }
     let mut body = Bytes::from(tokio::fs::read(path).await.map_err(|_| gone())?);
     if let Some(t) = trailer {
@@ -97,7 +101,9 @@ async fn file(
     }
     let total = body.len() as u64;
     let Some(range) = cond.range else {
-        return Ok(head(StatusCode::OK).body(full(body)).expect("valid response"));
+        return Ok(head(StatusCode::OK)
+            .body(full(body))
+            .expect("valid response"));
     };
     if range.start >= total {
         return Ok(head(StatusCode::RANGE_NOT_SATISFIABLE)
@@ -108,7 +114,10 @@ async fn file(
     let last = range.end.unwrap_or(total - 1).min(total - 1);
     let part = body.slice(range.start as usize..=last as usize);
     Ok(head(StatusCode::PARTIAL_CONTENT)
-        .header(CONTENT_RANGE, format!("bytes {}-{last}/{total}", range.start))
+        .header(
+            CONTENT_RANGE,
+            format!("bytes {}-{last}/{total}", range.start),
+        )
         .body(full(part))
         .expect("valid response"))
 }
@@ -121,7 +130,9 @@ pub fn http_date(t: SystemTime) -> String {
     let iso = timeline::time::format_iso8601_micros(i64::try_from(secs * 1_000_000).unwrap_or(0));
     // 1970-01-01 was a Thursday.
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][((secs / 86_400) % 7) as usize];
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let m: usize = iso[5..7].parse().unwrap_or(1);
     format!(
         "{weekday}, {} {} {} {} GMT",

@@ -59,14 +59,21 @@ pub async fn init(
     version: Option<u32>,
     cond: &Conditions,
 ) -> Result<hyper::Response<Body>, ServeError> {
-    let held = origin
-        .channel(name)
-        .and_then(|ch| Some((ch.init(track, version)?, content_type(&ch.snapshot(), track))));
+    let live = origin.channel(name);
+    let held = live.as_ref().and_then(|ch| {
+        Some((
+            ch.init(track, version)?,
+            content_type(&ch.snapshot(), track),
+        ))
+    });
     let Some((bytes, ct)) = held else {
         if let (Some(v), Some(dvr)) = (version, origin.dvr())
             && let Some(path) = dvr.init_path(name, track, v)
         {
             return disk::init(dvr, &path, v, stored_type(dvr, name, track), cond).await;
+        }
+        if live.is_none() {
+            return Err(ServeError::NotFound(format!("channel '{name}'")));
         }
         return Err(ServeError::NotFound(match version {
             Some(v) => format!("init segment {} of '{track}'", manifest::init_uri(v)),
@@ -97,7 +104,10 @@ async fn from_disk(
     cond: &Conditions,
 ) -> Option<Result<hyper::Response<Body>, ServeError>> {
     let dvr = origin.dvr()?;
-    if origin.channel(name).is_some_and(|c| c.object(track, msn).is_some()) {
+    if origin
+        .channel(name)
+        .is_some_and(|c| c.object(track, msn).is_some())
+    {
         return None;
     }
     let s = dvr.lookup(name, track, msn)?;
