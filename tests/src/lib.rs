@@ -7,10 +7,15 @@
 
 pub mod bench;
 pub mod playlist_edge;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use manifest::ManifestError;
 use manifest::dash::MpdOptions;
+use timeline::history::{PastSegment, Span};
 use timeline::{
-    ChannelSnapshot, Grid, MediaKind, TimelineError, TimingConfig, TrackMeta, TrackTimeline,
+    ChannelSnapshot, Grid, MediaKind, Segment, TimelineError, TimingConfig, TrackMeta,
+    TrackTimeline,
 };
 
 /// Wall-clock time of media time zero in every scenario: 2026-11-22T20:00:00Z, in Unix
@@ -284,6 +289,64 @@ pub fn restarted(until_ms: u64) -> Result<ChannelBuilder, TimelineError> {
     Ok(b)
 }
 
+/// Every complete segment of [`restarted`] until `until_ms` per rendition, as the DVR's
+/// disk index holds them (no parts): the history start-over snapshots reach back into.
+fn dvr_history(until_ms: u64) -> Result<BTreeMap<String, Vec<PastSegment>>, TimelineError> {
+    let mut b = ladder("restart");
+    b.keep = usize::MAX;
+    b.feed(0, 10_000)?;
+    b.close(true);
+    b.feed(16_000, until_ms)?;
+    Ok(b
+        .tracks
+        .iter()
+        .map(|t| {
+            let past = t
+                .complete_segments()
+                .map(|s| PastSegment {
+                    segment: Arc::new(Segment {
+                        parts: Vec::new(),
+                        ..s.clone()
+                    }),
+                    period: t.period_of(s),
+                    period_start: t.period_start(t.period_of(s)).unwrap_or(s.start),
+                })
+                .collect();
+            (t.meta.id.clone(), past)
+        })
+        .collect())
+}
+
+/// [`restarted`] until 50 s (its discontinuity long evicted from memory) as a start-over
+/// request from `start_ms` (and to `end_ms`) sees it, the DVR holding every segment.
+fn restarted_start_over(start_ms: i64, end_ms: Option<i64>) -> Result<ChannelSnapshot, TimelineError> {
+    let history = dvr_history(50_000)?;
+    let span = Span {
+        start_us: EPOCH_US + start_ms * 1000,
+        end_us: end_ms.map(|e| EPOCH_US + e * 1000),
+    };
+    Ok(restarted(50_000)?
+        .snapshot()
+        .start_over(span, |id| history.get(id).cloned().unwrap_or_default()))
+}
+
+/// `start_over`: from 4 s on: the DVR's segments before the memory window, the
+/// discontinuity of the restart, the live segments and parts; playback from the start.
+pub fn start_over() -> Result<Scenario, TimelineError> {
+    Ok(Scenario {
+        name: "start_over",
+        snapshot: restarted_start_over(4_000, None)?,
+    })
+}
+
+/// `catch_up`: from 4 s to 30 s, wholly in the past: a complete playlist.
+pub fn catch_up() -> Result<Scenario, TimelineError> {
+    Ok(Scenario {
+        name: "catch_up",
+        snapshot: restarted_start_over(4_000, Some(30_000))?,
+    })
+}
+
 /// `discontinuity`: [`restarted`] until 30 s, so the window lists the segment that
 /// carries EXT-X-DISCONTINUITY (DISCONTINUITY-SEQUENCE is still 0).
 pub fn discontinuity() -> Result<Scenario, TimelineError> {
@@ -326,6 +389,8 @@ pub fn golden_scenarios() -> Result<Vec<Scenario>, TimelineError> {
         discontinuity()?,
         discontinuity_evicted()?,
         prefetch_discontinuity()?,
+        start_over()?,
+        catch_up()?,
     ])
 }
 

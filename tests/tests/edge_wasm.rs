@@ -177,6 +177,19 @@ async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
         ),
         // The MPD never names the client's Host.
         ("/eq/manifest.mpd".into(), &evil),
+        // Start-over: the span rides on the timeline request, the variants carry it;
+        // the same refusals, in the same order (syntax first, `end` on the always
+        // dynamic manifests once the channel is known).
+        ("/eq/master.m3u8?start=0".into(), &[]),
+        ("/eq/v360/index.m3u8?start=0&cb=1".into(), &gzip),
+        ("/eq/v360/index.m3u8?start=0&_HLS_skip=YES".into(), &[]),
+        ("/eq/manifest.mpd?start=0".into(), &[]),
+        ("/eq/hesp.json?start=0".into(), &[]),
+        ("/eq/lhls.m3u8?start=0".into(), &[]),
+        ("/eq/v360/index.m3u8?start=yesterday".into(), &[]),
+        ("/eq/manifest.mpd?start=0&end=5".into(), &[]),
+        ("/nochannel/manifest.mpd?start=0&end=5".into(), &[]),
+        ("/nochannel/master.m3u8?end=5".into(), &[]),
     ];
     for (path, headers) in &cases {
         let native = get_with(o.playback, path, headers).await;

@@ -107,6 +107,16 @@ fn golden_prefetch_discontinuity() -> TestResult {
 }
 
 #[test]
+fn golden_start_over() -> TestResult {
+    check_golden(&weir_tests::start_over()?)
+}
+
+#[test]
+fn golden_catch_up() -> TestResult {
+    check_golden(&weir_tests::catch_up()?)
+}
+
+#[test]
 fn no_media_is_not_ready() -> TestResult {
     let snap = weir_tests::no_media()?;
     let track = &snap.tracks[0];
@@ -306,7 +316,10 @@ fn media_playlists_follow_hls_rules() -> TestResult {
                     p.tag("#EXT-X-TARGETDURATION")
                 ));
             }
-            if p.segments.len() != window {
+            // The newest `window` complete segments (a start-over window is the widest
+            // rendition's span: another may have one less).
+            let expected = window.min(t.complete_count());
+            if p.segments.len() != expected {
                 fail(format!("{} segments, window is {window}", p.segments.len()));
             }
             let Some(first) = p.segments.first() else {
@@ -433,7 +446,13 @@ fn multivariant_playlists_follow_hls_rules() -> TestResult {
             variants += 1;
             let attrs = attribute_list(list);
             let uri = lines.get(i + 1).copied().unwrap_or("");
-            let id = uri.strip_suffix("/index.m3u8").unwrap_or(uri);
+            // A start-over playlist's variants carry its span, and only then a query.
+            let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+            let carried = snap.start_over.as_ref().map_or("", |s| s.query.as_str());
+            if query != carried {
+                fail(format!("variant URI {uri:?} carries {query:?}, not {carried:?}"));
+            }
+            let id = path.strip_suffix("/index.m3u8").unwrap_or(path);
             let Some(t) = snap.track(id) else {
                 fail(format!("variant URI {uri:?} names no track"));
                 continue;
@@ -908,9 +927,15 @@ fn expected_m3u8(sc: &Scenario) -> BTreeMap<String, (u64, Option<u64>, u64)> {
         );
         // A delta skips the segments that end at least CAN-SKIP-UNTIL (6 x TD = 12 s)
         // before the end of the last complete segment.
+        // A complete playlist has no server control: asked for a delta, it is whole.
         let last_end = listed.last().map_or(0, |s| s.end());
         let boundary = last_end.saturating_sub(12 * u64::from(t.meta.timescale));
-        let skipped = listed.iter().filter(|s| s.end() <= boundary).count();
+        let ended = snap.start_over.as_ref().is_some_and(|s| s.ended);
+        let skipped = if ended {
+            0
+        } else {
+            listed.iter().filter(|s| s.end() <= boundary).count()
+        };
         out.insert(
             format!("{}.delta.m3u8", t.meta.id),
             (
@@ -935,6 +960,13 @@ fn lhls_playlists_follow_lhls_rules() -> TestResult {
             let text = manifest::hls::lhls_media_playlist(&sc.snapshot, &t.meta.id)?;
             let mut fail = |m: String| problems.push(format!("{}/{}: {m}", sc.name, t.meta.id));
             let lines: Vec<&str> = text.lines().collect();
+            // A complete (catch-up) playlist announces nothing more.
+            if lines.last() == Some(&"#EXT-X-ENDLIST") {
+                if lines.iter().any(|l| l.starts_with("#EXT-X-PREFETCH")) {
+                    fail("EXT-X-PREFETCH in a playlist with EXT-X-ENDLIST".into());
+                }
+                continue;
+            }
             let Some(first) = lines.iter().position(|l| l.starts_with("#EXT-X-PREFETCH:")) else {
                 fail("no EXT-X-PREFETCH".into());
                 continue;
@@ -1011,8 +1043,10 @@ fn golden_playlists_parse_with_python_m3u8() -> TestResult {
             if let Some(ms) = media_sequence {
                 assert_eq!(num("media_sequence"), Some(ms), "{key}: media_sequence");
                 assert_eq!(num("target_duration"), Some(2), "{key}: target_duration");
-                if file.ends_with(".lhls.m3u8") {
-                    // Plain HLS to a parser that knows no L-HLS: no low-latency tags.
+                let ended = sc.snapshot.start_over.as_ref().is_some_and(|s| s.ended);
+                if file.ends_with(".lhls.m3u8") || ended {
+                    // Plain HLS to a parser that knows no L-HLS, and a complete catch-up
+                    // playlist: no low-latency tags.
                     assert_eq!(got["can_block_reload"], false, "{key}");
                     assert_eq!(num("parts"), Some(0), "{key}: parts");
                     assert_eq!(num("preload_hints"), Some(0), "{key}: hints");

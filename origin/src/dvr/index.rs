@@ -103,11 +103,13 @@ impl TrackIndex {
         }
     }
 
-    /// Adds a stored segment (replacing one with its number), keeping number order.
-    /// Its discontinuity flag is set from its period and its predecessor's.
-    pub fn insert(&mut self, mut s: Stored) {
+    /// Adds a stored segment, keeping number order; returns the one it replaces (same
+    /// number), whose file the caller removes if it is another. Its discontinuity flag
+    /// is set from its period and its predecessor's.
+    pub fn insert(&mut self, mut s: Stored) -> Option<Stored> {
         let msn = s.past.segment.msn;
         let at = self.segments.partition_point(|o| o.past.segment.msn < msn);
+        let mut replaced = None;
         if self
             .segments
             .get(at)
@@ -115,6 +117,7 @@ impl TrackIndex {
         {
             let old = self.segments.remove(at).expect("present");
             self.bytes -= old.bytes;
+            replaced = Some(old);
         }
         let disc = at
             .checked_sub(1)
@@ -125,6 +128,7 @@ impl TrackIndex {
         }
         self.bytes += s.bytes;
         self.segments.insert(at, s);
+        replaced
     }
 
     /// The stored segment `msn`.

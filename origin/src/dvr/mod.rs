@@ -160,6 +160,15 @@ impl Dvr {
             .unwrap_or_default()
     }
 
+    /// What `channel` needs to continue from the DVR (its anchor, cadence, inits and
+    /// newest segments), if the DVR holds it: a channel ingest creates again, after it
+    /// was removed as idle, continues its numbering instead of starting over (which
+    /// could give stored numbers to new media).
+    pub fn continuation(&self, channel: &str) -> Option<RestoredChannel> {
+        let ch = self.lock().get(channel)?.clone();
+        Some(restore::continuation(channel, &ch))
+    }
+
     /// The stored init `id` of `channel`/`track`, if on disk.
     pub fn init_path(&self, channel: &str, track: &str, id: u32) -> Option<PathBuf> {
         let p = layout::init_path(&layout::track_dir(&self.config.dir, channel, track), id);

@@ -98,6 +98,51 @@ pub fn scan(
     Ok((index, restored))
 }
 
+/// What channel `name` of the index needs to continue (its files read again: the
+/// inits and the newest segment of each track), for a channel created again by ingest
+/// while the DVR still holds it.
+pub fn continuation(name: &str, ch: &ChannelIndex) -> RestoredChannel {
+    let tracks = ch
+        .tracks
+        .values()
+        .map(|t| {
+            let last = t
+                .last()
+                .and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
+            let mut inits = Vec::new();
+            if let Some(dir) = last.as_ref().and_then(|(s, _)| track_dir_of(&s.path)) {
+                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let n = e.file_name();
+                    if let Some(id) = n.to_str().and_then(layout::parse_init_name)
+                        && let Ok(b) = std::fs::read(e.path())
+                    {
+                        inits.push((id, Bytes::from(b)));
+                    }
+                }
+            }
+            if let Some((s, _)) = &last {
+                let id = s.past.segment.init;
+                inits.sort_by_key(|(i, _)| *i == id);
+            }
+            RestoredTrack {
+                meta: t.meta.clone(),
+                inits,
+                last,
+            }
+        })
+        .collect();
+    RestoredChannel {
+        name: name.to_string(),
+        meta: ch.meta,
+        tracks,
+    }
+}
+
+/// The track directory of a stored segment (`{track}/YYYY-MM-DD/HH/{file}`).
+fn track_dir_of(segment: &Path) -> Option<&Path> {
+    segment.parent()?.parent()?.parent()
+}
+
 /// One track directory.
 fn scan_track(
     dir: &Path,

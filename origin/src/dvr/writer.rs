@@ -126,6 +126,7 @@ impl Writer {
         let bytes: u64 = job.body.iter().map(|b| b.len() as u64).sum();
         self.stats.segments_written.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes_written.fetch_add(bytes, Ordering::Relaxed);
+        let path_written = path.clone();
         let stored = Stored::from_name(name, path, bytes, ts, &job.channel_meta);
         let mut idx = self.lock();
         let ch = idx
@@ -140,7 +141,13 @@ impl Writer {
             .entry(meta.id.clone())
             .or_insert_with(|| TrackIndex::new(meta.clone()));
         t.meta = meta;
-        t.insert(stored);
+        let replaced = t.insert(stored);
+        drop(idx);
+        // The same number written again (an origin that lost its state and numbered the
+        // same media again): the older file goes, so none is left unindexed.
+        if let Some(old) = replaced.filter(|o| o.path != path_written) {
+            let _ = std::fs::remove_file(&old.path);
+        }
         Ok(())
     }
 

@@ -103,15 +103,15 @@ impl PlaybackService {
                 part,
             } => return media::part(o, &channel, &track, msn, part, cfg).await,
             Route::Master { channel } => {
-                let span = manifests::span(query, true)?;
+                let span = manifests::span(query)?;
                 manifests::master(o, &self.rendered, (&channel, span), cfg).await?
             }
             Route::Mpd { channel } => {
-                let span = manifests::span(query, false)?;
+                let span = manifests::dynamic_span(o, &channel, query)?;
                 manifests::mpd(o, &self.rendered, (&channel, span), cfg).await?
             }
             Route::Hesp { channel } => {
-                let span = manifests::span(query, false)?;
+                let span = manifests::dynamic_span(o, &channel, query)?;
                 manifests::hesp(o, &self.rendered, (&channel, span), cfg).await?
             }
             Route::HespPacket {
@@ -121,15 +121,15 @@ impl PlaybackService {
                 seq,
             } => return media::hesp_packet(o, &channel, &track, period, seq, cfg).await,
             Route::LhlsMaster { channel } => {
-                let span = manifests::span(query, true)?;
+                let span = manifests::span(query)?;
                 manifests::lhls::master(o, &self.rendered, (&channel, span), cfg).await?
             }
             Route::LhlsMedia { channel, track } => {
-                let span = manifests::span(query, true)?;
+                let span = manifests::span(query)?;
                 manifests::lhls::media(o, &self.rendered, (&channel, &track, span), cfg).await?
             }
             Route::Media { channel, track } => {
-                let span = manifests::span(query, true)?;
+                let span = manifests::span(query)?;
                 let at = (channel.as_str(), track.as_str(), span);
                 manifests::media(o, &self.rendered, at, directives, cfg).await?
             }

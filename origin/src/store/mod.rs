@@ -116,13 +116,16 @@ impl Origin {
             )));
         }
         let byterange = self.byterange(name);
-        let ch = Arc::new(Channel::new(
-            name,
-            self.config.timing,
-            limits,
-            byterange,
-            self.dvr.clone(),
-        ));
+        // A channel the DVR still holds continues where it was stored.
+        let continued = self
+            .dvr
+            .as_ref()
+            .and_then(|d| d.continuation(name))
+            .map(|rc| Channel::restored(&rc, self.config.timing, limits, byterange, self.dvr.clone()))
+            .filter(|c| !c.snapshot().tracks.is_empty());
+        let ch = Arc::new(continued.unwrap_or_else(|| {
+            Channel::new(name, self.config.timing, limits, byterange, self.dvr.clone())
+        }));
         map.insert(name.to_string(), ch.clone());
         drop(map);
         self.created.send_modify(|n| *n += 1);

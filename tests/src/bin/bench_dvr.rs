@@ -367,18 +367,28 @@ async fn load(addr: SocketAddr, paths: &[String], secs: u64) -> (f64, f64, f64) 
             let mut c = Conn::open(addr).await;
             let mut lat = Vec::new();
             let mut i = k * 7;
+            let mut reconnects = 0usize;
             while Instant::now() < end {
-                let (status, _, d) = c.get(&paths[i % paths.len()]).await;
+                let Some((status, _, d)) = c.try_get(&paths[i % paths.len()]).await else {
+                    reconnects += 1;
+                    c = Conn::open(addr).await;
+                    continue;
+                };
                 assert_eq!(status, 200, "{}", paths[i % paths.len()]);
                 lat.push(d.as_secs_f64() * 1e3);
                 i += 1;
             }
-            lat
+            (lat, reconnects)
         }));
     }
-    let mut all = Vec::new();
+    let (mut all, mut reconnects) = (Vec::new(), 0);
     for t in tasks {
-        all.extend(t.await.expect("load task"));
+        let (lat, r) = t.await.expect("load task");
+        all.extend(lat);
+        reconnects += r;
+    }
+    if reconnects > 0 {
+        eprintln!("{addr}: the server closed {reconnects} keep-alive connections");
     }
     all.sort_by(f64::total_cmp);
     let n = all.len();
@@ -404,14 +414,19 @@ impl Conn {
     }
 
     async fn get(&mut self, path: &str) -> (u16, Vec<u8>, Duration) {
+        self.try_get(path).await.expect("the server closed the connection")
+    }
+
+    /// `None` when the server closed the connection.
+    async fn try_get(&mut self, path: &str) -> Option<(u16, Vec<u8>, Duration)> {
         let t = Instant::now();
         let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n");
-        self.s.write_all(req.as_bytes()).await.expect("write");
+        self.s.write_all(req.as_bytes()).await.ok()?;
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i + 4;
             }
-            self.fill().await;
+            self.fill().await?;
         };
         let head = String::from_utf8_lossy(&self.buf[..head_end]).to_string();
         let status: u16 = head
@@ -428,18 +443,17 @@ impl Conn {
             })
             .expect("Content-Length");
         while self.buf.len() < head_end + len {
-            self.fill().await;
+            self.fill().await?;
         }
         let body = self.buf[head_end..head_end + len].to_vec();
         self.buf.drain(..head_end + len);
-        (status, body, t.elapsed())
+        Some((status, body, t.elapsed()))
     }
 
-    async fn fill(&mut self) {
+    async fn fill(&mut self) -> Option<()> {
         let mut chunk = [0u8; 65536];
-        let n = self.s.read(&mut chunk).await.expect("read");
-        assert!(n > 0, "connection closed");
-        self.buf.extend_from_slice(&chunk[..n]);
+        let n = self.s.read(&mut chunk).await.ok()?;
+        (n > 0).then(|| self.buf.extend_from_slice(&chunk[..n]))
     }
 }
 

@@ -49,7 +49,11 @@ pub fn media_playlist(
     // [HLS §6.2.5.1] skip segments farther than the Skip Boundary (CAN-SKIP-UNTIL,
     // 6 target durations) from the end of the last parent segment.
     let skip_until_ms = 6 * td_ms;
+    // A complete (catch-up) playlist is a plain one: no server control, so no delta,
+    // no parts, no hint; a client that asks for a delta gets it whole.
+    let live = !ended(snap);
     let skipped = match skip {
+        _ if !live => 0,
         Skip::No => 0,
         Skip::Yes | Skip::V2 => {
             let last_end = listed.last().map_or(0, |s| s.end());
@@ -68,18 +72,20 @@ pub fn media_playlist(
     // HOLD-BACK "MUST be at least three times the Target Duration"; PART-HOLD-BACK
     // "MUST be at least twice the Part Target Duration" and SHOULD (Apple: MUST) be at
     // least three times it.
-    let _ = writeln!(
-        out,
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL={},HOLD-BACK={},PART-HOLD-BACK={}",
-        format_secs(skip_until_ms, 1000, 3),
-        format_secs(3 * td_ms, 1000, 3),
-        format_secs(3 * pt_ms, 1000, 3)
-    );
-    let _ = writeln!(
-        out,
-        "#EXT-X-PART-INF:PART-TARGET={}",
-        format_secs(pt_ms, 1000, 3)
-    );
+    if live {
+        let _ = writeln!(
+            out,
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL={},HOLD-BACK={},PART-HOLD-BACK={}",
+            format_secs(skip_until_ms, 1000, 3),
+            format_secs(3 * td_ms, 1000, 3),
+            format_secs(3 * pt_ms, 1000, 3)
+        );
+        let _ = writeln!(
+            out,
+            "#EXT-X-PART-INF:PART-TARGET={}",
+            format_secs(pt_ms, 1000, 3)
+        );
+    }
     start_over_head(&mut out, snap);
     // [HLS §4.4.3.2] EXT-X-MEDIA-SEQUENCE "MUST appear before the first Media Segment";
     // in a delta it still names the first (skipped) segment [HLS §4.4.5.2].
@@ -98,7 +104,7 @@ pub fn media_playlist(
     let mut map = None;
     for seg in listed.iter().skip(skipped) {
         segment_head(&mut out, snap, seg, ts, &mut map);
-        if seg.end() > parts_from {
+        if live && seg.end() > parts_from {
             parts(&mut out, seg, ts, snap.byterange_parts);
         }
         let _ = writeln!(

@@ -129,10 +129,22 @@ pub fn start_over(origin: &Origin, snap: &ChannelSnapshot, span: Span) -> Channe
 }
 
 /// The start-over span `query` asks for (`None`: live), refused with 400 when
-/// malformed. `allow_end`: false for the always-dynamic MPD and HESP manifest.
-pub fn span(query: &str, allow_end: bool) -> Result<Option<Span>, ServeError> {
-    manifest::start_over::span(query, crate::clock::now_us(), allow_end)
+/// malformed, before the channel is looked up (as directives are).
+pub fn span(query: &str) -> Result<Option<Span>, ServeError> {
+    manifest::start_over::span(query, crate::clock::now_us(), true)
         .map_err(|e| ServeError::Manifest(e.into()))
+}
+
+/// The span of a manifest that is always dynamic (the MPD, HESP): as [`span`], and,
+/// once the channel is known to exist, `end=` refused. The edge component answers in
+/// this order too: the timeline request it stands on takes `end=` (for the HLS
+/// playlists' sake) and the component refuses it after the channel answered.
+pub fn dynamic_span(origin: &Origin, name: &str, query: &str) -> Result<Option<Span>, ServeError> {
+    let s = span(query)?;
+    channel(origin, name)?;
+    manifest::start_over::span(query, crate::clock::now_us(), false)
+        .map_err(|e| ServeError::Manifest(e.into()))?;
+    Ok(s)
 }
 
 /// The channel `name`, or the policy's unknown-channel failure.

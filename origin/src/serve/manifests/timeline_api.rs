@@ -38,6 +38,8 @@ pub async fn timeline(
     accept: &str,
     cfg: &TimingConfig,
 ) -> Result<hyper::Response<Body>, ServeError> {
+    // The span is checked first, as directives are (they were parsed by the caller).
+    let span = super::span(query)?;
     let ch = super::channel(origin, name)?;
     let rendition = query
         .split('&')
@@ -50,7 +52,7 @@ pub async fn timeline(
     };
     // A start-over request for the edge: the snapshot reaching back into the DVR, which
     // the edge renders exactly as the origin would.
-    let snap = match super::span(query, true)? {
+    let snap = match span {
         Some(span) => Arc::new(super::start_over(origin, &snap, span)),
         None => snap,
     };
