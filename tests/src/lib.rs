@@ -297,8 +297,7 @@ fn dvr_history(until_ms: u64) -> Result<BTreeMap<String, Vec<PastSegment>>, Time
     b.feed(0, 10_000)?;
     b.close(true);
     b.feed(16_000, until_ms)?;
-    Ok(b
-        .tracks
+    Ok(b.tracks
         .iter()
         .map(|t| {
             let past = t
@@ -319,7 +318,10 @@ fn dvr_history(until_ms: u64) -> Result<BTreeMap<String, Vec<PastSegment>>, Time
 
 /// [`restarted`] until 50 s (its discontinuity long evicted from memory) as a start-over
 /// request from `start_ms` (and to `end_ms`) sees it, the DVR holding every segment.
-fn restarted_start_over(start_ms: i64, end_ms: Option<i64>) -> Result<ChannelSnapshot, TimelineError> {
+fn restarted_start_over(
+    start_ms: i64,
+    end_ms: Option<i64>,
+) -> Result<ChannelSnapshot, TimelineError> {
     let history = dvr_history(50_000)?;
     let span = Span {
         start_us: EPOCH_US + start_ms * 1000,

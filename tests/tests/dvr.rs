@@ -464,3 +464,76 @@ async fn until(dvr: &origin::dvr::Dvr, what: &str, done: impl Fn(&origin::dvr::D
         .unwrap_or_else(|_| panic!("{what}"))
         .expect("writer alive");
 }
+
+/// A channel removed as idle and pushed to again, while the DVR still holds it,
+/// continues its numbering after a discontinuity (starting over would give stored
+/// numbers to new media), and its start-over playlist spans both runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_created_again_continues_from_the_dvr() {
+    let dir = dvr_dir("again");
+    let mut config = origin::Config::default();
+    config.timing.target_duration_ms = 1000;
+    config.timing.window_segments = 3;
+    config.dvr = Some(origin::dvr::DvrConfig {
+        dir: dir.clone(),
+        window_s: 600,
+    });
+    let o = TestOrigin::start_config(config).await;
+    let dvr = o.origin.dvr().expect("a DVR").clone();
+    let ingest = format!("http://{}/ingest/again", o.ingest);
+    let first = tokio::task::spawn_blocking({
+        let ingest = ingest.clone();
+        move || {
+            let mut e = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 5, "320x180"));
+            e.0.wait().expect("first encoder")
+        }
+    })
+    .await
+    .expect("first run");
+    assert!(first.success());
+    let last = o
+        .origin
+        .channel("again")
+        .expect("channel")
+        .snapshot()
+        .track("v")
+        .and_then(|t| t.last_complete_msn())
+        .expect("segments");
+    // Every completed segment stored, then the channel removed as idle (the reaper's
+    // own call, past the idle timeout).
+    until(&dvr, "the first run stored", |_| {
+        dvr.lookup("again", "v", last).is_some()
+    })
+    .await;
+    let idle_us = 1_000_000 * (o.origin.config().limits.idle_timeout_s as i64 + 1);
+    let removed = o.origin.reap(origin::clock::now_us() + idle_us);
+    assert_eq!(removed, ["again"]);
+    assert!(o.origin.channel("again").is_none());
+
+    let _second = tools::spawn_encoder(tools::ffmpeg_single(&ingest, 20, "320x180"));
+    o.wait_segments("again", &["v"], 3, Duration::from_secs(60))
+        .await;
+    let playlist = get(o.playback, "/again/v/index.m3u8?start=0").await.text();
+    let msns: Vec<u64> = listed(&playlist).iter().map(|s| s.0).collect();
+    assert!(
+        msns.windows(2).all(|w| w[1] == w[0] + 1),
+        "{msns:?}\n{playlist}"
+    );
+    assert!(
+        msns.contains(&last) && msns.contains(&(last + 2)),
+        "{msns:?}"
+    );
+    let after = playlist
+        .split(&format!("seg-{last}.m4s"))
+        .nth(1)
+        .expect("the first run's last segment");
+    assert!(
+        after
+            .split("#EXTINF")
+            .next()
+            .unwrap_or("")
+            .contains("#EXT-X-DISCONTINUITY"),
+        "{playlist}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -450,7 +450,9 @@ fn multivariant_playlists_follow_hls_rules() -> TestResult {
             let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
             let carried = snap.start_over.as_ref().map_or("", |s| s.query.as_str());
             if query != carried {
-                fail(format!("variant URI {uri:?} carries {query:?}, not {carried:?}"));
+                fail(format!(
+                    "variant URI {uri:?} carries {query:?}, not {carried:?}"
+                ));
             }
             let id = path.strip_suffix("/index.m3u8").unwrap_or(path);
             let Some(t) = snap.track(id) else {

@@ -121,10 +121,18 @@ impl Origin {
             .dvr
             .as_ref()
             .and_then(|d| d.continuation(name))
-            .map(|rc| Channel::restored(&rc, self.config.timing, limits, byterange, self.dvr.clone()))
+            .map(|rc| {
+                Channel::restored(&rc, self.config.timing, limits, byterange, self.dvr.clone())
+            })
             .filter(|c| !c.snapshot().tracks.is_empty());
         let ch = Arc::new(continued.unwrap_or_else(|| {
-            Channel::new(name, self.config.timing, limits, byterange, self.dvr.clone())
+            Channel::new(
+                name,
+                self.config.timing,
+                limits,
+                byterange,
+                self.dvr.clone(),
+            )
         }));
         map.insert(name.to_string(), ch.clone());
         drop(map);

@@ -414,7 +414,9 @@ impl Conn {
     }
 
     async fn get(&mut self, path: &str) -> (u16, Vec<u8>, Duration) {
-        self.try_get(path).await.expect("the server closed the connection")
+        self.try_get(path)
+            .await
+            .expect("the server closed the connection")
     }
 
     /// `None` when the server closed the connection.
