@@ -79,4 +79,5 @@ bench: build edge
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-lldash
 	$(CARGO) run --release -p weir-tests --bin bench-chunks
 	$(CARGO) run --release -p weir-tests --bin bench-hesp
+	$(CARGO) run --release -p weir-tests --bin bench-dvr
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-edge-cache
