@@ -200,9 +200,10 @@ async fn dvr_window_on_disk_survives_kill_9_and_serves_start_over() {
     // gone, ended more than a window ago.
     let files = stored_files(&video_dir);
     let oldest = &files.first().expect("stored segments").0;
-    let channel: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("live/channel.json")).expect("channel.json"))
-            .expect("channel.json parses");
+    let channel: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("live/channel.json")).expect("channel.json"),
+    )
+    .expect("channel.json parses");
     let track: serde_json::Value =
         serde_json::from_slice(&std::fs::read(video_dir.join("track.json")).expect("track.json"))
             .expect("track.json parses");
@@ -216,7 +217,10 @@ async fn dvr_window_on_disk_survives_kill_9_and_serves_start_over() {
         "the oldest stored segment ({}) ended {age} µs ago; the window is {window_us} µs",
         oldest.msn
     );
-    assert!(newest - oldest.msn <= DVR_WINDOW_S + 3, "older files were not deleted");
+    assert!(
+        newest - oldest.msn <= DVR_WINDOW_S + 3,
+        "older files were not deleted"
+    );
     assert!(!files.iter().any(|(n, _)| n.msn <= first + 1));
     assert!(
         metric(origin, "weir_dvr_segments_deleted_total").await >= 3 * (RUN_S - DVR_WINDOW_S - 20)
