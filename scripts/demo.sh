@@ -14,8 +14,8 @@ ORIGIN="${WEIR_ORIGIN_LISTEN:-127.0.0.1:8082}"
 CH=demo
 
 # The DVR keeps 2 hours of every rendition on disk (start-over, catch-up, restarts).
-./target/release/weir up --listen "$PLAY" --ingest "$INGEST" --origin-listen "$ORIGIN" --web web --spin spin.toml \
-  --dvr-dir target/demo-dvr &
+# Settings from weir.example.toml; the ports from the command line.
+./target/release/weir up --config weir.example.toml --listen "$PLAY" --ingest "$INGEST" --origin-listen "$ORIGIN" &
 WEIR=$!
 FFMPEG=
 cleanup() { [ -n "$FFMPEG" ] && kill "$FFMPEG" 2>/dev/null; kill "$WEIR" 2>/dev/null; wait 2>/dev/null; }

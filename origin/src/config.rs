@@ -1,8 +1,19 @@
-//! Origin configuration and its command-line form.
+//! Origin configuration (the `weir` command line and configuration file resolve into
+//! it) and the rules it must follow.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use timeline::TimingConfig;
+
+/// Default connections open at once per listener.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+/// Default time a client has to send a request head, in seconds.
+pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;
+/// Default time responses in flight get to finish at shutdown, in seconds.
+pub const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
+/// Default time an upload may go without a byte before it is cut, in seconds.
+pub const DEFAULT_INGEST_IDLE_TIMEOUT_S: u64 = 10;
 
 /// Bounds on what encoders can make the origin hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +29,15 @@ pub struct Limits {
     pub idle_timeout_s: u64,
     /// Samples per ingest fragment at most (the demuxer refuses more, 400).
     pub max_samples: u32,
+    /// An upload that sends nothing for this long is cut and its segment in progress
+    /// closed, as when the encoder's connection breaks (default 10 s).
+    pub ingest_idle_timeout_s: u64,
+    /// Connections open at once, per listener (default 16,384).
+    pub max_connections: usize,
+    /// Time a client has to send a whole request head (default 10 s).
+    pub header_timeout_s: u64,
+    /// Time responses in flight get to finish on SIGTERM / SIGINT (default 10 s).
+    pub shutdown_grace_s: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +48,10 @@ impl Default for Limits {
             extra_segments: 3,
             idle_timeout_s: 300,
             max_samples: 16_384,
+            ingest_idle_timeout_s: DEFAULT_INGEST_IDLE_TIMEOUT_S,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout_s: DEFAULT_HEADER_TIMEOUT_S,
+            shutdown_grace_s: DEFAULT_SHUTDOWN_GRACE_S,
         }
     }
 }
@@ -58,6 +82,22 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The DVR (`--dvr-dir`, `--dvr-window`): complete segments kept on disk.
     pub dvr: Option<crate::dvr::DvrConfig>,
+    /// The secret every ingest request must carry (`--ingest-secret`), unless its
+    /// channel has its own; `None`: ingest is open (bind it to a private interface).
+    pub ingest_secret: Option<String>,
+    /// Per-channel settings (the configuration file's `[channels.NAME]`).
+    pub channels: BTreeMap<String, ChannelSettings>,
+}
+
+/// What a channel may set for itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelSettings {
+    /// Its ingest secret, instead of the origin's.
+    pub ingest_secret: Option<String>,
+    /// Its live window in segments, instead of the origin's.
+    pub window_segments: Option<u32>,
+    /// LL-HLS parts as byte ranges (overrides `byterange_parts`).
+    pub byterange_parts: Option<bool>,
 }
 
 impl Default for Config {
@@ -72,88 +112,51 @@ impl Default for Config {
             byterange_parts: Vec::new(),
             public_url: None,
             dvr: None,
+            ingest_secret: None,
+            channels: BTreeMap::new(),
         }
     }
 }
 
-/// A command-line argument that could not be used.
+/// A setting that could not be used, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Parses `--name value` options (after the subcommand).
-    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Self, ConfigError> {
-        let mut cfg = Config::default();
-        let mut dvr_window: Option<u64> = None;
-        let mut it = args.into_iter();
-        while let Some(flag) = it.next() {
-            let value = it
-                .next()
-                .ok_or_else(|| ConfigError(format!("{flag} needs a value")))?;
-            let bad = |what: &str| ConfigError(format!("{flag}: invalid {what} '{value}'"));
-            match flag.as_str() {
-                "--ingest" => cfg.ingest = value.parse().map_err(|_| bad("address"))?,
-                "--listen" => cfg.playback = value.parse().map_err(|_| bad("address"))?,
-                "--target-duration-ms" => {
-                    cfg.timing.target_duration_ms = value.parse().map_err(|_| bad("number"))?
-                }
-                "--part-target-ms" => {
-                    cfg.timing.part_target_ms = value.parse().map_err(|_| bad("number"))?
-                }
-                "--window" => {
-                    cfg.timing.window_segments = value.parse().map_err(|_| bad("number"))?
-                }
-                "--max-box" => cfg.max_box = value.parse().map_err(|_| bad("number"))?,
-                "--max-channels" => {
-                    cfg.limits.max_channels = value.parse().map_err(|_| bad("number"))?
-                }
-                "--max-tracks" => {
-                    cfg.limits.max_tracks = value.parse().map_err(|_| bad("number"))?
-                }
-                "--idle-timeout" => {
-                    cfg.limits.idle_timeout_s = value.parse().map_err(|_| bad("number"))?
-                }
-                "--max-samples" => {
-                    cfg.limits.max_samples = value.parse().map_err(|_| bad("number"))?
-                }
-                "--max-keyframe-interval-ms" => {
-                    cfg.timing.max_keyframe_interval_ms =
-                        value.parse().map_err(|_| bad("number"))?
-                }
-                "--web" => cfg.web = Some(value.into()),
-                "--byterange-parts" => {
-                    cfg.byterange_parts = value.split(',').map(String::from).collect()
-                }
-                "--public-url" => {
-                    if !(value.starts_with("https://") || value.starts_with("http://")) {
-                        return Err(bad("URL (http:// or https://)"));
-                    }
-                    cfg.public_url = Some(value.trim_end_matches('/').to_string())
-                }
-                "--dvr-dir" => {
-                    let window_s = cfg
-                        .dvr
-                        .as_ref()
-                        .map_or(crate::dvr::DEFAULT_WINDOW_S, |d| d.window_s);
-                    cfg.dvr = Some(crate::dvr::DvrConfig {
-                        dir: value.into(),
-                        window_s,
-                    })
-                }
-                "--dvr-window" => {
-                    dvr_window = Some(value.parse().map_err(|_| bad("number of seconds"))?)
-                }
-                _ => return Err(ConfigError(format!("unknown option {flag}"))),
-            }
+    /// The connection limits of each listener.
+    pub fn conn_limits(&self) -> crate::http::ConnLimits {
+        crate::http::ConnLimits {
+            max_connections: self.limits.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(self.limits.header_timeout_s),
+            shutdown_grace: std::time::Duration::from_secs(self.limits.shutdown_grace_s),
         }
-        match (&mut cfg.dvr, dvr_window) {
-            (Some(d), Some(w)) => d.window_s = w,
-            (None, Some(_)) => return Err(ConfigError("--dvr-window needs --dvr-dir".into())),
-            _ => {}
+    }
+
+    /// The timing of channel `name`: the origin's, with the channel's own window.
+    pub fn timing_of(&self, name: &str) -> TimingConfig {
+        let mut t = self.timing;
+        if let Some(w) = self.channels.get(name).and_then(|c| c.window_segments) {
+            t.window_segments = w;
         }
-        cfg.validate()?;
-        Ok(cfg)
+        t
+    }
+
+    /// The secret ingest of channel `name` needs: the channel's own, else the
+    /// origin's; `None` when ingest is open.
+    pub fn secret_of(&self, name: &str) -> Option<&str> {
+        self.channels
+            .get(name)
+            .and_then(|c| c.ingest_secret.as_deref())
+            .or(self.ingest_secret.as_deref())
+    }
+
+    /// True when channel `name` addresses LL-HLS parts as byte ranges.
+    pub fn byterange_of(&self, name: &str) -> bool {
+        match self.channels.get(name).and_then(|c| c.byterange_parts) {
+            Some(b) => b,
+            None => self.byterange_parts.iter().any(|c| c == name || c == "*"),
+        }
     }
 
     /// Checks the rules the timing must follow.
@@ -174,6 +177,15 @@ impl Config {
                 "--max-channels and --max-tracks must be at least 1".into(),
             ));
         }
+        if self.limits.ingest_idle_timeout_s == 0
+            || self.limits.header_timeout_s == 0
+            || self.limits.max_connections == 0
+        {
+            return Err(ConfigError(
+                "--ingest-idle-timeout, --header-timeout and --max-connections must be at least 1"
+                    .into(),
+            ));
+        }
         if self.limits.idle_timeout_s == 0 {
             return Err(ConfigError("--idle-timeout must be at least 1 s".into()));
         }
@@ -184,29 +196,21 @@ impl Config {
         if t.window_segments < 3 {
             return Err(ConfigError("--window must be at least 3 segments".into()));
         }
+        for (name, c) in &self.channels {
+            if c.window_segments.is_some_and(|w| w < 3) {
+                return Err(ConfigError(format!(
+                    "[channels.{name}] window must be at least 3 segments"
+                )));
+            }
+            if c.ingest_secret.as_deref().is_some_and(str::is_empty) {
+                return Err(ConfigError(format!(
+                    "[channels.{name}] ingest-secret is empty"
+                )));
+            }
+        }
+        if self.ingest_secret.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError("--ingest-secret is empty".into()));
+        }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn parses_options_and_rejects_bad_ones() {
-        let c = Config::from_args(args("--listen 127.0.0.1:0 --part-target-ms 250")).unwrap();
-        assert_eq!(c.playback.port(), 0);
-        assert_eq!(c.timing.part_target_ms, 250);
-        assert!(Config::from_args(args("--window 2")).is_err());
-        assert!(Config::from_args(args("--listen nowhere")).is_err());
-        assert!(Config::from_args(args("--bogus 1")).is_err());
-        assert!(Config::from_args(args("--window")).is_err());
-        let c = Config::from_args(args("--public-url https://cdn.example/live/")).unwrap();
-        assert_eq!(c.public_url.as_deref(), Some("https://cdn.example/live"));
-        assert!(Config::from_args(args("--public-url cdn.example")).is_err());
     }
 }

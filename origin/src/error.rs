@@ -32,6 +32,9 @@ pub enum IngestError {
     /// A limit on channels or tracks would be exceeded.
     #[error("{0}")]
     Limit(String),
+    /// Ingest needs a secret this request did not carry (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     /// The upload body could not be read.
     #[error("upload body ended abnormally: {0}")]
     Body(String),

@@ -50,11 +50,13 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-pub use config::{Config, Limits};
+pub use config::{Config, ConfigError, Limits};
 pub use store::Origin;
 
 /// Runs the origin until `shutdown` completes: the ingest listener accepts encoder
-/// uploads, the playback listener serves players.
+/// uploads, the playback listener serves players. Then it shuts down gracefully: both
+/// listeners stop accepting, responses in flight finish (up to the shutdown grace), the
+/// segments in progress are closed where they are and the DVR writes them.
 pub async fn run(
     ingest: TcpListener,
     playback: TcpListener,
@@ -62,22 +64,30 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let limits = origin.config().conn_limits();
     let ingest_task = tokio::spawn(crate::http::accept_loop(
         ingest,
         Arc::new(ingest::IngestService::new(origin.clone())),
         stop_rx.clone(),
+        limits,
     ));
     let reaper = tokio::spawn(reap_idle(origin.clone()));
     let playback_task = tokio::spawn(crate::http::accept_loop(
         playback,
-        Arc::new(serve::PlaybackService::new(origin)),
+        Arc::new(serve::PlaybackService::new(origin.clone())),
         stop_rx,
+        limits,
     ));
     shutdown.await;
     reaper.abort();
     let _ = stop_tx.send(true);
     let _ = ingest_task.await;
     let _ = playback_task.await;
+    let closed = origin.close_all();
+    if let Some(dvr) = origin.dvr() {
+        let _ = tokio::time::timeout(limits.shutdown_grace, dvr.flush()).await;
+    }
+    tracing::info!("stopped: {closed} segments in progress closed");
     Ok(())
 }
 

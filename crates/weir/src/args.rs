@@ -1,219 +1,172 @@
-//! Command-line parsing of `weir`.
+//! The command line of `weir` (clap): every option has an environment variable
+//! (`WEIR_…`), and `--config FILE` reads the same settings from a TOML file
+//! ([`crate::file`]); the command line and the environment win over the file, the file
+//! over the built-in defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use origin::Config;
+use clap::{Args, Parser, Subcommand};
 
-/// Usage text, shown on any parse error.
-pub const USAGE: &str = "usage:
-  weir origin [--ingest ADDR] [--listen ADDR] [--target-duration-ms N] [--part-target-ms N]
-              [--window SEGMENTS] [--max-box BYTES] [--web DIR] [--byterange-parts IDS]
-              [--public-url URL] [--dvr-dir DIR] [--dvr-window SECONDS]
-  weir edge   [--spin FILE] [--listen ADDR] [--env KEY=VALUE]... [--allow URL]... [--max-instances N]
-              [--cache-mb N] [--cache-object-mb N] [--no-cache] [--wasi-http-only]
-  weir up     [origin options] [edge options] [--origin-listen ADDR]";
-
-/// Options of the edge node.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EdgeArgs {
-    /// The Spin manifest (default `spin.toml`).
-    pub spin: PathBuf,
-    /// Player-facing listener (default 127.0.0.1:8080).
-    pub listen: SocketAddr,
-    /// Environment overrides.
-    pub env: Vec<(String, String)>,
-    /// Extra allowed outbound hosts.
-    pub allow: Vec<String>,
-    /// Concurrent instances.
-    pub max_instances: u32,
-    /// `weir up`: the origin's playback listener (default 127.0.0.1:8082).
-    pub origin_listen: SocketAddr,
-    /// The chunked-proxy cache's limits (`--cache-mb`, `--cache-object-mb`); `None`
-    /// with `--no-cache`.
-    pub cache: Option<edge_host::cache::Limits>,
-    /// Serve manifests through the component's manifest-handler export (on unless
-    /// `--wasi-http-only`).
-    pub fast_manifests: bool,
+/// weir: a just-in-time packager for low-latency live HTTP streaming (HLS, LL-HLS,
+/// L-HLS, DASH, LL-DASH, HESP) from CMAF ingest.
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Sub,
 }
 
-impl Default for EdgeArgs {
-    fn default() -> Self {
-        EdgeArgs {
-            spin: "spin.toml".into(),
-            listen: ([127, 0, 0, 1], 8080).into(),
-            env: Vec::new(),
-            allow: Vec::new(),
-            max_instances: 1000,
-            origin_listen: ([127, 0, 0, 1], 8082).into(),
-            cache: Some(edge_host::cache::Limits::default()),
-            fast_manifests: true,
-        }
-    }
-}
-
-/// What to run.
-#[derive(Debug)]
-pub enum Command {
-    /// The origin alone.
-    Origin(Config),
-    /// The edge node alone.
-    Edge(EdgeArgs),
-    /// Origin + edge node.
+/// The three roles.
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// The origin: CMAF ingest, the live store, the DVR, and playback of every protocol.
+    Origin {
+        /// Playback listener (players, edges) [default: 127.0.0.1:8080].
+        #[arg(long, env = "WEIR_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// TOML configuration file (see weir.example.toml).
+        #[arg(long, env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        origin: OriginOpts,
+    },
+    /// The edge node: the WebAssembly component(s) of a Spin manifest and the
+    /// chunked-proxy cache, in front of a running origin (`--env WEIR_ORIGIN=…`).
+    Edge {
+        /// Player-facing listener [default: 127.0.0.1:8080].
+        #[arg(long, env = "WEIR_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// TOML configuration file (see weir.example.toml).
+        #[arg(long, env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        edge: EdgeOpts,
+    },
+    /// Origin and edge node in one process: the edge serves players on `--listen`, the
+    /// origin's own playback listener moves to `--origin-listen`.
     Up {
-        /// The origin (its `playback` is replaced by `edge.origin_listen`).
-        config: Config,
-        /// The edge node.
-        edge: EdgeArgs,
+        /// Player-facing listener (the edge node) [default: 127.0.0.1:8080].
+        #[arg(long, env = "WEIR_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// The origin's own playback listener [default: 127.0.0.1:8082].
+        #[arg(long, env = "WEIR_ORIGIN_LISTEN")]
+        origin_listen: Option<SocketAddr>,
+        /// TOML configuration file (see weir.example.toml).
+        #[arg(long, env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        origin: OriginOpts,
+        #[command(flatten)]
+        edge: EdgeOpts,
     },
 }
 
-/// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut it = args.into_iter();
-    let cmd = it.next().unwrap_or_default();
-    let rest: Vec<String> = it.collect();
-    let fail = |e: String| format!("{e}\n{USAGE}");
-    match cmd.as_str() {
-        "origin" => Config::from_args(rest)
-            .map(Command::Origin)
-            .map_err(|e| fail(e.to_string())),
-        "edge" => {
-            let (edge, others) = edge_args(rest, false).map_err(fail)?;
-            match others.first() {
-                Some(flag) => Err(fail(format!("unknown option {flag}"))),
-                None => Ok(Command::Edge(edge)),
-            }
-        }
-        "up" => {
-            let (edge, others) = edge_args(rest, true).map_err(fail)?;
-            let config = Config::from_args(others).map_err(|e| fail(e.to_string()))?;
-            let mut edge = EdgeArgs {
-                listen: config.playback,
-                ..edge
-            };
-            // The component renders the MPD the origin would: the same time source.
-            if let Some(url) = &config.public_url {
-                edge.env.push(("WEIR_PUBLIC_URL".into(), url.clone()));
-            }
-            Ok(Command::Up { config, edge })
-        }
-        _ => Err(USAGE.to_string()),
-    }
+/// The origin's options (also `weir up`'s).
+#[derive(Debug, Default, Clone, Args)]
+pub struct OriginOpts {
+    /// Ingest listener (encoders) [default: 127.0.0.1:8081].
+    #[arg(long, env = "WEIR_INGEST")]
+    pub ingest: Option<SocketAddr>,
+    /// Target segment duration in milliseconds (the cadence is chosen from the key
+    /// frames at or above it) [default: 2000].
+    #[arg(long, env = "WEIR_TARGET_DURATION_MS")]
+    pub target_duration_ms: Option<u32>,
+    /// LL-HLS part target in milliseconds [default: 200].
+    #[arg(long, env = "WEIR_PART_TARGET_MS")]
+    pub part_target_ms: Option<u32>,
+    /// Complete segments listed by live playlists (≥ 3) [default: 10].
+    #[arg(long, env = "WEIR_WINDOW")]
+    pub window: Option<u32>,
+    /// Longest key-frame interval taken as the cadence, in milliseconds [default: 10000].
+    #[arg(long, env = "WEIR_MAX_KEYFRAME_INTERVAL_MS")]
+    pub max_keyframe_interval_ms: Option<u32>,
+    /// Largest box accepted from an encoder, in bytes [default: 16777216].
+    #[arg(long, env = "WEIR_MAX_BOX")]
+    pub max_box: Option<u64>,
+    /// Channels at most [default: 64].
+    #[arg(long, env = "WEIR_MAX_CHANNELS")]
+    pub max_channels: Option<usize>,
+    /// Tracks per channel at most [default: 16].
+    #[arg(long, env = "WEIR_MAX_TRACKS")]
+    pub max_tracks: Option<usize>,
+    /// Samples per ingest fragment at most [default: 16384].
+    #[arg(long, env = "WEIR_MAX_SAMPLES")]
+    pub max_samples: Option<u32>,
+    /// Seconds without ingest before a track or channel is removed [default: 300].
+    #[arg(long, env = "WEIR_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds an upload may send nothing before it is cut and its segment closed
+    /// [default: 10].
+    #[arg(long, env = "WEIR_INGEST_IDLE_TIMEOUT")]
+    pub ingest_idle_timeout: Option<u64>,
+    /// Connections open at once per listener (ingest, playback) [default: 16384].
+    #[arg(long, env = "WEIR_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a whole request head [default: 10].
+    #[arg(long, env = "WEIR_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// On SIGTERM or SIGINT, seconds responses in flight get to finish [default: 10].
+    #[arg(long, env = "WEIR_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
+    /// Directory of the player page and its npm packages (web/ in the repository).
+    #[arg(long, env = "WEIR_WEB")]
+    pub web: Option<PathBuf>,
+    /// Channels whose LL-HLS parts are byte ranges of their segment (`*` for all),
+    /// comma-separated.
+    #[arg(long, env = "WEIR_BYTERANGE_PARTS", value_delimiter = ',')]
+    pub byterange_parts: Option<Vec<String>>,
+    /// Public base URL of playback as players reach it, for the MPD's UTCTiming.
+    #[arg(long, env = "WEIR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The DVR's directory (complete segments on disk; none without it).
+    #[arg(long, env = "WEIR_DVR_DIR")]
+    pub dvr_dir: Option<PathBuf>,
+    /// How long the DVR keeps a segment after its media ended, in seconds
+    /// [default: 7200].
+    #[arg(long, env = "WEIR_DVR_WINDOW")]
+    pub dvr_window: Option<u64>,
+    /// The secret every ingest request must carry (HTTP Basic password or bearer
+    /// token) unless its channel has its own (configuration file).
+    #[arg(long, env = "WEIR_INGEST_SECRET", hide_env_values = true)]
+    pub ingest_secret: Option<String>,
 }
 
-/// Takes the edge node's options out of `args`; returns the others in order. With
-/// `share_listen`, `--listen` is also left for the origin's parser (`weir up`).
-fn edge_args(args: Vec<String>, share_listen: bool) -> Result<(EdgeArgs, Vec<String>), String> {
-    let mut edge = EdgeArgs::default();
-    let mut others = Vec::new();
-    let mut it = args.into_iter();
-    while let Some(flag) = it.next() {
-        if flag == "--no-cache" {
-            edge.cache = None;
-            continue;
-        }
-        if flag == "--wasi-http-only" {
-            edge.fast_manifests = false;
-            continue;
-        }
-        let is_edge = matches!(
-            flag.as_str(),
-            "--spin"
-                | "--env"
-                | "--allow"
-                | "--max-instances"
-                | "--origin-listen"
-                | "--listen"
-                | "--cache-mb"
-                | "--cache-object-mb"
-        );
-        if !is_edge {
-            others.push(flag);
-            if let Some(v) = it.next() {
-                others.push(v);
-            }
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |what: &str| format!("{flag}: invalid {what} '{value}'");
-        match flag.as_str() {
-            "--spin" => edge.spin = value.into(),
-            "--env" => {
-                let (k, v) = value.split_once('=').ok_or_else(|| bad("KEY=VALUE"))?;
-                edge.env.push((k.to_string(), v.to_string()));
-            }
-            "--allow" => edge.allow.push(value),
-            "--max-instances" => edge.max_instances = value.parse().map_err(|_| bad("number"))?,
-            "--origin-listen" => edge.origin_listen = value.parse().map_err(|_| bad("address"))?,
-            "--cache-mb" | "--cache-object-mb" => {
-                let mb: u64 = value.parse().map_err(|_| bad("number of MiB"))?;
-                let limits = edge.cache.get_or_insert_with(Default::default);
-                if flag == "--cache-mb" {
-                    limits.budget = mb << 20;
-                } else {
-                    limits.max_object = mb << 20;
-                }
-            }
-            "--listen" => {
-                edge.listen = value.parse().map_err(|_| bad("address"))?;
-                if share_listen {
-                    others.push(flag);
-                    others.push(value);
-                }
-            }
-            _ => unreachable!("matched above"),
-        }
-    }
-    Ok((edge, others))
+/// The edge node's options (also `weir up`'s).
+#[derive(Debug, Default, Clone, Args)]
+pub struct EdgeOpts {
+    /// The Spin manifest of the component(s) [default: spin.toml].
+    #[arg(long, env = "WEIR_SPIN")]
+    pub spin: Option<PathBuf>,
+    /// Environment of the component, KEY=VALUE (repeatable), e.g.
+    /// `WEIR_ORIGIN=http://127.0.0.1:8082`.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub env: Vec<(String, String)>,
+    /// Extra allowed outbound hosts of the component (repeatable).
+    #[arg(long)]
+    pub allow: Vec<String>,
+    /// Component instances at once [default: 1000].
+    #[arg(long, env = "WEIR_MAX_INSTANCES")]
+    pub max_instances: Option<u32>,
+    /// The chunked-proxy cache's memory budget in MiB [default: 512].
+    #[arg(long, env = "WEIR_CACHE_MB")]
+    pub cache_mb: Option<u64>,
+    /// Largest object the cache stores, in MiB; bigger ones stream through [default: 64].
+    #[arg(long, env = "WEIR_CACHE_OBJECT_MB")]
+    pub cache_object_mb: Option<u64>,
+    /// No cache: every request goes to the origin.
+    #[arg(long, env = "WEIR_NO_CACHE")]
+    pub no_cache: bool,
+    /// Serve manifests through the component's wasi:http handler only (not its
+    /// manifest-handler export).
+    #[arg(long, env = "WEIR_WASI_HTTP_ONLY")]
+    pub wasi_http_only: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn up_splits_origin_and_edge_options() {
-        let Ok(Command::Up { config, edge }) = parse(args(
-            "up --listen 127.0.0.1:9000 --spin x/spin.toml --window 6 --no-cache --wasi-http-only --env A=b --origin-listen 127.0.0.1:9002",
-        )) else {
-            panic!("up parses")
-        };
-        assert_eq!(edge.listen, "127.0.0.1:9000".parse().unwrap());
-        assert_eq!(edge.origin_listen, "127.0.0.1:9002".parse().unwrap());
-        assert_eq!(edge.spin, PathBuf::from("x/spin.toml"));
-        assert_eq!(edge.env, vec![("A".into(), "b".into())]);
-        assert_eq!(config.timing.window_segments, 6);
-        assert_eq!(edge.cache, None);
-        assert!(!edge.fast_manifests);
-    }
-
-    #[test]
-    fn edge_refuses_origin_options() {
-        let e = parse(args("edge --window 6")).unwrap_err();
-        assert!(e.contains("unknown option --window"), "{e}");
-        let e = parse(args("edge --env novalue")).unwrap_err();
-        assert!(e.contains("KEY=VALUE"), "{e}");
-        assert!(parse(args("nonsense")).is_err());
-    }
-
-    #[test]
-    fn edge_listen() {
-        let Ok(Command::Edge(e)) = parse(args("edge --listen 127.0.0.1:1")) else {
-            panic!("edge parses")
-        };
-        assert_eq!(e.listen, "127.0.0.1:1".parse().unwrap());
-    }
-
-    #[test]
-    fn edge_defaults() {
-        let Ok(Command::Edge(e)) = parse(args("edge")) else {
-            panic!("edge parses")
-        };
-        assert_eq!(e, EdgeArgs::default());
-    }
+/// `KEY=VALUE`.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("'{s}' is not KEY=VALUE"))
 }

@@ -1,5 +1,8 @@
 //! `weir`: the command-line entry point.
 //!
+//! Every option also comes from the environment (`WEIR_…`) and from the TOML file of
+//! `--config` (`args`, `file`, `settings`); `weir --help` lists them.
+//!
 //! - `weir origin [options]`: the native origin (ingest on 127.0.0.1:8081, playback on
 //!   127.0.0.1:8080 by default).
 //! - `weir edge [--spin FILE] [--listen ADDR] [--env K=V]… [--allow URL]…`: the edge node
@@ -10,15 +13,18 @@
 //!   in-process.
 
 mod args;
+mod file;
+mod settings;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use args::{Command, EdgeArgs};
+use clap::Parser as _;
 use edge_host::{EdgeNode, EdgeOptions};
 use manifest::policy::edge::ORIGIN_VAR;
 use origin::Origin;
 use origin::serve::PlaybackService;
+use settings::{Command, EdgeArgs};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -28,15 +34,29 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let command = match args::parse(std::env::args().skip(1)) {
+    // A server holds a descriptor per connection: the soft open-file limit (often
+    // 1,024) is raised to the hard one, as nginx's worker_rlimit_nofile does.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!("cannot raise the open-file limit: {e}");
+    }
+    // Invalid settings stop weir before anything starts, with the reason (and, for the
+    // configuration file, its line).
+    let command = match settings::resolve(args::Cli::parse()) {
         Ok(c) => c,
-        Err(usage) => {
-            eprintln!("{usage}");
+        Err(e) => {
+            eprintln!("weir: {e}");
             std::process::exit(2);
         }
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // SIGTERM (service managers, `docker stop`) and SIGINT (Ctrl-C) alike: stop
+    // accepting, finish what is in flight, close the segments in progress, exit 0.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
     };
     match command {
         Command::Origin(config) => {

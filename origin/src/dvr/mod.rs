@@ -77,6 +77,8 @@ pub struct Dvr {
     tx: Mutex<SyncSender<Job>>,
     stats: Arc<DvrStats>,
     done: tokio::sync::watch::Receiver<u64>,
+    /// Jobs queued (handed to the writer) so far.
+    queued: AtomicU64,
 }
 
 impl Dvr {
@@ -110,6 +112,7 @@ impl Dvr {
                 tx: Mutex::new(tx),
                 stats,
                 done,
+                queued: AtomicU64::new(0),
             },
             restored,
         ))
@@ -125,7 +128,9 @@ impl Dvr {
     pub fn submit(&self, job: Job) {
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match tx.try_send(job) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+            }
             Err(TrySendError::Full(j)) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
@@ -198,6 +203,13 @@ impl Dvr {
     /// Counters.
     pub fn stats(&self) -> &DvrStats {
         &self.stats
+    }
+
+    /// Waits until the writer has handled every segment queued so far (shutdown).
+    pub async fn flush(&self) {
+        let target = self.queued.load(Ordering::Relaxed);
+        let mut rx = self.done.clone();
+        let _ = rx.wait_for(|h| *h >= target).await;
     }
 
     /// A watch bumped after every segment the writer handled (stored or failed).

@@ -9,4 +9,4 @@ mod body;
 mod server;
 
 pub use body::{Body, BodyError, chunks, full, streamed};
-pub use server::{Handler, accept_loop};
+pub use server::{ConnLimits, Handler, accept_loop};

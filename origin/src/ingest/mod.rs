@@ -1,5 +1,6 @@
 //! The ingest listener: encoders PUT/POST fragmented MP4 here.
 
+mod auth;
 mod path;
 mod push;
 mod status;
@@ -31,6 +32,16 @@ impl IngestService {
 
     async fn route(&self, req: Request<Incoming>) -> Result<StatusCode, IngestError> {
         let target = classify(req.uri().path())?;
+        // Access first: a refused request reads no body and stores nothing.
+        let channel = req
+            .uri()
+            .path()
+            .strip_prefix("/ingest/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("");
+        if let Some(secret) = self.origin.config().secret_of(channel) {
+            auth::check(req.headers(), secret)?;
+        }
         match (req.method().clone(), target) {
             (Method::DELETE, _) => {
                 // ffmpeg's DASH muxer deletes old segments; weir manages its own window.
@@ -73,9 +84,11 @@ impl Handler for IngestService {
                 .expect("valid response"),
             Err(e) => {
                 tracing::warn!("ingest {path}: {e}");
-                Response::builder()
-                    .status(e.status())
-                    .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                let mut r = Response::builder().status(e.status());
+                if matches!(e, IngestError::Unauthorized(_)) {
+                    r = r.header(http::header::WWW_AUTHENTICATE, auth::CHALLENGE);
+                }
+                r.header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
                     .header(http::header::CONNECTION, "close")
                     .body(full(format!("{e}\n")))
                     .expect("valid response")

@@ -39,7 +39,18 @@ pub async fn ingest_body(
     // True once this upload has stored media: only then is a segment in progress its own.
     let mut fed = false;
     let result = async {
-        while let Some(frame) = body.frame().await {
+        let idle = std::time::Duration::from_secs(cfg.limits.ingest_idle_timeout_s);
+        loop {
+            // An encoder that stops sending mid-upload is cut like one whose connection
+            // broke: its segment in progress is closed where it is.
+            let Some(frame) = tokio::time::timeout(idle, body.frame())
+                .await
+                .map_err(|_| {
+                    IngestError::Body(format!("nothing received for {} s", idle.as_secs()))
+                })?
+            else {
+                break;
+            };
             let frame = frame.map_err(|e| IngestError::Body(e.to_string()))?;
             let Ok(data) = frame.into_data() else {
                 continue;

@@ -4,6 +4,7 @@
 //! `web`, `metrics`; `hold` is the bounded wait both media and manifests use, and
 //! `response` the headers every answer shares.
 
+mod health;
 mod hold;
 mod manifests;
 mod media;
@@ -64,6 +65,8 @@ impl PlaybackService {
                 return Ok(web::channels(&o.channel_names(), window));
             }
             Route::Metrics => return Ok(metrics::metrics(o, &self.requests)),
+            Route::Health => return Ok(health::health()),
+            Route::Ready => return Ok(health::ready(o, query)),
             Route::Timeline { channel } => {
                 let accept = req
                     .headers()

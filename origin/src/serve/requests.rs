@@ -7,11 +7,12 @@ use super::route::Route;
 use crate::error::ServeError;
 
 /// The route kinds counted, in `/metrics` order.
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     "index",
     "time",
     "channels",
     "metrics",
+    "health",
     "script",
     "vendor",
     "master",
@@ -58,6 +59,7 @@ impl Route {
             Route::Time => "time",
             Route::Channels => "channels",
             Route::Metrics => "metrics",
+            Route::Health | Route::Ready => "health",
             Route::Script { .. } => "script",
             Route::Vendor { .. } => "vendor",
             Route::Master { .. } => "master",

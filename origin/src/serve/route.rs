@@ -15,6 +15,10 @@ pub enum Route {
     Channels,
     /// `/metrics`: Prometheus text exposition of the origin's state.
     Metrics,
+    /// `/health`: the process is up and answering.
+    Health,
+    /// `/ready[?channel=NAME]`: each channel, live or not and since when.
+    Ready,
     /// `/hesp.js`: the HESP reference client of the player page.
     Script {
         /// File name in the web directory.
@@ -128,6 +132,8 @@ impl Route {
             ["time"] => Route::Time,
             ["channels.json"] => Route::Channels,
             ["metrics"] => Route::Metrics,
+            ["health"] => Route::Health,
+            ["ready"] => Route::Ready,
             ["hesp.js"] => Route::Script { name: "hesp.js" },
             // Only the three player packages: `/vendor/master.m3u8` is channel `vendor`'s
             // master, as the edge component routes it.

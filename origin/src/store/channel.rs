@@ -48,6 +48,9 @@ pub struct Channel {
     state: Mutex<State>,
     tx: watch::Sender<Arc<ChannelSnapshot>>,
     last_activity_us: AtomicI64,
+    /// When the current run of ingest began: the first activity after a gap longer than
+    /// [`Channel::live_gap_us`] (for `/ready`).
+    live_since_us: AtomicI64,
     /// Where completed segments go (none without `--dvr-dir`).
     dvr: Option<Arc<Dvr>>,
 }
@@ -94,6 +97,7 @@ impl Channel {
             state: Mutex::new(State::default()),
             tx: watch::Sender::new(Arc::new(snap)),
             last_activity_us: AtomicI64::new(crate::clock::now_us()),
+            live_since_us: AtomicI64::new(crate::clock::now_us()),
             dvr,
         }
     }
@@ -433,7 +437,27 @@ impl Channel {
     }
 
     fn touch(&self, now_us: i64) {
-        self.last_activity_us.fetch_max(now_us, Ordering::Relaxed);
+        let last = self.last_activity_us.fetch_max(now_us, Ordering::Relaxed);
+        if now_us.saturating_sub(last) > self.live_gap_us() {
+            self.live_since_us.store(now_us, Ordering::Relaxed);
+        }
+    }
+
+    /// How long ingest may pause with the channel still live: 3 target durations (the
+    /// hold of a blocking request, after which players get 503).
+    pub fn live_gap_us(&self) -> i64 {
+        i64::from(self.timing.target_duration_ms) * 3_000
+    }
+
+    /// (live, since): whether ingest came within [`Channel::live_gap_us`] of `now_us`,
+    /// and since when the channel has been live (or, if not, when ingest stopped).
+    pub fn liveness(&self, now_us: i64) -> (bool, i64) {
+        let last = self.last_activity_us();
+        if now_us.saturating_sub(last) <= self.live_gap_us() {
+            (true, self.live_since_us.load(Ordering::Relaxed))
+        } else {
+            (false, last)
+        }
     }
 
     /// Removes tracks without ingest activity since `before_us` (their growing objects
@@ -472,6 +496,25 @@ impl Channel {
             );
             self.publish(&st, Some(i));
         }
+    }
+
+    /// Closes the segment in progress of every track where it is (shutdown), as an
+    /// upload that ended would: complete, handed to the DVR; the next segment would
+    /// start a new period. Returns how many segments were in progress.
+    pub fn close_all(&self) -> usize {
+        let mut st = self.lock();
+        let mut n = 0;
+        for t in &mut st.tracks {
+            if t.timeline.segments.back().is_some_and(|s| !s.complete) {
+                t.close(true);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.archive(&mut st);
+            self.publish(&st, None);
+        }
+        n
     }
 
     /// Ends every object still being produced (the channel is being removed).

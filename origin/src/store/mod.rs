@@ -66,7 +66,7 @@ impl Origin {
             for rc in restored.iter().take(origin.config.limits.max_channels) {
                 let ch = Channel::restored(
                     rc,
-                    origin.config.timing,
+                    origin.config.timing_of(&rc.name),
                     &origin.config.limits,
                     origin.byterange(&rc.name),
                     Some(dvr.clone()),
@@ -85,10 +85,7 @@ impl Origin {
     }
 
     fn byterange(&self, name: &str) -> bool {
-        self.config
-            .byterange_parts
-            .iter()
-            .any(|c| c == name || c == "*")
+        self.config.byterange_of(name)
     }
 
     /// The origin's configuration.
@@ -116,24 +113,18 @@ impl Origin {
             )));
         }
         let byterange = self.byterange(name);
+        let timing = self.config.timing_of(name);
         // A channel the DVR still holds continues where it was stored.
         let continued = self
             .dvr
             .as_ref()
             .and_then(|d| d.continuation(name))
-            .map(|rc| {
-                Channel::restored(&rc, self.config.timing, limits, byterange, self.dvr.clone())
-            })
+            .map(|rc| Channel::restored(&rc, timing, limits, byterange, self.dvr.clone()))
             .filter(|c| !c.snapshot().tracks.is_empty());
-        let ch = Arc::new(continued.unwrap_or_else(|| {
-            Channel::new(
-                name,
-                self.config.timing,
-                limits,
-                byterange,
-                self.dvr.clone(),
-            )
-        }));
+        let ch =
+            Arc::new(continued.unwrap_or_else(|| {
+                Channel::new(name, timing, limits, byterange, self.dvr.clone())
+            }));
         map.insert(name.to_string(), ch.clone());
         drop(map);
         self.created.send_modify(|n| *n += 1);
@@ -165,6 +156,13 @@ impl Origin {
                 continue;
             }
         }
+    }
+
+    /// Closes every segment in progress where it is (shutdown): each becomes a complete,
+    /// shorter segment, handed to the DVR. Returns how many were closed.
+    pub fn close_all(&self) -> usize {
+        let channels: Vec<Arc<Channel>> = self.lock().values().cloned().collect();
+        channels.iter().map(|c| c.close_all()).sum()
     }
 
     /// Names of all channels, sorted.

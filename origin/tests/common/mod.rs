@@ -63,6 +63,15 @@ impl TestOrigin {
             .expect("bind playback");
         let ia = ingest.local_addr().expect("ingest addr");
         let pa = playback.local_addr().expect("playback addr");
+        let mut config = config;
+        if config.limits == origin::Limits::default() {
+            // These tests pause time and let it jump across idle stretches (a 3 × TD
+            // hold is 6 s of virtual time, taken in one step): the idle limits of
+            // connections and uploads would cut the tests' own kept-alive clients
+            // there. They are tested (in real time) in weir-tests' `operations`.
+            config.limits.header_timeout_s = 3600;
+            config.limits.ingest_idle_timeout_s = 3600;
+        }
         let origin = Arc::new(Origin::new(Config {
             ingest: ia,
             playback: pa,

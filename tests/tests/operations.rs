@@ -1,0 +1,395 @@
+//! Operating weir: ingest access control with real ffmpeg, listener limits (a client
+//! that trickles its request head is cut; thousands of idle connections do not keep
+//! new viewers out), an encoder that stalls mid-upload is cut and its segment closed,
+//! `/health` and `/ready`.
+
+mod support;
+
+use std::time::Duration;
+
+use support::TestOrigin;
+use support::http::{get, get_with};
+use support::tools;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SECRET: &str = "s3cret-for-tests";
+
+fn secured() -> origin::Config {
+    let mut c = origin::Config {
+        ingest_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    c.channels.insert(
+        "own".into(),
+        origin::config::ChannelSettings {
+            ingest_secret: Some("channel-secret".into()),
+            ..Default::default()
+        },
+    );
+    c
+}
+
+/// A raw ingest request with `headers`; returns the status line's code and the head.
+async fn raw_ingest(addr: std::net::SocketAddr, path: &str, headers: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let body = b"\0\0\0\x08free";
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write body");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_needs_the_secret_and_a_refusal_stores_nothing() {
+    let o = TestOrigin::start_config(secured()).await;
+    // No credentials, wrong ones, another channel's: 401 with a challenge, nothing created.
+    for (path, headers) in [
+        ("/ingest/live/v.mp4", ""),
+        ("/ingest/live/v.mp4", "Authorization: Bearer wrong\r\n"),
+        (
+            "/ingest/live/v.mp4",
+            "Authorization: Basic d2VpcjpzM2NyZXQ=\r\n",
+        ),
+        (
+            "/ingest/own/v.mp4",
+            &format!("Authorization: Bearer {SECRET}\r\n"),
+        ),
+    ] {
+        let (code, head) = raw_ingest(o.ingest, path, headers).await;
+        assert_eq!(code, 401, "{path} {headers:?}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("www-authenticate: basic"),
+            "{head}"
+        );
+        assert!(head.contains("unauthorized"), "{head}");
+    }
+    assert!(
+        o.origin.channel_names().is_empty(),
+        "a refused upload created a channel"
+    );
+
+    // ffmpeg without credentials fails; with them (URL credentials sent at once, and a
+    // bearer header), it streams.
+    let base = format!("127.0.0.1:{}", o.ingest.port());
+    let refused = tokio::task::spawn_blocking({
+        let url = format!("http://{base}/ingest/live");
+        move || {
+            tools::spawn_encoder(tools::ffmpeg_single(&url, 2, "320x180"))
+                .0
+                .wait()
+        }
+    })
+    .await
+    .expect("ffmpeg ran");
+    assert!(
+        !refused.expect("exit status").success(),
+        "ffmpeg without credentials succeeded"
+    );
+    assert!(o.origin.channel_names().is_empty());
+
+    let basic = tools::ffmpeg_single(
+        &format!("http://weir:{SECRET}@{base}/ingest/live"),
+        20,
+        "320x180",
+    );
+    let _basic = tools::spawn_encoder(with_global_option(basic, &["-auth_type", "basic"]));
+    o.wait_segments("live", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+
+    let bearer = with_global_option(
+        tools::ffmpeg_single(&format!("http://{base}/ingest/own"), 20, "320x180"),
+        &["-headers", "Authorization: Bearer channel-secret\r\n"],
+    );
+    let _bearer = tools::spawn_encoder(bearer);
+    o.wait_segments("own", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+}
+
+/// `cmd` with `opt` placed before each output URL, so that every output's protocol
+/// gets it (ffmpeg's protocol options are per output).
+fn with_global_option(cmd: std::process::Command, opt: &[&str]) -> std::process::Command {
+    let program = cmd.get_program().to_owned();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut out = std::process::Command::new(program);
+    for a in args {
+        if a.starts_with("http://") {
+            out.args(opt);
+        }
+        out.arg(a);
+    }
+    out.stdout(std::process::Stdio::null());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_request_head_is_cut_and_idle_connections_do_not_keep_viewers_out() {
+    let mut config = origin::Config::default();
+    config.limits.header_timeout_s = 2;
+    let o = TestOrigin::start_config(config).await;
+
+    // One byte a second: cut once the head took longer than the timeout.
+    let mut s = TcpStream::connect(o.playback).await.expect("connect");
+    let started = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut cut = false;
+    for b in b"GET /channels.json HTTP/1.1\r\nHost: x\r\n\r\n" {
+        tick.tick().await;
+        if s.write_all(&[*b]).await.is_err() {
+            cut = true;
+            break;
+        }
+        let mut buf = [0u8; 64];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(1), s.read(&mut buf)).await {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a head trickled for 40 s was never cut");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "cut after {took:?} (timeout 2 s)"
+    );
+
+    // Thousands of idle connections (as many as this process may open), and a new viewer
+    // is still answered at once.
+    raise_fd_limit();
+    let n = idle_budget();
+    let mut idle = Vec::with_capacity(n);
+    for _ in 0..n {
+        match TcpStream::connect(o.playback).await {
+            Ok(c) => idle.push(c),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        idle.len() >= n * 9 / 10,
+        "only {} of {n} idle connections opened",
+        idle.len()
+    );
+    let t = tokio::time::Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(5), get(o.playback, "/channels.json"))
+        .await
+        .expect("a viewer answered while idle connections are held");
+    assert_eq!(r.status, 200);
+    eprintln!(
+        "{} idle connections held; a new viewer answered in {:?}",
+        idle.len(),
+        t.elapsed()
+    );
+}
+
+/// Lifts this process's soft open-file limit to its hard limit.
+fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+}
+
+/// Idle connections to open: 10,000, or what the open-file limit leaves room for
+/// (each costs two descriptors here, the client's and the server's).
+fn idle_budget() -> usize {
+    let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+    usize::try_from(soft.saturating_sub(256) / 2)
+        .unwrap_or(10_000)
+        .min(10_000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upload_is_cut_and_its_segment_closed() {
+    let mut config = origin::Config::default();
+    config.limits.ingest_idle_timeout_s = 1;
+    let o = TestOrigin::start_config(config).await;
+    // A real ffmpeg track, sent through a connection that then goes silent.
+    let dir = tools::repo().join("target/test-ops");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join(format!("stall-{}.mp4", std::process::id()));
+    let ok = tools::output(
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=30",
+                "-t",
+                "3",
+                "-c:v",
+                "libx264",
+                "-g",
+                "30",
+                "-preset",
+                "veryfast",
+                "-f",
+                "mp4",
+                "-movflags",
+                "+frag_every_frame+empty_moov+default_base_moof+cmaf",
+            ])
+            .arg(&file),
+    );
+    let _ = ok;
+    let data = std::fs::read(&file).expect("encoded");
+    let mut s = TcpStream::connect(o.ingest).await.expect("connect");
+    s.write_all(
+        b"POST /ingest/stall/v.mp4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    .await
+    .expect("head");
+    s.write_all(&weir_tests::bench::chunked_frame(&data))
+        .await
+        .expect("body");
+    // Now silent: the origin cuts the upload after 1 s and closes the segment in
+    // progress (its readers end; the next segment would start a new period).
+    let ch = o.origin.wait_channel("stall").await;
+    let mut rx = ch.subscribe();
+    // (The watch's guard is dropped at once: held, it would block the origin's writer.)
+    let closed = tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| {
+            s.track("v")
+                .is_some_and(|t| t.segments.iter().all(|g| g.complete))
+        }),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(closed, "the stalled upload's segment was never closed");
+    // The encoder is told why, and the connection closed.
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("nothing received for 1 s"), "{answer}");
+    // The segment is served whole (shorter), and the next upload starts a new period.
+    let snap = ch.snapshot();
+    let last = snap
+        .track("v")
+        .and_then(|t| t.segments.back().cloned())
+        .expect("a segment");
+    let seg = get(o.playback, &format!("/stall/v/seg-{}.m4s", last.msn)).await;
+    assert_eq!(seg.status, 200);
+    let served: u64 = last.parts.iter().map(|p| p.bytes).sum();
+    assert!(
+        seg.complete && seg.body.len() as u64 == served,
+        "{} of {served} bytes",
+        seg.body.len()
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_ready() {
+    let o = TestOrigin::start().await;
+    let h = get(o.playback, "/health").await;
+    assert_eq!((h.status, h.text().as_str()), (200, "ok\n"));
+    let r = get(o.playback, "/ready").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("\"channels\":[]"), "{}", r.text());
+    assert_eq!(get(o.playback, "/ready?channel=live").await.status, 503);
+    let _enc = tools::spawn_encoder(tools::ffmpeg_single(
+        &format!("http://{}/ingest/live", o.ingest),
+        20,
+        "320x180",
+    ));
+    o.wait_segments("live", &["v", "a"], 1, Duration::from_secs(60))
+        .await;
+    let r = get_with(o.playback, "/ready?channel=live", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(v["channels"][0]["name"], "live");
+    assert_eq!(v["channels"][0]["live"], true);
+    assert!(
+        v["channels"][0]["since"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('Z'))
+    );
+}
+
+/// SIGTERM: the `weir origin` process stops accepting, lets a segment download in
+/// flight (the segment in progress, streamed as it grows) finish cleanly, and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_segment_download_finish_and_exits_0() {
+    let (mut w, addrs) = support::process::weir(&[
+        "origin",
+        "--ingest",
+        "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0",
+        "--target-duration-ms",
+        "1000",
+    ])
+    .await;
+    let (ingest, playback) = (addrs[0], addrs[1]);
+    let _enc = tools::spawn_encoder(tools::ffmpeg_long_post(
+        &format!("http://{ingest}/ingest/live"),
+        30,
+    ));
+    // The segment in progress: the blocking reload for the next segment returns once it
+    // has begun; its download streams until it completes.
+    let mut msn = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let r = get(playback, "/live/v360/index.m3u8").await;
+        if r.status == 200 {
+            msn = r
+                .text()
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("seg-")?
+                        .strip_suffix(".m4s")?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .max()
+                .unwrap_or(0);
+            if msn > 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(msn > 0, "no playlist");
+    let next = msn + 1;
+    let reload = get(
+        playback,
+        &format!("/live/v360/index.m3u8?_HLS_msn={next}&_HLS_part=0"),
+    )
+    .await;
+    assert_eq!(reload.status, 200);
+    let path = format!("/live/v360/seg-{next}.m4s");
+    let download = tokio::spawn(async move { get(playback, &path).await });
+    // Let the download start (its first bytes are there at once), then SIGTERM.
+    let pid = w.0.id().expect("pid").to_string();
+    tokio::task::yield_now().await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let seg = download.await.expect("download task");
+    assert_eq!(seg.status, 200);
+    assert!(seg.complete, "the download in flight ended cut short");
+    assert!(seg.body.len() > 1000);
+    let status = tokio::time::timeout(Duration::from_secs(30), w.0.wait())
+        .await
+        .expect("weir exits within the grace")
+        .expect("exit status");
+    assert!(status.success(), "weir exited with {status}");
+    // Nothing listens any more.
+    assert!(TcpStream::connect(playback).await.is_err());
+}
