@@ -6,12 +6,8 @@ use std::net::SocketAddr;
 
 use timeline::TimingConfig;
 
-/// Default connections open at once per listener.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
-/// Default time a client has to send a request head, in seconds.
-pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;
-/// Default time responses in flight get to finish at shutdown, in seconds.
-pub const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
+pub use listener::{DEFAULT_HEADER_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE_S};
+
 /// Default time an upload may go without a byte before it is cut, in seconds.
 pub const DEFAULT_INGEST_IDLE_TIMEOUT_S: u64 = 10;
 

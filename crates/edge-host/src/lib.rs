@@ -48,6 +48,7 @@ pub use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 pub use allow::AllowList;
 pub use error::EdgeError;
 pub use host::Hosted;
+pub use listener::ConnLimits;
 pub use outbound::{LocalService, local_service};
 pub use server::serve;
 pub use stats::EdgeStats;

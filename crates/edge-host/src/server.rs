@@ -1,48 +1,26 @@
-//! The edge node's player-facing listener: HTTP/1.1 and h2c, one task per connection,
-//! each request routed to its component.
+//! The edge node's player-facing listener: the shared accept loop ([`listener::serve`]:
+//! HTTP/1.1 and h2c, a connection cap, a header-read timeout, graceful shutdown), each
+//! request routed to its component.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use listener::ConnLimits;
 use tokio::net::TcpListener;
 
 use crate::EdgeNode;
 
-/// Serves players on `listener` until `shutdown` completes.
+/// Serves players on `listener` within `limits` until `shutdown` completes, then lets
+/// responses in flight finish (up to the limits' grace).
 pub async fn serve(
     listener: TcpListener,
     node: Arc<EdgeNode>,
     shutdown: impl Future<Output = ()> + Send,
+    limits: ConnLimits,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            a = listener.accept() => match a {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("edge accept failed: {e}");
-                    continue;
-                }
-            },
-            _ = &mut shutdown => return,
-        };
-        let _ = stream.set_nodelay(true);
+    let handle = move |req: hyper::Request<hyper::body::Incoming>| {
         let node = node.clone();
-        tokio::spawn(async move {
-            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let node = node.clone();
-                async move { Ok::<_, Infallible>(node.answer(req).await) }
-            });
-            if let Err(e) = Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), svc)
-                .await
-            {
-                tracing::debug!("edge connection ended: {e}");
-            }
-        });
-    }
+        async move { node.answer(req).await }
+    };
+    listener::serve(listener, handle, shutdown, limits).await;
 }

@@ -31,6 +31,8 @@ pub enum Sub {
         config: Option<PathBuf>,
         #[command(flatten)]
         origin: OriginOpts,
+        #[command(flatten)]
+        listeners: ListenerOpts,
     },
     /// The edge node: the WebAssembly component(s) of a Spin manifest and the
     /// chunked-proxy cache, in front of a running origin (`--env WEIR_ORIGIN=…`).
@@ -43,6 +45,8 @@ pub enum Sub {
         config: Option<PathBuf>,
         #[command(flatten)]
         edge: EdgeOpts,
+        #[command(flatten)]
+        listeners: ListenerOpts,
     },
     /// Origin and edge node in one process: the edge serves players on `--listen`, the
     /// origin's own playback listener moves to `--origin-listen`.
@@ -60,6 +64,8 @@ pub enum Sub {
         origin: OriginOpts,
         #[command(flatten)]
         edge: EdgeOpts,
+        #[command(flatten)]
+        listeners: ListenerOpts,
     },
 }
 
@@ -101,15 +107,6 @@ pub struct OriginOpts {
     /// [default: 10].
     #[arg(long, env = "WEIR_INGEST_IDLE_TIMEOUT")]
     pub ingest_idle_timeout: Option<u64>,
-    /// Connections open at once per listener (ingest, playback) [default: 16384].
-    #[arg(long, env = "WEIR_MAX_CONNECTIONS")]
-    pub max_connections: Option<usize>,
-    /// Seconds a client has to send a whole request head [default: 10].
-    #[arg(long, env = "WEIR_HEADER_TIMEOUT")]
-    pub header_timeout: Option<u64>,
-    /// On SIGTERM or SIGINT, seconds responses in flight get to finish [default: 10].
-    #[arg(long, env = "WEIR_SHUTDOWN_GRACE")]
-    pub shutdown_grace: Option<u64>,
     /// Directory of the player page and its npm packages (web/ in the repository).
     #[arg(long, env = "WEIR_WEB")]
     pub web: Option<PathBuf>,
@@ -131,6 +128,21 @@ pub struct OriginOpts {
     /// token) unless its channel has its own (configuration file).
     #[arg(long, env = "WEIR_INGEST_SECRET", hide_env_values = true)]
     pub ingest_secret: Option<String>,
+}
+
+/// Limits of every listener of the process (ingest, playback, players).
+#[derive(Debug, Default, Clone, Args)]
+pub struct ListenerOpts {
+    /// Connections open at once per listener [default: 16384].
+    #[arg(long, env = "WEIR_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a whole request head (also how long a kept-alive
+    /// connection may sit idle) [default: 10].
+    #[arg(long, env = "WEIR_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// On SIGTERM or SIGINT, seconds responses in flight get to finish [default: 10].
+    #[arg(long, env = "WEIR_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
 }
 
 /// The edge node's options (also `weir up`'s).

@@ -64,6 +64,9 @@ pub struct EdgeFile {
     pub max_instances: Option<u32>,
     pub cache_mb: Option<u64>,
     pub cache_object_mb: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout: Option<u64>,
+    pub shutdown_grace: Option<u64>,
     pub no_cache: Option<bool>,
     pub wasi_http_only: Option<bool>,
 }

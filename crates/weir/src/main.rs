@@ -71,9 +71,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Edge(edge) => {
             let listener = bind(edge.listen).await?;
+            let conn = edge.conn;
             let node = load(edge, None)?;
             tracing::info!("weir edge: players on http://{}/", listener.local_addr()?);
-            edge_host::serve(listener, Arc::new(node), shutdown).await;
+            edge_host::serve(listener, Arc::new(node), shutdown, conn).await;
         }
         Command::Up { mut config, edge } => {
             let ingest = bind(config.ingest).await?;
@@ -84,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             let origin = Arc::new(Origin::open(config)?);
             let service = Arc::new(PlaybackService::new(origin.clone()));
             let local = edge_host::local_service(move |req| service.clone().respond(req));
+            let conn = edge.conn;
             let node = load(edge, Some((internal.to_string(), local)))?;
             tracing::info!(
                 "weir up: ingest on http://{}/ingest/{{channel}}/..., players on http://{}/ \
@@ -92,12 +94,17 @@ async fn main() -> anyhow::Result<()> {
                 players.local_addr()?
             );
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let edge_task = tokio::spawn(edge_host::serve(players, Arc::new(node), {
-                let mut rx = stop_rx.clone();
-                async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                }
-            }));
+            let edge_task = tokio::spawn(edge_host::serve(
+                players,
+                Arc::new(node),
+                {
+                    let mut rx = stop_rx.clone();
+                    async move {
+                        let _ = rx.wait_for(|s| *s).await;
+                    }
+                },
+                conn,
+            ));
             origin::run(ingest, playback, origin, async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use origin::config::ChannelSettings;
 use origin::{Config, ConfigError};
 
-use crate::args::{Cli, EdgeOpts, OriginOpts, Sub};
+use crate::args::{Cli, EdgeOpts, ListenerOpts, OriginOpts, Sub};
 use crate::file::{self, EdgeFile, FileConfig, OriginFile};
 
 /// The edge node, resolved.
@@ -30,6 +30,8 @@ pub struct EdgeArgs {
     pub cache: Option<edge_host::cache::Limits>,
     /// Serve manifests through the component's manifest-handler export.
     pub fast_manifests: bool,
+    /// The player-facing listener's limits.
+    pub conn: edge_host::ConnLimits,
 }
 
 impl Default for EdgeArgs {
@@ -43,12 +45,15 @@ impl Default for EdgeArgs {
             origin_listen: ([127, 0, 0, 1], 8082).into(),
             cache: Some(edge_host::cache::Limits::default()),
             fast_manifests: true,
+            conn: edge_host::ConnLimits::default(),
         }
     }
 }
 
-/// What to run.
+/// What to run (built once at start: the size difference between the variants costs
+/// nothing).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// The origin alone.
     Origin(Config),
@@ -87,9 +92,10 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
             listen,
             config,
             origin,
+            listeners,
         } => {
             let f = load(config)?;
-            let mut cfg = origin_config(&origin, &f)?;
+            let mut cfg = origin_config(&origin, &listeners, &f)?;
             cfg.playback = listen
                 .or(f.origin.listen)
                 .unwrap_or_else(|| Config::default().playback);
@@ -99,9 +105,10 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
             listen,
             config,
             edge,
+            listeners,
         } => {
             let f = load(config)?;
-            let mut e = edge_args(&edge, &f.edge);
+            let mut e = edge_args(&edge, &listeners, &f.edge)?;
             e.listen = listen.or(f.edge.listen).unwrap_or(e.listen);
             Ok(Command::Edge(e))
         }
@@ -111,10 +118,11 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
             config,
             origin,
             edge,
+            listeners,
         } => {
             let f = load(config)?;
-            let mut cfg = origin_config(&origin, &f)?;
-            let mut e = edge_args(&edge, &f.edge);
+            let mut cfg = origin_config(&origin, &listeners, &f)?;
+            let mut e = edge_args(&edge, &listeners, &f.edge)?;
             e.listen = listen.or(f.edge.listen).unwrap_or(e.listen);
             e.origin_listen = origin_listen
                 .or(f.edge.origin_listen)
@@ -134,7 +142,7 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
 
 /// The origin's configuration: each option from the command line (or environment),
 /// else the file, else the default; then checked.
-fn origin_config(o: &OriginOpts, f: &FileConfig) -> Result<Config, ConfigError> {
+fn origin_config(o: &OriginOpts, ls: &ListenerOpts, f: &FileConfig) -> Result<Config, ConfigError> {
     let d = Config::default();
     let fo: &OriginFile = &f.origin;
     let mut c = Config {
@@ -176,15 +184,15 @@ fn origin_config(o: &OriginOpts, f: &FileConfig) -> Result<Config, ConfigError> 
         .ingest_idle_timeout
         .or(fo.ingest_idle_timeout)
         .unwrap_or(l.ingest_idle_timeout_s);
-    l.max_connections = o
+    l.max_connections = ls
         .max_connections
         .or(fo.max_connections)
         .unwrap_or(l.max_connections);
-    l.header_timeout_s = o
+    l.header_timeout_s = ls
         .header_timeout
         .or(fo.header_timeout)
         .unwrap_or(l.header_timeout_s);
-    l.shutdown_grace_s = o
+    l.shutdown_grace_s = ls
         .shutdown_grace
         .or(fo.shutdown_grace)
         .unwrap_or(l.shutdown_grace_s);
@@ -227,7 +235,28 @@ fn origin_config(o: &OriginOpts, f: &FileConfig) -> Result<Config, ConfigError> 
 }
 
 /// The edge node's settings: command line (or environment), else file, else default.
-fn edge_args(e: &EdgeOpts, f: &EdgeFile) -> EdgeArgs {
+fn edge_args(e: &EdgeOpts, ls: &ListenerOpts, f: &EdgeFile) -> Result<EdgeArgs, ConfigError> {
+    let d_conn = edge_host::ConnLimits::default();
+    let secs = |v: Option<u64>, d: std::time::Duration| v.map_or(d, std::time::Duration::from_secs);
+    let conn = edge_host::ConnLimits {
+        max_connections: ls
+            .max_connections
+            .or(f.max_connections)
+            .unwrap_or(d_conn.max_connections),
+        header_read_timeout: secs(
+            ls.header_timeout.or(f.header_timeout),
+            d_conn.header_read_timeout,
+        ),
+        shutdown_grace: secs(
+            ls.shutdown_grace.or(f.shutdown_grace),
+            d_conn.shutdown_grace,
+        ),
+    };
+    if conn.max_connections == 0 || conn.header_read_timeout.is_zero() {
+        return Err(ConfigError(
+            "max-connections and header-timeout must be at least 1".into(),
+        ));
+    }
     let d = EdgeArgs::default();
     let mut env: Vec<(String, String)> =
         f.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -246,7 +275,7 @@ fn edge_args(e: &EdgeOpts, f: &EdgeFile) -> EdgeArgs {
         }
         l
     });
-    EdgeArgs {
+    Ok(EdgeArgs {
         spin: e.spin.clone().or_else(|| f.spin.clone()).unwrap_or(d.spin),
         listen: d.listen,
         env,
@@ -258,7 +287,8 @@ fn edge_args(e: &EdgeOpts, f: &EdgeFile) -> EdgeArgs {
         origin_listen: d.origin_listen,
         cache,
         fast_manifests: !(e.wasi_http_only || f.wasi_http_only.unwrap_or(false)),
-    }
+        conn,
+    })
 }
 
 #[cfg(test)]

@@ -56,9 +56,14 @@ impl TestEdge {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind edge");
         let addr = listener.local_addr().expect("edge address");
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(edge_host::serve(listener, node.clone(), async {
-            let _ = rx.await;
-        }));
+        tokio::spawn(edge_host::serve(
+            listener,
+            node.clone(),
+            async {
+                let _ = rx.await;
+            },
+            edge_host::ConnLimits::default(),
+        ));
         TestEdge {
             node,
             addr,
