@@ -94,6 +94,8 @@ pub struct ChannelSettings {
     pub window_segments: Option<u32>,
     /// LL-HLS parts as byte ranges (overrides `byterange_parts`).
     pub byterange_parts: Option<bool>,
+    /// Its DVR window in seconds, instead of the origin's.
+    pub dvr_window_s: Option<u64>,
 }
 
 impl Default for Config {
@@ -196,6 +198,11 @@ impl Config {
             if c.window_segments.is_some_and(|w| w < 3) {
                 return Err(ConfigError(format!(
                     "[channels.{name}] window must be at least 3 segments"
+                )));
+            }
+            if c.dvr_window_s == Some(0) {
+                return Err(ConfigError(format!(
+                    "[channels.{name}] dvr-window must be at least 1 s"
                 )));
             }
             if c.ingest_secret.as_deref().is_some_and(str::is_empty) {

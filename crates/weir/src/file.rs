@@ -81,6 +81,8 @@ pub struct ChannelFile {
     pub window: Option<u32>,
     /// LL-HLS parts as byte ranges of their segment.
     pub byterange_parts: Option<bool>,
+    /// Its DVR window in seconds.
+    pub dvr_window: Option<u64>,
 }
 
 /// Why the file could not be used.

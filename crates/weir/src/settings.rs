@@ -227,6 +227,7 @@ fn origin_config(o: &OriginOpts, ls: &ListenerOpts, f: &FileConfig) -> Result<Co
                 ingest_secret: ch.ingest_secret.clone(),
                 window_segments: ch.window,
                 byterange_parts: ch.byterange_parts,
+                dvr_window_s: ch.dvr_window,
             },
         );
     }
@@ -355,7 +356,7 @@ mod tests {
             &path,
             "[origin]\nwindow = 5\npart-target-ms = 250\ningest-secret = \"s3\"\n\
              [edge]\ncache-mb = 64\nenv = { A = \"file\" }\n\
-             [channels.news]\ningest-secret = \"n\"\nwindow = 8\n",
+             [channels.news]\ningest-secret = \"n\"\nwindow = 8\ndvr-window = 600\n",
         )
         .unwrap();
         let p = path.display();
@@ -370,6 +371,7 @@ mod tests {
         assert_eq!(config.secret_of("news"), Some("n"));
         assert_eq!(config.secret_of("other"), Some("s3"));
         assert_eq!(config.timing_of("news").window_segments, 8);
+        assert_eq!(config.channels["news"].dvr_window_s, Some(600));
         assert_eq!(edge.cache.map(|l| l.budget), Some(64 << 20));
         assert_eq!(edge.env.last(), Some(&("A".to_string(), "cli".to_string())));
         // A typo, and a bad value, are refused with the line.

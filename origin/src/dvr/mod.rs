@@ -14,7 +14,7 @@ pub mod layout;
 pub mod restore;
 pub mod writer;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -39,6 +39,30 @@ pub struct DvrConfig {
     pub dir: PathBuf,
     /// How long a segment is kept after its media ended, in seconds (`--dvr-window`).
     pub window_s: u64,
+}
+
+/// How long each channel's segments are kept.
+#[derive(Debug, Clone, Default)]
+pub struct Windows {
+    /// The origin's window, in seconds.
+    pub default_s: u64,
+    /// Channels with their own, in seconds.
+    pub channels: BTreeMap<String, u64>,
+}
+
+impl Windows {
+    /// The window of `channel`, in seconds.
+    pub fn secs(&self, channel: &str) -> u64 {
+        self.channels
+            .get(channel)
+            .copied()
+            .unwrap_or(self.default_s)
+    }
+
+    /// The window of `channel`, in microseconds.
+    pub fn us(&self, channel: &str) -> i64 {
+        i64::try_from(self.secs(channel).saturating_mul(1_000_000)).unwrap_or(i64::MAX)
+    }
 }
 
 /// Why the DVR could not do something with the disk.
@@ -73,6 +97,7 @@ pub struct DvrStats {
 #[derive(Debug)]
 pub struct Dvr {
     config: DvrConfig,
+    windows: Windows,
     index: Arc<Mutex<HashMap<String, index::ChannelIndex>>>,
     tx: Mutex<SyncSender<Job>>,
     stats: Arc<DvrStats>,
@@ -85,18 +110,24 @@ impl Dvr {
     /// Opens the DVR directory (created if missing), rebuilds its index, deletes what
     /// already left the window, and starts the writer thread. Returns what each
     /// channel needs to continue.
-    pub fn open(config: DvrConfig) -> Result<(Dvr, Vec<RestoredChannel>), DvrError> {
-        let window_us =
-            i64::try_from(config.window_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    /// `channel_windows`: channels whose window (seconds) is not `config.window_s`.
+    pub fn open(
+        config: DvrConfig,
+        channel_windows: BTreeMap<String, u64>,
+    ) -> Result<(Dvr, Vec<RestoredChannel>), DvrError> {
+        let windows = Windows {
+            default_s: config.window_s,
+            channels: channel_windows,
+        };
         let now = crate::clock::now_us();
-        let (idx, restored) = restore::scan(&config.dir, now.saturating_sub(window_us))?;
+        let (idx, restored) = restore::scan(&config.dir, &|ch| now.saturating_sub(windows.us(ch)))?;
         let index = Arc::new(Mutex::new(idx));
         let stats = Arc::new(DvrStats::default());
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
         let (done_tx, done) = tokio::sync::watch::channel(0);
         let w = writer::Writer {
             dir: config.dir.clone(),
-            window_us,
+            windows: windows.clone(),
             index: index.clone(),
             stats: stats.clone(),
             done: done_tx,
@@ -108,6 +139,7 @@ impl Dvr {
         Ok((
             Dvr {
                 config,
+                windows,
                 index,
                 tx: Mutex::new(tx),
                 stats,
@@ -121,6 +153,11 @@ impl Dvr {
     /// The configuration.
     pub fn config(&self) -> &DvrConfig {
         &self.config
+    }
+
+    /// How long `channel`'s segments are kept, in seconds.
+    pub fn window_s(&self, channel: &str) -> u64 {
+        self.windows.secs(channel)
     }
 
     /// Queues a completed segment for the disk without waiting; drops it (counted in
@@ -292,7 +329,7 @@ pub(crate) mod tests {
         };
         // Segment n ends at epoch + (n + 1) s; the clock is now.
         let epoch = crate::clock::now_us() - 100_000_000;
-        let (dvr, restored) = Dvr::open(cfg.clone()).unwrap();
+        let (dvr, restored) = Dvr::open(cfg.clone(), BTreeMap::new()).unwrap();
         assert!(restored.is_empty());
         for msn in 60..100 {
             dvr.submit(job(epoch, msn, u64::from(msn >= 90)));
@@ -313,7 +350,7 @@ pub(crate) mod tests {
         // A restart: the index comes back from the listing alone, minus what expired
         // (segments ending more than 30 s ago: 60..=69 end by now - 30 s).
         std::fs::write(dir.join("c/v/.junk.m4s.tmp"), b"half").unwrap();
-        let (dvr, restored) = Dvr::open(cfg).unwrap();
+        let (dvr, restored) = Dvr::open(cfg, BTreeMap::new()).unwrap();
         assert_eq!(restored.len(), 1);
         let t = &restored[0].tracks[0];
         let (last, bytes) = t.last.as_ref().unwrap();
@@ -335,6 +372,47 @@ pub(crate) mod tests {
             dvr.lookup("c", "v", 95)
                 .map(|s| std::fs::read(s.path).unwrap()),
             Some(b"seg095".to_vec())
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn each_channel_keeps_its_own_window() {
+        let dir = std::env::temp_dir().join(format!("weir-dvr-windows-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = DvrConfig {
+            dir: dir.clone(),
+            window_s: 60,
+        };
+        let windows = BTreeMap::from([("short".to_string(), 10)]);
+        let (dvr, _) = Dvr::open(cfg, windows).unwrap();
+        assert_eq!((dvr.window_s("short"), dvr.window_s("c")), (10, 60));
+        // Segments 0..40 of two channels, the last ending now: the short channel keeps
+        // what ended in the last 10 s, the other what ended in the last 60 s.
+        let epoch = crate::clock::now_us() - 40_000_000;
+        for msn in 0..40 {
+            dvr.submit(job(epoch, msn, 0));
+            let mut short = job(epoch, msn, 0);
+            short.channel = "short".into();
+            dvr.submit(short);
+        }
+        handled(&dvr, 80).await;
+        // The writer sweeps once a second; this waits for a sweep after the writes.
+        let deleted = || dvr.stats().segments_deleted.load(Ordering::Relaxed);
+        let mut rx = dvr.handled();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while deleted() < 29 {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_millis(100), rx.changed()).await;
+            }
+        })
+        .await;
+        let oldest = |ch: &str| dvr.history(ch, "v").first().map(|p| p.segment.msn);
+        assert_eq!(oldest("c"), Some(0), "60 s window: everything kept");
+        let short = oldest("short").expect("some kept");
+        assert!(
+            (29..=31).contains(&short),
+            "10 s window: oldest kept {short}"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

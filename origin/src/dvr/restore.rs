@@ -38,11 +38,11 @@ pub struct RestoredTrack {
 }
 
 /// Reads the index of every channel under `dir` (created if missing), deleting what
-/// ended before `expire_before_us`. Returns the index and what each channel needs to
-/// continue.
+/// ended before `expire_before_us(channel)`. Returns the index and what each channel
+/// needs to continue.
 pub fn scan(
     dir: &Path,
-    expire_before_us: i64,
+    expire_before_us: &dyn Fn(&str) -> i64,
 ) -> Result<(HashMap<String, ChannelIndex>, Vec<RestoredChannel>), DvrError> {
     let io = |e| DvrError::Io(dir.to_path_buf(), e);
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -80,7 +80,7 @@ pub fn scan(
             else {
                 continue;
             };
-            let (idx, rt) = scan_track(&path, track_meta, &meta, expire_before_us);
+            let (idx, rt) = scan_track(&path, track_meta, &meta, expire_before_us(&name));
             ch.tracks.insert(idx.meta.id.clone(), idx);
             tracks.push(rt);
         }

@@ -44,8 +44,8 @@ pub struct Job {
 pub struct Writer {
     /// The DVR directory.
     pub dir: PathBuf,
-    /// How long segments are kept, in microseconds of wall clock.
-    pub window_us: i64,
+    /// How long each channel's segments are kept.
+    pub windows: super::Windows,
     /// The index readers look segments up in.
     pub index: Arc<Mutex<HashMap<String, ChannelIndex>>>,
     /// Counters.
@@ -151,15 +151,16 @@ impl Writer {
         Ok(())
     }
 
-    /// Deletes the segments whose media ended more than the window before `now_us`,
+    /// Deletes the segments whose media ended more than their channel's window before
+    /// `now_us`,
     /// the inits no stored segment uses any more, and directories left empty.
     pub fn sweep(&self, now_us: i64) {
-        let before = now_us.saturating_sub(self.window_us);
         let mut gone: Vec<Stored> = Vec::new();
         let mut inits: Vec<PathBuf> = Vec::new();
         {
             let mut idx = self.lock();
             for (name, ch) in idx.iter_mut() {
+                let before = now_us.saturating_sub(self.windows.us(name));
                 for (id, t) in ch.tracks.iter_mut() {
                     let expired = t.expire(before);
                     let track_dir = layout::track_dir(&self.dir, name, id);

@@ -61,7 +61,7 @@ impl PlaybackService {
             Route::Time => return Ok(response::time(crate::clock::now_us())),
             Route::Index => return web::index(o.config().web.as_deref(), &o.channel_names()).await,
             Route::Channels => {
-                let window = o.dvr().map(|d| d.config().window_s);
+                let window = |c: &str| o.dvr().map(|d| d.window_s(c));
                 return Ok(web::channels(&o.channel_names(), window));
             }
             Route::Metrics => return Ok(metrics::metrics(o, &self.requests)),

@@ -28,7 +28,7 @@ fn channel_list(channels: &[String]) -> Response<Body> {
 
 /// `/channels.json`: every live channel and its entry points, under documented keys
 /// (README, "Playback"): `{"channels":[{"name","hls","dash","lhls","hesp"}]}`.
-pub fn channels(channels: &[String], dvr_window_s: Option<u64>) -> Response<Body> {
+pub fn channels(channels: &[String], dvr_window_s: impl Fn(&str) -> Option<u64>) -> Response<Body> {
     let list: Vec<serde_json::Value> = channels
         .iter()
         .map(|c| {
@@ -41,7 +41,7 @@ pub fn channels(channels: &[String], dvr_window_s: Option<u64>) -> Response<Body
             });
             // The start-over entry points: `start=0` reaches back over the whole DVR
             // window; any Unix time or ISO 8601 instant starts there instead.
-            if let Some(w) = dvr_window_s {
+            if let Some(w) = dvr_window_s(c) {
                 v["dvr"] = serde_json::json!({
                     "window_s": w,
                     "hls": format!("/{c}/master.m3u8?start=0"),

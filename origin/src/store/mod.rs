@@ -55,7 +55,12 @@ impl Origin {
         let Some(dvr_cfg) = config.dvr.clone() else {
             return Ok(Origin::new(config));
         };
-        let (dvr, restored) = Dvr::open(dvr_cfg)?;
+        let windows = config
+            .channels
+            .iter()
+            .filter_map(|(n, c)| Some((n.clone(), c.dvr_window_s?)))
+            .collect();
+        let (dvr, restored) = Dvr::open(dvr_cfg, windows)?;
         let dvr = Arc::new(dvr);
         let origin = Origin {
             dvr: Some(dvr.clone()),

@@ -58,7 +58,7 @@ async fn main() {
         dir: dir.join("dvr"),
         window_s: WINDOW_S + 600,
     };
-    let (dvr, _) = Dvr::open(cfg.clone()).expect("dvr dir");
+    let (dvr, _) = Dvr::open(cfg.clone(), Default::default()).expect("dvr dir");
     let epoch = origin::clock::now_us() - i64::try_from(WINDOW_S * 1_000_000).unwrap_or(0);
     let n = WINDOW_S / SEGMENT_S;
     let small = Bytes::from(vec![0u8; 1024]);

@@ -32,7 +32,7 @@ pub struct Conditions {
 /// Answers stored segment `s` (followed by `trailer` when given: HESP's event at the
 /// end of a Presentation).
 pub async fn segment(
-    dvr: &Dvr,
+    (dvr, channel): (&Dvr, &str),
     s: &Stored,
     content_type: &'static str,
     cond: &Conditions,
@@ -40,7 +40,14 @@ pub async fn segment(
 ) -> Result<hyper::Response<Body>, ServeError> {
     let seg = &s.past.segment;
     let etag = format!("\"{}-{}-{:08x}-{}\"", seg.msn, seg.start, seg.init, s.bytes);
-    let r = file(&s.path, content_type, &cache(dvr), (&etag, cond), trailer).await;
+    let r = file(
+        &s.path,
+        content_type,
+        &cache(dvr, channel),
+        (&etag, cond),
+        trailer,
+    )
+    .await;
     if r.is_ok() {
         dvr.stats()
             .served
@@ -51,19 +58,26 @@ pub async fn segment(
 
 /// Answers a stored init segment.
 pub async fn init(
-    dvr: &Dvr,
+    (dvr, channel): (&Dvr, &str),
     path: &Path,
     id: u32,
     content_type: &'static str,
     cond: &Conditions,
 ) -> Result<hyper::Response<Body>, ServeError> {
     let etag = format!("\"init-{id:08x}\"");
-    file(path, content_type, &cache(dvr), (&etag, cond), None).await
+    file(
+        path,
+        content_type,
+        &cache(dvr, channel),
+        (&etag, cond),
+        None,
+    )
+    .await
 }
 
 /// Stored files stay as long as the DVR window: cacheable that long, never changing.
-fn cache(dvr: &Dvr) -> String {
-    format!("public, max-age={}, immutable", dvr.config().window_s)
+fn cache(dvr: &Dvr, channel: &str) -> String {
+    format!("public, max-age={}, immutable", dvr.window_s(channel))
 }
 
 async fn file(

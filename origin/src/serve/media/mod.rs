@@ -70,7 +70,7 @@ pub async fn init(
         if let (Some(v), Some(dvr)) = (version, origin.dvr())
             && let Some(path) = dvr.init_path(name, track, v)
         {
-            return disk::init(dvr, &path, v, stored_type(dvr, name, track), cond).await;
+            return disk::init((dvr, name), &path, v, stored_type(dvr, name, track), cond).await;
         }
         if live.is_none() {
             return Err(ServeError::NotFound(format!("channel '{name}'")));
@@ -125,7 +125,16 @@ async fn from_disk(
     let trailer = form
         .trailer()
         .filter(|_| next_period.is_some_and(|p| p != s.past.period));
-    Some(disk::segment(dvr, &s, stored_type(dvr, name, track), cond, trailer).await)
+    Some(
+        disk::segment(
+            (dvr, name),
+            &s,
+            stored_type(dvr, name, track),
+            cond,
+            trailer,
+        )
+        .await,
+    )
 }
 
 /// Checks that `msn` is worth waiting for: not expired, not too far ahead.
