@@ -73,6 +73,15 @@ pub fn encode_source(seconds: u32) -> Vec<u8> {
     data
 }
 
+/// A fresh throw-away directory `weir-bench-{name}-{pid}` in the temporary directory
+/// (for a reference server's configuration and state, or a benchmark's files).
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("weir-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
 /// Splits a fragmented MP4 file into its init (ftyp+moov) and its chunks (moof+mdat),
 /// each with the media time at which its last sample ends.
 pub fn split(file: &[u8]) -> (Vec<u8>, Vec<(Vec<u8>, u64)>) {

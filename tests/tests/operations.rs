@@ -215,36 +215,7 @@ async fn a_stalled_upload_is_cut_and_its_segment_closed() {
     config.limits.ingest_idle_timeout_s = 1;
     let o = TestOrigin::start_config(config).await;
     // A real ffmpeg track, sent through a connection that then goes silent.
-    let dir = tools::repo().join("target/test-ops");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join(format!("stall-{}.mp4", std::process::id()));
-    let ok = tools::output(
-        std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x180:rate=30",
-                "-t",
-                "3",
-                "-c:v",
-                "libx264",
-                "-g",
-                "30",
-                "-preset",
-                "veryfast",
-                "-f",
-                "mp4",
-                "-movflags",
-                "+frag_every_frame+empty_moov+default_base_moof+cmaf",
-            ])
-            .arg(&file),
-    );
-    let _ = ok;
-    let data = std::fs::read(&file).expect("encoded");
+    let data = weir_tests::bench::encode_source(3);
     let mut s = TcpStream::connect(o.ingest).await.expect("connect");
     s.write_all(
         b"POST /ingest/stall/v.mp4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -289,7 +260,6 @@ async fn a_stalled_upload_is_cut_and_its_segment_closed() {
         "{} of {served} bytes",
         seg.body.len()
     );
-    let _ = std::fs::remove_file(&file);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,7 +99,7 @@ pub struct Dvr {
     config: DvrConfig,
     windows: Windows,
     index: Arc<Mutex<HashMap<String, index::ChannelIndex>>>,
-    tx: Mutex<SyncSender<Job>>,
+    tx: SyncSender<Job>,
     stats: Arc<DvrStats>,
     done: tokio::sync::watch::Receiver<u64>,
     /// Jobs queued (handed to the writer) so far.
@@ -141,7 +141,7 @@ impl Dvr {
                 config,
                 windows,
                 index,
-                tx: Mutex::new(tx),
+                tx,
                 stats,
                 done,
                 queued: AtomicU64::new(0),
@@ -163,8 +163,7 @@ impl Dvr {
     /// Queues a completed segment for the disk without waiting; drops it (counted in
     /// `dropped`) when the writer is [`QUEUE`] segments behind.
     pub fn submit(&self, job: Job) {
-        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        match tx.try_send(job) {
+        match self.tx.try_send(job) {
             Ok(()) => {
                 self.queued.fetch_add(1, Ordering::Relaxed);
             }
@@ -208,7 +207,7 @@ impl Dvr {
     /// could give stored numbers to new media).
     pub fn continuation(&self, channel: &str) -> Option<RestoredChannel> {
         let ch = self.lock().get(channel)?.clone();
-        Some(restore::continuation(channel, &ch))
+        Some(restore::continuation(&self.config.dir, channel, &ch))
     }
 
     /// The stored init `id` of `channel`/`track`, if on disk.

@@ -101,34 +101,22 @@ pub fn scan(
 /// What channel `name` of the index needs to continue (its files read again: the
 /// inits and the newest segment of each track), for a channel created again by ingest
 /// while the DVR still holds it.
-pub fn continuation(name: &str, ch: &ChannelIndex) -> RestoredChannel {
+pub fn continuation(dir: &Path, name: &str, ch: &ChannelIndex) -> RestoredChannel {
     let tracks = ch
         .tracks
         .values()
         .map(|t| {
-            let last = t
-                .last()
-                .and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
+            let track_dir = layout::track_dir(dir, name, &t.meta.id);
             let mut inits = Vec::new();
-            if let Some(dir) = last.as_ref().and_then(|(s, _)| track_dir_of(&s.path)) {
-                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                    let n = e.file_name();
-                    if let Some(id) = n.to_str().and_then(layout::parse_init_name)
-                        && let Ok(b) = std::fs::read(e.path())
-                    {
-                        inits.push((id, Bytes::from(b)));
-                    }
+            for e in std::fs::read_dir(track_dir).into_iter().flatten().flatten() {
+                let n = e.file_name();
+                if let Some(id) = n.to_str().and_then(layout::parse_init_name)
+                    && let Ok(b) = std::fs::read(e.path())
+                {
+                    inits.push((id, Bytes::from(b)));
                 }
             }
-            if let Some((s, _)) = &last {
-                let id = s.past.segment.init;
-                inits.sort_by_key(|(i, _)| *i == id);
-            }
-            RestoredTrack {
-                meta: t.meta.clone(),
-                inits,
-                last,
-            }
+            continued(t, inits)
         })
         .collect();
     RestoredChannel {
@@ -138,9 +126,22 @@ pub fn continuation(name: &str, ch: &ChannelIndex) -> RestoredChannel {
     }
 }
 
-/// The track directory of a stored segment (`{track}/YYYY-MM-DD/HH/{file}`).
-fn track_dir_of(segment: &Path) -> Option<&Path> {
-    segment.parent()?.parent()?.parent()
+/// What track `idx` needs to continue: its newest stored segment read back, and its
+/// `inits` ordered so that the newest segment's comes last (the one new media is read
+/// with).
+fn continued(idx: &TrackIndex, mut inits: Vec<(u32, Bytes)>) -> RestoredTrack {
+    let last = idx
+        .last()
+        .and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
+    if let Some((s, _)) = &last {
+        let id = s.past.segment.init;
+        inits.sort_by_key(|(i, _)| *i == id);
+    }
+    RestoredTrack {
+        meta: idx.meta.clone(),
+        inits,
+        last,
+    }
 }
 
 /// One track directory.
@@ -176,14 +177,8 @@ fn scan_track(
         }
         idx.insert(s);
     }
-    let last = idx
-        .last()
-        .and_then(|s| Some((s.clone(), Bytes::from(std::fs::read(&s.path).ok()?))));
-    if let Some((s, _)) = &last {
-        let id = s.past.segment.init;
-        inits.sort_by_key(|(i, _)| *i == id);
-    }
-    (idx, RestoredTrack { meta, inits, last })
+    let rt = continued(&idx, inits);
+    (idx, rt)
 }
 
 /// Calls `f` on every file under `dir` (the track directory, its day and hour

@@ -15,7 +15,7 @@
 //! (nginx from `scripts/setup.sh --bench`; without it the comparison is skipped).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use timeline::history::PastSegment;
 use timeline::{MediaKind, Segment, TrackMeta};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use weir_tests::bench::{encode_source, split};
+use weir_tests::bench::{encode_source, scratch, split};
 
 const TRACKS: [&str; 3] = ["v1", "v2", "v3"];
 const WINDOW_S: u64 = 7200;
@@ -457,13 +457,6 @@ impl Conn {
         let n = self.s.read(&mut chunk).await.ok()?;
         (n > 0).then(|| self.buf.extend_from_slice(&chunk[..n]))
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weir-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 /// nginx serving `root` as static files.

@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use weir_tests::bench::{FRAG, X264_LIVE};
+use weir_tests::bench::{FRAG, X264_LIVE, scratch};
 
 const ORIGIN: u16 = 19680;
 const INGEST: u16 = 19681;
@@ -538,14 +538,6 @@ fn wait_port(port: u16) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     false
-}
-
-/// A throw-away directory for a reference server.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weir-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 /// Varnish in front of the origin: the builtin VCL (hash on URL, TTL from
