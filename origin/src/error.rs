@@ -38,6 +38,9 @@ pub enum IngestError {
     /// The upload body could not be read.
     #[error("upload body ended abnormally: {0}")]
     Body(String),
+    /// Another upload is pushing the same track (409).
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// Why a playback request could not be answered.

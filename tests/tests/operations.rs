@@ -363,3 +363,74 @@ async fn sigterm_lets_an_in_flight_segment_download_finish_and_exits_0() {
     // Nothing listens any more.
     assert!(TcpStream::connect(playback).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_encoder_on_a_pushed_track_is_refused_and_the_first_goes_on() {
+    let o = TestOrigin::start().await;
+    let url = format!("http://127.0.0.1:{}/ingest/dup", o.ingest.port());
+    let _first = tools::spawn_encoder(tools::ffmpeg_single(&url, 30, "320x180"));
+    o.wait_segments("dup", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+    let ch = o.origin.channel("dup").expect("channel");
+    let before = ch.snapshot();
+
+    // A second real encoder on the same channel and tracks: refused within the
+    // hand-over wait (its uploads get 409), so ffmpeg fails.
+    let second = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            let started = std::time::Instant::now();
+            let status = tools::spawn_encoder(tools::ffmpeg_single(&url, 30, "320x180"))
+                .0
+                .wait();
+            (status, started.elapsed())
+        }
+    })
+    .await
+    .expect("ffmpeg ran");
+    assert!(
+        !second.0.expect("exit status").success(),
+        "the second encoder was accepted"
+    );
+    assert!(
+        second.1 < origin::ingest::HANDOVER + Duration::from_secs(10),
+        "refused only after {:?}",
+        second.1
+    );
+
+    // The refusal's reason, as an encoder sees it.
+    let (code, head) = raw_ingest(o.ingest, "/ingest/dup/v.mp4", "").await;
+    assert_eq!(code, 409, "{head}");
+    assert!(head.contains("already being pushed"), "{head}");
+
+    // The first encoder goes on: consecutive numbers, no discontinuity, nothing of the
+    // second stored.
+    o.wait_segments(
+        "dup",
+        &["v", "a"],
+        before.track("v").unwrap().segments.len() + 2,
+        Duration::from_secs(60),
+    )
+    .await;
+    let after = ch.snapshot();
+    for id in ["v", "a"] {
+        let (b, a) = (before.track(id).unwrap(), after.track(id).unwrap());
+        let first_new = b.segments.back().unwrap().msn;
+        let msns: Vec<u64> = a
+            .segments
+            .iter()
+            .map(|s| s.msn)
+            .filter(|m| *m >= first_new)
+            .collect();
+        assert!(msns.len() >= 3, "{id}: {msns:?}");
+        assert!(msns.windows(2).all(|w| w[1] == w[0] + 1), "{id}: {msns:?}");
+        assert_eq!(
+            a.discontinuity_sequence, b.discontinuity_sequence,
+            "{id}: the second encoder broke the timeline"
+        );
+        assert!(
+            a.segments.iter().all(|s| !s.discontinuity),
+            "{id}: a discontinuity appeared"
+        );
+    }
+}

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod render;
 mod request;
+pub mod retry;
 pub mod server;
 pub mod spin;
 pub mod stats;

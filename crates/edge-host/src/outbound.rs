@@ -60,6 +60,7 @@ impl Outbound {
     pub fn new(allowed: AllowList, local: Option<(String, LocalService)>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(crate::retry::CONNECT_TIMEOUT));
         Outbound {
             allowed: Arc::new(allowed),
             local,
@@ -236,14 +237,51 @@ impl Outbound {
             tracing::warn!("outbound {scheme}:// is not supported by the edge node");
             return Err(Error::TlsProtocolError);
         }
-        let resp = self.client.request(request).await.map_err(|e| {
-            if e.is_connect() {
-                Error::ConnectionRefused
-            } else {
-                Error::HttpProtocolError
-            }
-        })?;
+        let resp = self.request_with_retries(request).await?;
         Ok((resp.map(|b| b.map_err(Error::from).boxed_unsync()), done()))
+    }
+}
+
+impl Outbound {
+    /// Sends `request` over the pooled client under the outbound policy
+    /// ([`crate::retry`]): a connect that fails or times out is tried again after a
+    /// pause, for `GET`/`HEAD` only; the head must arrive within the head timeout.
+    async fn request_with_retries(
+        &self,
+        request: http::Request<WasiBody>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, Error> {
+        let idempotent = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+        let (parts, body) = request.into_parts();
+        let mut body = Some(body);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(pause) = crate::retry::pause_before(attempt) else {
+                return Err(Error::ConnectionRefused);
+            };
+            tokio::time::sleep(pause).await;
+            // A retried GET/HEAD has nothing to send: an empty body stands for the one
+            // the first attempt consumed.
+            let body = body.take().unwrap_or_else(|| {
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync()
+            });
+            let req = http::Request::from_parts(parts.clone(), body);
+            let sent = tokio::time::timeout(crate::retry::HEAD_TIMEOUT, self.client.request(req));
+            match sent.await {
+                Ok(Ok(resp)) => return Ok(resp),
+                Ok(Err(e)) if e.is_connect() && idempotent => {
+                    tracing::debug!(
+                        "outbound {}: connect failed (attempt {attempt}): {e}",
+                        parts.uri
+                    );
+                }
+                Ok(Err(e)) if e.is_connect() => return Err(Error::ConnectionRefused),
+                Ok(Err(_)) => return Err(Error::HttpProtocolError),
+                Err(_) => return Err(Error::ConnectionReadTimeout),
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod path;
+mod publisher;
 mod push;
 mod status;
 
@@ -13,6 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 
 pub use path::{Target, check_name, classify};
+pub use publisher::{HANDOVER, Publishers};
 
 use crate::error::IngestError;
 use crate::http::{Body, Handler, full};
@@ -22,12 +24,16 @@ use crate::store::Origin;
 #[derive(Debug)]
 pub struct IngestService {
     origin: Arc<Origin>,
+    publishers: Arc<Publishers>,
 }
 
 impl IngestService {
     /// An ingest service storing into `origin`.
     pub fn new(origin: Arc<Origin>) -> Self {
-        IngestService { origin }
+        IngestService {
+            origin,
+            publishers: Arc::default(),
+        }
     }
 
     async fn route(&self, req: Request<Incoming>) -> Result<StatusCode, IngestError> {
@@ -66,6 +72,8 @@ impl IngestService {
                 } else {
                     push::Role::Rendition
                 };
+                // One encoder per track: taken before the body is read.
+                let _lease = self.publishers.acquire(&channel, &track, companion).await?;
                 push::ingest_body(&self.origin, &channel, (&track, role), req.into_body()).await?;
                 Ok(StatusCode::CREATED)
             }

@@ -21,6 +21,7 @@ impl IngestError {
             IngestError::Media(C::BoxTooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            IngestError::Busy(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         }
     }
