@@ -19,6 +19,29 @@ pub fn time_url() -> String {
     policy::time_url(std::env::var("WEIR_PUBLIC_URL").ok().as_deref())
 }
 
+/// `path_query` without its playback token when `WEIR_PLAYBACK_KEY` is set (the shared
+/// rule, `manifest::signed`); the 403 answer when the token is missing or wrong.
+pub fn unsigned(path_query: &str) -> Result<String, (u16, HeaderList, Vec<u8>)> {
+    let key = std::env::var(manifest::signed::KEY_VAR).unwrap_or_default();
+    if key.is_empty() {
+        return Ok(path_query.to_string());
+    }
+    let (path, query) = match path_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_query, None),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match manifest::signed::check(key.as_bytes(), path, now) {
+        Ok(p) => Ok(match query {
+            Some(q) => format!("{p}?{q}"),
+            None => p.to_string(),
+        }),
+        Err(e) => Err(headers::error(403, &e.to_string()).finish(None)),
+    }
+}
+
 /// A manifest request, as far as the answer depends on it.
 pub struct Head {
     /// The manifest.

@@ -15,9 +15,10 @@
 //!   is passed through to the origin with a streaming body.
 //!
 //! Configuration: the environment variables `WEIR_ORIGIN` (default
-//! `http://127.0.0.1:8082`) and `WEIR_PUBLIC_URL` (the origin's `--public-url`, for the
-//! MPD's UTCTiming; default the relative `../time`), portable across Spin, `wasmtime
-//! serve --env` and `weir edge`.
+//! `http://127.0.0.1:8082`), `WEIR_PUBLIC_URL` (the origin's `--public-url`, for the
+//! MPD's UTCTiming; default the relative `../time`) and `WEIR_PLAYBACK_KEY` (signed
+//! playback URLs, `manifest::signed`; unset: playback is open), portable across Spin,
+//! `wasmtime serve --env` and `weir edge`.
 
 mod flow;
 mod headers;
@@ -34,6 +35,12 @@ use spin_sdk::http_component;
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let origin = flow::origin();
     let path_query = req.path_with_query().unwrap_or_else(|| "/".into());
+    // Signed playback URLs, when a key is set: checked and stripped first, so nothing
+    // below (routing, the origin's request) sees the token.
+    let path_query = match flow::unsigned(&path_query) {
+        Ok(p) => p,
+        Err(refused) => return send(out, refused).await,
+    };
     // Several fields of one name form one comma-separated list (RFC 9110 §5.3), as the
     // origin reads them.
     let header = |name: &str| {

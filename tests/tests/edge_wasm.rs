@@ -20,6 +20,11 @@ use support::tools::{self, Killed};
 
 /// Starts `wasmtime serve` on the component; returns once it prints its address.
 fn wasmtime_serve(origin: SocketAddr) -> (Killed, SocketAddr) {
+    wasmtime_serve_env(origin, &[])
+}
+
+/// [`wasmtime_serve`] with more environment entries for the component.
+fn wasmtime_serve_env(origin: SocketAddr, env: &[(&str, &str)]) -> (Killed, SocketAddr) {
     let repo = tools::repo();
     let wasmtime = repo.join(".tools/bin/wasmtime");
     let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
@@ -30,6 +35,10 @@ fn wasmtime_serve(origin: SocketAddr) -> (Killed, SocketAddr) {
     let mut child = Command::new(&wasmtime)
         .args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--env"])
         .arg(format!("WEIR_ORIGIN=http://{origin}"))
+        .args(
+            env.iter()
+                .flat_map(|(k, v)| ["--env".to_string(), format!("{k}={v}")]),
+        )
         .arg(&component)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -220,5 +229,71 @@ async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
                 "{path}"
             );
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_component_checks_signed_urls_where_it_is_the_edge() {
+    const KEY: &str = "component key";
+    let o = TestOrigin::start().await;
+    let enc = tools::spawn_encoder(tools::ffmpeg_long_post(
+        &format!("http://{}/ingest/sig", o.ingest),
+        60,
+    ));
+    o.wait_segments(
+        "sig",
+        &["v360", "v180", "audio"],
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
+    tokio::task::spawn_blocking(move || drop(enc))
+        .await
+        .expect("encoder");
+    let (_edge, edge) = tokio::task::spawn_blocking({
+        let origin = o.playback;
+        move || wasmtime_serve_env(origin, &[("WEIR_PLAYBACK_KEY", KEY)])
+    })
+    .await
+    .expect("wasmtime serve");
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 600;
+    let sign = |p: &str| manifest::signed::sign_path(KEY.as_bytes(), p, expires);
+
+    let refused = get(edge, "/sig/master.m3u8").await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(refused.text().contains("signed URL is required"));
+    let expired = get(
+        edge,
+        &manifest::signed::sign_path(KEY.as_bytes(), "/sig/master.m3u8", 1),
+    )
+    .await;
+    assert_eq!(expired.status, 403);
+    assert!(expired.text().contains("expired"), "{}", expired.text());
+
+    // Signed: the same answer as the origin's native rendering of the plain path
+    // (manifest and media alike).
+    let seg = {
+        let snap = o.origin.channel("sig").expect("channel").snapshot();
+        let msn = snap
+            .track("v180")
+            .and_then(|t| t.segments.front())
+            .expect("segment")
+            .msn;
+        format!("/sig/v180/seg-{msn}.m4s")
+    };
+    for path in [
+        "/sig/master.m3u8",
+        "/sig/v180/index.m3u8",
+        "/sig/manifest.mpd",
+        seg.as_str(),
+    ] {
+        let native = get(o.playback, path).await;
+        let wasm = get(edge, &sign(path)).await;
+        assert_eq!(wasm.status, 200, "{path}: {}", wasm.text());
+        assert_eq!(wasm.body, native.body, "{path}");
     }
 }

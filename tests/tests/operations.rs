@@ -434,3 +434,79 @@ async fn a_second_encoder_on_a_pushed_track_is_refused_and_the_first_goes_on() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_playback_urls_are_checked_at_the_edge_and_kept_out_of_the_cache() {
+    const KEY: &[u8] = b"playback key for tests";
+    let o = TestOrigin::start().await;
+    let _enc = tools::spawn_encoder(tools::ffmpeg_single(
+        &format!("http://{}/ingest/sig", o.ingest),
+        40,
+        "320x180",
+    ));
+    o.wait_segments("sig", &["v", "a"], 3, Duration::from_secs(60))
+        .await;
+    let edge = support::TestEdge::start_signed(o.playback, "playback key for tests").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let sign = |path: &str, expires: u64| manifest::signed::sign_path(KEY, path, expires);
+
+    // Refused at the edge with the reason: no token, an expired one, another channel's,
+    // a wrong key's.
+    let other_channel = sign("/other/master.m3u8", now + 600).replace("/other/", "/sig/");
+    let wrong_key = manifest::signed::sign_path(b"not the key", "/sig/master.m3u8", now + 600);
+    for (path, reason) in [
+        ("/sig/master.m3u8".to_string(), "signed URL is required"),
+        ("/sig/v/seg-1.m4s".to_string(), "signed URL is required"),
+        (sign("/sig/master.m3u8", now - 1), "expired"),
+        (other_channel, "does not match"),
+        (wrong_key, "does not match"),
+    ] {
+        let r = get(edge.addr, &path).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text());
+        assert!(r.text().contains(reason), "{path}: {}", r.text());
+    }
+    assert_eq!(edge.node.stats.refused_tokens(), 5);
+
+    // One token plays the whole channel: ffmpeg follows the relative URIs of the HLS
+    // playlists and of the MPD under the signed prefix.
+    let base = format!("http://{}", edge.addr);
+    for manifest in ["/sig/master.m3u8", "/sig/manifest.mpd"] {
+        let url = format!("{base}{}", sign(manifest, now + 600));
+        let frames = tokio::task::spawn_blocking(move || tools::decoded_frames(&url, 2))
+            .await
+            .expect("ffmpeg ran");
+        assert!(
+            frames.len() >= 2 && frames.iter().all(|n| *n > 0),
+            "{manifest}: decoded {frames:?}"
+        );
+    }
+
+    // Two viewers with different tokens share one cached object: the token is not in
+    // the key, and the origin is asked once.
+    let msn = o
+        .origin
+        .channel("sig")
+        .and_then(|c| {
+            c.snapshot()
+                .track("v")
+                .and_then(|t| t.segments.front().map(|s| s.msn))
+        })
+        .expect("a segment");
+    let seg = format!("/sig/v/seg-{msn}.m4s");
+    let first = get(edge.addr, &sign(&seg, now + 300)).await;
+    let before = edge.node.cache().expect("cache").counts();
+    let second = get(edge.addr, &sign(&seg, now + 900)).await;
+    let after = edge.node.cache().expect("cache").counts();
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(first.body, second.body);
+    assert_eq!(
+        after.fetches, before.fetches,
+        "the second token fetched again"
+    );
+    assert_eq!(after.hits, before.hits + 1);
+    // The clock stays open (the MPD's UTCTiming resolves to it under the prefix too).
+    assert_eq!(get(edge.addr, "/time").await.status, 200);
+}

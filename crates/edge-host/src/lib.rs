@@ -73,6 +73,11 @@ pub struct EdgeOptions {
     /// Serve manifests through the component's `weir:edge/manifest-handler` export
     /// when it has one; `false` serves every request through wasi:http.
     pub fast_manifests: bool,
+    /// The key of signed playback URLs (`manifest::signed`). The node checks tokens
+    /// itself, before its cache; a `WEIR_PLAYBACK_KEY` in a component's environment is
+    /// taken over by the node (and removed there, since the component then sees only
+    /// the unsigned paths the node passes on).
+    pub playback_key: Option<String>,
 }
 
 impl EdgeOptions {
@@ -86,6 +91,7 @@ impl EdgeOptions {
             max_instances: 1000,
             cache: Some(cache::Limits::default()),
             fast_manifests: true,
+            playback_key: None,
         }
     }
 }
@@ -96,6 +102,7 @@ pub struct EdgeNode {
     /// What the node has served.
     pub stats: EdgeStats,
     cache: Option<Arc<cache::Cache>>,
+    playback_key: Option<String>,
 }
 
 /// Linear memory one instance may grow to.
@@ -117,9 +124,15 @@ impl EdgeNode {
         let slots = Arc::new(Semaphore::new(options.max_instances as usize));
         let cache = options.cache.map(cache::Cache::new);
         let mut routes = Vec::new();
+        let mut playback_key = options.playback_key.filter(|k| !k.is_empty());
         for mut spec in spin::load(&options.manifest)? {
             spec.allowed.extend(extra.clone());
             spec.environment.extend(options.env.iter().cloned());
+            if let Some(k) = spec.environment.remove(manifest::signed::KEY_VAR)
+                && !k.is_empty()
+            {
+                playback_key.get_or_insert(k);
+            }
             let outbound = outbound::Outbound::new(spec.allowed.clone(), options.local.clone())
                 .with_cache(cache.clone());
             tracing::info!(
@@ -143,6 +156,7 @@ impl EdgeNode {
             routes,
             stats: EdgeStats::default(),
             cache,
+            playback_key,
         })
     }
 
@@ -156,6 +170,12 @@ impl EdgeNode {
         if req.method() == http::Method::GET && req.uri().path() == metrics::PATH {
             return host::text(200, "text/plain; version=0.0.4", metrics::text(self));
         }
+        // Signed playback URLs: checked and stripped before routing and the cache, so
+        // the cache keys and the origin's requests never carry a viewer's token.
+        let req = match self.unsign(req) {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        };
         let Some(hosted) = self.route(req.uri().path()) else {
             return host::plain(404, "no component is routed to this path\n");
         };
@@ -191,6 +211,48 @@ impl EdgeNode {
                         Box::pin(hosted.outbound().clone().fetch(url.clone()))
                     })
                     .await
+            }
+        }
+    }
+
+    /// `req` with its playback token checked and removed from the path, or the 403
+    /// answer; `req` unchanged when the node has no playback key.
+    #[allow(clippy::result_large_err)]
+    fn unsign<B>(
+        &self,
+        mut req: http::Request<B>,
+    ) -> Result<http::Request<B>, http::Response<HyperOutgoingBody>> {
+        let Some(key) = &self.playback_key else {
+            return Ok(req);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let path = req.uri().path();
+        match manifest::signed::check(key.as_bytes(), path, now) {
+            Ok(p) if p.len() == path.len() => Ok(req),
+            Ok(p) => {
+                let pq = match req.uri().query() {
+                    Some(q) => format!("{p}?{q}"),
+                    None => p.to_string(),
+                };
+                let mut parts = req.uri().clone().into_parts();
+                parts.path_and_query = pq.parse().ok();
+                match http::Uri::from_parts(parts) {
+                    Ok(u) => {
+                        *req.uri_mut() = u;
+                        Ok(req)
+                    }
+                    Err(_) => Err(host::plain(400, "malformed request path\n")),
+                }
+            }
+            Err(e) => {
+                self.stats.refused_token();
+                Err(host::text(
+                    403,
+                    manifest::policy::FAILURE_CONTENT_TYPE,
+                    format!("{e}\n"),
+                ))
             }
         }
     }

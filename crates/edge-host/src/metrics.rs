@@ -27,6 +27,13 @@ pub fn text(node: &EdgeNode) -> String {
         "Of those, blocking playlist reloads (_HLS_msn).",
         node.stats.blocking() as f64,
     );
+    metric(
+        &mut s,
+        "weir_edge_refused_tokens_total",
+        "counter",
+        "Requests refused (403) for a missing, expired or wrong playback token.",
+        node.stats.refused_tokens() as f64,
+    );
     let Some(cache) = node.cache() else {
         return s;
     };

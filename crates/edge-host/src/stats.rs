@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct EdgeStats {
     requests: AtomicU64,
     blocking: AtomicU64,
+    refused_token: AtomicU64,
 }
 
 impl EdgeStats {
@@ -22,6 +23,16 @@ impl EdgeStats {
     /// Requests routed to a component so far (cache hits included).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request refused for its playback token (403).
+    pub fn refused_token(&self) {
+        self.refused_token.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests refused for a missing, expired or wrong playback token.
+    pub fn refused_tokens(&self) -> u64 {
+        self.refused_token.load(Ordering::Relaxed)
     }
 
     /// Of those, blocking playlist reloads (`_HLS_msn`).

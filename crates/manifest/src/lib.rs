@@ -24,6 +24,7 @@ pub mod hesp;
 pub mod hls;
 pub mod policy;
 pub mod range;
+pub mod signed;
 pub mod start_over;
 mod window;
 

@@ -67,6 +67,18 @@ pub enum Sub {
         #[command(flatten)]
         listeners: ListenerOpts,
     },
+    /// Prints a signed playback URL path (the edge's `--playback-key`): one token covers
+    /// every URL of the channel until it expires.
+    Sign {
+        /// The signing key (the edge's `--playback-key`).
+        #[arg(long, env = "WEIR_PLAYBACK_KEY", hide_env_values = true)]
+        key: String,
+        /// The path to sign, starting with the channel: `/live/master.m3u8`.
+        path: String,
+        /// Seconds the URL stays valid.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
 }
 
 /// The origin's options (also `weir up`'s).
@@ -174,6 +186,10 @@ pub struct EdgeOpts {
     /// manifest-handler export).
     #[arg(long, env = "WEIR_WASI_HTTP_ONLY")]
     pub wasi_http_only: bool,
+    /// Key of signed playback URLs: every player request then needs a token
+    /// (`weir sign`), checked at the edge and kept out of cache keys [default: open].
+    #[arg(long, env = "WEIR_PLAYBACK_KEY", hide_env_values = true)]
+    pub playback_key: Option<String>,
 }
 
 /// `KEY=VALUE`.

@@ -69,6 +69,7 @@ pub struct EdgeFile {
     pub shutdown_grace: Option<u64>,
     pub no_cache: Option<bool>,
     pub wasi_http_only: Option<bool>,
+    pub playback_key: Option<String>,
 }
 
 /// `[channels.NAME]`.

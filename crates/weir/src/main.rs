@@ -59,6 +59,12 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     match command {
+        Command::Sign { key, path, expires } => {
+            println!(
+                "{}",
+                manifest::signed::sign_path(key.as_bytes(), &path, expires)
+            );
+        }
         Command::Origin(config) => {
             let ingest = bind(config.ingest).await?;
             let playback = bind(config.playback).await?;
@@ -151,6 +157,7 @@ fn load(
     options.max_instances = edge.max_instances;
     options.cache = edge.cache;
     options.fast_manifests = edge.fast_manifests;
+    options.playback_key = edge.playback_key;
     if let Some((authority, _)) = &local {
         options
             .env

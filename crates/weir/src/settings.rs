@@ -32,6 +32,8 @@ pub struct EdgeArgs {
     pub fast_manifests: bool,
     /// The player-facing listener's limits.
     pub conn: edge_host::ConnLimits,
+    /// The key of signed playback URLs; `None`: playback is open.
+    pub playback_key: Option<String>,
 }
 
 impl Default for EdgeArgs {
@@ -46,6 +48,7 @@ impl Default for EdgeArgs {
             cache: Some(edge_host::cache::Limits::default()),
             fast_manifests: true,
             conn: edge_host::ConnLimits::default(),
+            playback_key: None,
         }
     }
 }
@@ -65,6 +68,15 @@ pub enum Command {
         config: Config,
         /// The edge node.
         edge: EdgeArgs,
+    },
+    /// Print a signed path.
+    Sign {
+        /// The signing key.
+        key: String,
+        /// The path.
+        path: String,
+        /// Until when (Unix seconds).
+        expires: u64,
     },
 }
 
@@ -135,6 +147,21 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
             Ok(Command::Up {
                 config: cfg,
                 edge: e,
+            })
+        }
+        Sub::Sign { key, path, ttl } => {
+            if key.is_empty() || !path.starts_with('/') {
+                return Err(SettingsError::Invalid(ConfigError(
+                    "weir sign needs a non-empty --key and a path starting with /".into(),
+                )));
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Ok(Command::Sign {
+                key,
+                path,
+                expires: now + ttl,
             })
         }
     }
@@ -289,6 +316,11 @@ fn edge_args(e: &EdgeOpts, ls: &ListenerOpts, f: &EdgeFile) -> Result<EdgeArgs, 
         cache,
         fast_manifests: !(e.wasi_http_only || f.wasi_http_only.unwrap_or(false)),
         conn,
+        playback_key: e
+            .playback_key
+            .clone()
+            .or_else(|| f.playback_key.clone())
+            .filter(|k| !k.is_empty()),
     })
 }
 

@@ -48,6 +48,17 @@ impl TestEdge {
         let mut o = edge_host::EdgeOptions::new(tools::repo().join("spin.toml"));
         o.fast_manifests = fast;
         o.cache = cache;
+        Self::start_built(origin, o).await
+    }
+
+    /// A node with a playback key: every player request needs a signed URL.
+    pub async fn start_signed(origin: SocketAddr, key: &str) -> TestEdge {
+        let mut o = edge_host::EdgeOptions::new(tools::repo().join("spin.toml"));
+        o.playback_key = Some(key.to_string());
+        Self::start_built(origin, o).await
+    }
+
+    async fn start_built(origin: SocketAddr, mut o: edge_host::EdgeOptions) -> TestEdge {
         o.env = vec![("WEIR_ORIGIN".into(), format!("http://{origin}"))];
         o.allow = vec![format!("http://{origin}")];
         let node = Arc::new(
