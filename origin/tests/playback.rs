@@ -237,9 +237,42 @@ async fn metrics_and_channel_list() {
     assert_eq!(m.status, 200);
     assert!(
         m.header("content-type")
-            .is_some_and(|c| c.starts_with("text/plain; version=0.0.4"))
+            .is_some_and(|c| c.starts_with("application/openmetrics-text; version=1.0.0"))
     );
     let text = m.text();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    // Per rendition: the ingest counters.
+    let value = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} in {text}"))
+    };
+    let labels = "{channel=\"live\",rendition=\"v1\"}";
+    assert!(value(&text, &format!("weir_ingest_bytes_total{labels}")) > 0.0);
+    // Published: exactly what the snapshot holds complete (nothing was evicted yet).
+    let snap = o.channel("live").snapshot();
+    let t = snap.track("v1").expect("track");
+    let complete_parts = t
+        .segments
+        .iter()
+        .flat_map(|s| &s.parts)
+        .filter(|p| p.complete)
+        .count();
+    assert!(complete_parts > 0);
+    assert_eq!(
+        value(&text, &format!("weir_segments_published_total{labels}")),
+        t.segments.iter().filter(|s| s.complete).count() as f64
+    );
+    assert_eq!(
+        value(&text, &format!("weir_parts_published_total{labels}")),
+        complete_parts as f64
+    );
+    assert!(
+        value(
+            &text,
+            &format!("weir_ingest_chunk_gap_seconds_count{labels}")
+        ) >= 0.0
+    );
     assert!(
         text.contains("weir_waiting_requests{channel=\"live\"} 0"),
         "{text}"
@@ -272,6 +305,30 @@ async fn metrics_and_channel_list() {
         "{text}"
     );
     assert_eq!(held_req.await.expect("task").status, 503);
+    // The held request: one hold, one 503 by its reason; bytes counted by protocol.
+    let seg = get(o.playback, "/live/v1/part-1.0.m4s").await;
+    assert_eq!(seg.status, 200);
+    let text = get(o.playback, "/metrics").await.text();
+    assert_eq!(
+        value(
+            &text,
+            "weir_hold_seconds_count{channel=\"live\",kind=\"media\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "weir_responses_total{channel=\"live\",protocol=\"hls\",status=\"503\",reason=\"hold_timeout\"}"
+        ),
+        1.0
+    );
+    assert!(
+        value(
+            &text,
+            "weir_sent_bytes_total{channel=\"live\",protocol=\"hls\"}"
+        ) >= seg.body.len() as f64
+    );
 
     let list = get(o.playback, "/channels.json").await;
     assert_eq!(list.status, 200);

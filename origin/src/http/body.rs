@@ -90,3 +90,40 @@ impl HttpBody for Chunks {
         SizeHint::with_exact(self.len)
     }
 }
+
+/// `body`, adding the length of every data frame it sends to `sent` (bytes served, as
+/// they go out: a viewer that leaves early is counted for what it got).
+pub fn counted(body: Body, sent: prometheus_client::metrics::counter::Counter) -> Body {
+    Counted { inner: body, sent }.boxed()
+}
+
+struct Counted {
+    inner: Body,
+    sent: prometheus_client::metrics::counter::Counter,
+}
+
+impl HttpBody for Counted {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(f))) = &polled
+            && let Some(d) = f.data_ref()
+        {
+            self.sent.inc_by(d.len() as u64);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

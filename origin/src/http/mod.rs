@@ -8,5 +8,5 @@
 mod body;
 mod server;
 
-pub use body::{Body, BodyError, chunks, full, streamed};
+pub use body::{Body, BodyError, chunks, counted, full, streamed};
 pub use server::{ConnLimits, Handler, accept_loop};

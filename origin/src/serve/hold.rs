@@ -11,6 +11,7 @@ use std::time::Duration;
 use timeline::{ChannelSnapshot, TimingConfig};
 
 use crate::store::Channel;
+use crate::store::stats::HoldKind;
 
 /// How long a request may be held: three of the target durations the channel
 /// announces (the configured target until the channel's cadence is chosen).
@@ -29,14 +30,23 @@ pub fn limit(ch: &Channel, cfg: &TimingConfig) -> Duration {
 pub async fn until(
     channel: &Channel,
     cfg: &TimingConfig,
+    kind: HoldKind,
     ready: impl Fn(&ChannelSnapshot) -> bool,
 ) -> Option<Arc<ChannelSnapshot>> {
     let mut rx = channel.subscribe();
+    let snap = rx.borrow_and_update().clone();
+    if ready(&snap) {
+        return Some(snap);
+    }
+    // Held: timed for the hold histogram, whatever the outcome.
+    let started = tokio::time::Instant::now();
     let wait = rx.wait_for(|s| ready(s));
-    match tokio::time::timeout(limit(channel, cfg), wait).await {
+    let got = match tokio::time::timeout(limit(channel, cfg), wait).await {
         Ok(Ok(s)) => Some(s.clone()),
         _ => None,
-    }
+    };
+    channel.serve_stats().held(kind, started.elapsed());
+    got
 }
 
 /// Like [`until`], but wakes only when track `track` changes (per-rendition wake-ups:
@@ -46,11 +56,17 @@ pub async fn until_track(
     channel: &Channel,
     track: &str,
     cfg: &TimingConfig,
+    kind: HoldKind,
     ready: impl Fn(&ChannelSnapshot) -> bool,
 ) -> Option<Arc<ChannelSnapshot>> {
     let Some(mut rx) = channel.subscribe_track(track) else {
-        return until(channel, cfg, ready).await;
+        return until(channel, cfg, kind, ready).await;
     };
+    let snap = channel.snapshot();
+    if ready(&snap) {
+        return Some(snap);
+    }
+    let started = tokio::time::Instant::now();
     let wait = async {
         loop {
             rx.borrow_and_update();
@@ -64,8 +80,10 @@ pub async fn until_track(
             }
         }
     };
-    tokio::time::timeout(limit(channel, cfg), wait)
+    let got = tokio::time::timeout(limit(channel, cfg), wait)
         .await
         .ok()
-        .flatten()
+        .flatten();
+    channel.serve_stats().held(kind, started.elapsed());
+    got
 }

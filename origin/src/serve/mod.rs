@@ -27,6 +27,7 @@ use self::manifests::RenderCache;
 use crate::error::ServeError;
 use crate::http::{Body, Handler};
 use crate::store::Origin;
+use crate::store::stats::Protocol;
 pub use route::Route;
 
 /// Answers players.
@@ -34,16 +35,25 @@ pub use route::Route;
 pub struct PlaybackService {
     origin: Arc<Origin>,
     rendered: RenderCache,
-    requests: requests::RequestCounts,
+    requests: Arc<requests::RequestCounts>,
+    /// Answers to requests naming no live channel (one bounded set, not a set per
+    /// name a client made up).
+    unknown: Arc<crate::store::stats::ServeStats>,
+    /// What `/metrics` encodes.
+    registry: prometheus_client::registry::Registry,
 }
 
 impl PlaybackService {
     /// A playback service reading from `origin`.
     pub fn new(origin: Arc<Origin>) -> Self {
+        let requests = Arc::new(requests::RequestCounts::default());
+        let unknown = Arc::new(crate::store::stats::ServeStats::default());
         PlaybackService {
+            registry: metrics::registry(origin.clone(), requests.clone(), unknown.clone()),
             origin,
             rendered: RenderCache::default(),
-            requests: requests::RequestCounts::default(),
+            requests,
+            unknown,
         }
     }
 
@@ -64,7 +74,7 @@ impl PlaybackService {
                 let window = |c: &str| o.dvr().map(|d| d.window_s(c));
                 return Ok(web::channels(&o.channel_names(), window));
             }
-            Route::Metrics => return Ok(metrics::metrics(o, &self.requests)),
+            Route::Metrics => return Ok(metrics::metrics(&self.registry)),
             Route::Health => return Ok(health::health()),
             Route::Ready => return Ok(health::ready(o, query)),
             Route::Timeline { channel } => {
@@ -157,6 +167,9 @@ impl PlaybackService {
         }
         let route = Route::parse(req.uri().path());
         self.requests.count(&route);
+        let labels = route.as_ref().map_or((None, Protocol::Other), |r| {
+            (r.channel().map(str::to_string), r.protocol())
+        });
         let query = req.uri().query().unwrap_or("");
         // The manifest a playlist route (or the timeline API request standing for one)
         // answers, and its channel: the shared policy decides its directives, failure
@@ -197,7 +210,8 @@ impl PlaybackService {
             (&Method::GET | &Method::HEAD, Err(e)) => Err(e),
             (m, _) => Err(ServeError::Method(m.to_string())),
         };
-        result.unwrap_or_else(|e| {
+        let reason = requests::reason(&result.as_ref().map(|_| ()));
+        let resp = result.unwrap_or_else(|e| {
             let mut r = response::error(&e);
             if let Some((channel, res)) = &playlist {
                 // [HLS B.1] failure lifetimes, from the target duration the channel's
@@ -212,7 +226,23 @@ impl PlaybackService {
                 }
             }
             r
-        })
+        });
+        self.account(labels, reason, resp)
+    }
+
+    /// Counts an answer for `/metrics` (by channel, protocol, status and reason), and
+    /// its body's bytes as they are sent.
+    fn account(
+        &self,
+        (channel, protocol): (Option<String>, Protocol),
+        reason: &'static str,
+        resp: Response<Body>,
+    ) -> Response<Body> {
+        let channel = channel.and_then(|c| self.origin.channel(&c));
+        let stats = channel.as_ref().map_or(&*self.unknown, |c| c.serve_stats());
+        stats.answer(protocol, resp.status().as_u16(), reason);
+        let sent = stats.bytes(protocol);
+        resp.map(|b| crate::http::counted(b, sent))
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::route::Route;
 use crate::error::ServeError;
+use crate::store::stats::Protocol;
 
 /// The route kinds counted, in `/metrics` order.
 pub const KINDS: [&str; 19] = [
@@ -74,6 +75,60 @@ impl Route {
             Route::Part { .. } => "part",
             Route::HespPacket { .. } => "hesp_packet",
         }
+    }
+}
+
+impl Route {
+    /// The channel a route names, if any.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Route::Master { channel }
+            | Route::Timeline { channel }
+            | Route::LhlsMaster { channel }
+            | Route::LhlsMedia { channel, .. }
+            | Route::Hesp { channel }
+            | Route::HespPacket { channel, .. }
+            | Route::Mpd { channel }
+            | Route::Media { channel, .. }
+            | Route::Init { channel, .. }
+            | Route::Segment { channel, .. }
+            | Route::Part { channel, .. } => Some(channel),
+            _ => None,
+        }
+    }
+
+    /// The delivery protocol the route belongs to, as its URL tells. Init segments
+    /// are shared by every protocol, and so count as `other`.
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Route::Master { .. } | Route::Media { .. } | Route::Part { .. } => Protocol::Hls,
+            Route::Segment { period: None, .. } => Protocol::Hls,
+            Route::Segment { hesp: true, .. } | Route::Hesp { .. } | Route::HespPacket { .. } => {
+                Protocol::Hesp
+            }
+            Route::Segment { .. } | Route::Mpd { .. } => Protocol::Dash,
+            Route::LhlsMaster { .. } | Route::LhlsMedia { .. } => Protocol::Lhls,
+            Route::Timeline { .. } => Protocol::Timeline,
+            _ => Protocol::Other,
+        }
+    }
+}
+
+/// The reason label of an answer: `ok`, or why it failed.
+pub fn reason(result: &Result<(), &ServeError>) -> &'static str {
+    use manifest::policy::Failure;
+    match result {
+        Ok(()) => "ok",
+        Err(ServeError::NotFound(_)) => "not_found",
+        Err(ServeError::Timeout(_)) => "hold_timeout",
+        Err(ServeError::Method(_)) => "method",
+        Err(ServeError::Manifest(f)) => match f {
+            Failure::Directive(_) => "bad_directive",
+            Failure::UnknownChannel(_) => "unknown_channel",
+            Failure::Manifest(_) => "not_renderable",
+            Failure::Timeout(_) => "hold_timeout",
+            Failure::StartOver(_) => "bad_start_over",
+        },
     }
 }
 

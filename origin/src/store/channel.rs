@@ -53,6 +53,8 @@ pub struct Channel {
     live_since_us: AtomicI64,
     /// Where completed segments go (none without `--dvr-dir`).
     dvr: Option<Arc<Dvr>>,
+    /// What its viewers were answered (`/metrics`).
+    serve_stats: super::stats::ServeStats,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +100,7 @@ impl Channel {
             tx: watch::Sender::new(Arc::new(snap)),
             last_activity_us: AtomicI64::new(crate::clock::now_us()),
             live_since_us: AtomicI64::new(crate::clock::now_us()),
+            serve_stats: super::stats::ServeStats::default(),
             dvr,
         }
     }
@@ -269,7 +272,10 @@ impl Channel {
         }
         let track = &mut st.tracks[i];
         track.last_activity_us = arrival_us;
+        track.stats.chunk(chunk.mdat.len() as u64, arrival_us);
+        let before = published(&track.timeline);
         let applied = track.apply_chunk(&self.timing, &mut st.grid, &mut st.restart, chunk)?;
+        count_published(&st.tracks[i], before);
         self.archive(st);
         let track = &mut st.tracks[i];
         if applied.stored == 0 {
@@ -411,6 +417,20 @@ impl Channel {
     /// The growing object of segment `msn` of track `id`, if held.
     pub fn object(&self, id: &str, msn: u64) -> Option<Arc<Growing>> {
         self.with_track(id, |t| t.object(msn)).flatten()
+    }
+
+    /// What its viewers were answered (`/metrics`).
+    pub fn serve_stats(&self) -> &super::stats::ServeStats {
+        &self.serve_stats
+    }
+
+    /// Each rendition's ingest counters.
+    pub fn track_stats(&self) -> Vec<(String, Arc<super::stats::TrackStats>)> {
+        self.lock()
+            .tracks
+            .iter()
+            .map(|t| (t.timeline.meta.id.clone(), t.stats.clone()))
+            .collect()
     }
 
     /// Requests currently waiting on this channel: blocking reloads and held media.
@@ -584,4 +604,31 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
     let end = track.timeline.end()?;
     let epoch = arrival_us - i64::try_from(to_micros(end, ts)).ok()?;
     Some((epoch, ClockSource::Ingest))
+}
+
+/// Where a track's publishing stood: its newest segment's number, complete parts and
+/// whether it was complete.
+fn published(t: &timeline::TrackTimeline) -> Option<(u64, usize, bool)> {
+    t.segments.back().map(|s| {
+        let parts = s.parts.iter().filter(|p| p.complete).count();
+        (s.msn, parts, s.complete)
+    })
+}
+
+/// Counts the parts and segments `track` published since `before`.
+fn count_published(track: &LiveTrack, before: Option<(u64, usize, bool)>) {
+    let (from, parts_before, was_complete) = before.unwrap_or((0, 0, false));
+    let (mut parts, mut segments) = (0u64, 0u64);
+    for s in track.timeline.segments.iter().filter(|s| s.msn >= from) {
+        let complete_parts = s.parts.iter().filter(|p| p.complete).count();
+        if before.is_some() && s.msn == from {
+            parts += complete_parts.saturating_sub(parts_before) as u64;
+            segments += u64::from(s.complete && !was_complete);
+        } else {
+            parts += complete_parts as u64;
+            segments += u64::from(s.complete);
+        }
+    }
+    track.stats.parts.inc_by(parts);
+    track.stats.segments.inc_by(segments);
 }

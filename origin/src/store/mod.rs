@@ -11,6 +11,7 @@ mod bandwidth;
 mod channel;
 mod companion;
 mod growing;
+pub mod stats;
 mod track;
 
 use std::collections::HashMap;

@@ -51,6 +51,8 @@ pub struct LiveTrack {
     changed: watch::Sender<u64>,
     /// Segments completed since the DVR last took them ([`LiveTrack::take_completed`]).
     completed: Vec<u64>,
+    /// Its ingest counters (`/metrics`).
+    pub stats: Arc<super::stats::TrackStats>,
 }
 
 /// What an encoder restart needs to know of the whole channel, so that all of its
@@ -128,6 +130,7 @@ impl LiveTrack {
             next_sequence: 1,
             duplicates_dropped: 0,
             last_activity_us: now_us,
+            stats: Arc::default(),
             changed: watch::Sender::new(0),
             completed: Vec::new(),
         })
@@ -192,6 +195,7 @@ impl LiveTrack {
             next_sequence: 1,
             duplicates_dropped: 0,
             last_activity_us: now_us,
+            stats: Arc::default(),
             changed: watch::Sender::new(0),
             completed: Vec::new(),
         })

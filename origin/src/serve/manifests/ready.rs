@@ -10,6 +10,7 @@ use timeline::{ChannelSnapshot, TimingConfig};
 use crate::error::ServeError;
 use crate::serve::hold;
 use crate::store::Channel;
+use crate::store::stats::HoldKind;
 
 /// The start-up hold of the multivariant playlist and the MPD
 /// ([`policy::ready_to_render`]): waits (bounded) until every rendition has a complete
@@ -23,7 +24,7 @@ pub async fn settled(ch: &Channel, cfg: &TimingConfig) -> Arc<ChannelSnapshot> {
     if ready(&now) {
         return now;
     }
-    hold::until(ch, cfg, ready)
+    hold::until(ch, cfg, HoldKind::Manifest, ready)
         .await
         .unwrap_or_else(|| ch.snapshot())
 }
@@ -53,7 +54,7 @@ pub async fn hold_for(
             ),
             None => format!("first segment of '{track}'"),
         };
-        snap = hold::until_track(ch, track, cfg, ready)
+        snap = hold::until_track(ch, track, cfg, HoldKind::Manifest, ready)
             .await
             .ok_or(Failure::Timeout(what))?;
     }

@@ -21,6 +21,7 @@ use super::response::ok;
 use crate::dvr::Dvr;
 use crate::error::ServeError;
 use crate::http::{Body, chunks};
+use crate::store::stats::HoldKind;
 use crate::store::{Channel, End, Granularity, Growing, Origin};
 
 /// How far past the newest segment a request may be held: the segment in progress and
@@ -183,7 +184,7 @@ pub async fn object(
             t.segment(msn).is_some() || t.segments.front().is_some_and(|f| f.msn > msn)
         })
     };
-    hold::until_track(ch, track, cfg, exists)
+    hold::until_track(ch, track, cfg, HoldKind::Media, exists)
         .await
         .ok_or_else(|| ServeError::Timeout(what.to_string()))?;
     ch.object(track, msn)
