@@ -510,3 +510,74 @@ async fn signed_playback_urls_are_checked_at_the_edge_and_kept_out_of_the_cache(
     // The clock stays open (the MPD's UTCTiming resolves to it under the prefix too).
     assert_eq!(get(edge.addr, "/time").await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_each_request_id_which_the_answer_names() {
+    use tokio::io::AsyncBufReadExt;
+    let bin = tools::repo().join("target/debug/weir");
+    let mut child = tokio::process::Command::new(&bin)
+        .args([
+            "origin",
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--ingest",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("weir (`make test` builds it)");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            let _ = tx.send(l);
+        }
+    });
+    // Readiness: the start-up line (JSON too) names the listeners.
+    let playback: std::net::SocketAddr = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("start-up line")
+            .expect("weir running");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("every line is JSON");
+        let msg = v["fields"]["message"].as_str().unwrap_or("");
+        if let Some(rest) = msg.split("playback on http://").nth(1) {
+            break rest.trim_end_matches('/').parse().expect("address");
+        }
+    };
+    // A client's own id is kept; one without gets a new one.
+    let own = get_with(playback, "/health", &[("x-request-id", "cdn-42.a")]).await;
+    assert_eq!(own.header("x-request-id"), Some("cdn-42.a"));
+    let fresh = get(playback, "/nothing/here").await;
+    assert_eq!(fresh.status, 404);
+    let fresh_id = fresh.header("x-request-id").expect("an id").to_string();
+    // Both answers are logged as JSON with their id, path and status.
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("answer logged")
+            .expect("weir running");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        if v["fields"]["message"] == "answered" {
+            let id = v["span"]["id"].as_str().unwrap_or("").to_string();
+            seen.insert(
+                id,
+                (v["span"]["path"].clone(), v["fields"]["status"].clone()),
+            );
+        }
+    }
+    assert_eq!(
+        seen["cdn-42.a"],
+        (serde_json::json!("/health"), serde_json::json!(200))
+    );
+    assert_eq!(
+        seen[&fresh_id],
+        (serde_json::json!("/nothing/here"), serde_json::json!(404))
+    );
+}

@@ -162,7 +162,40 @@ impl EdgeNode {
 
     /// Answers `req`: `GET` and `HEAD` from the cache (filled by the component for
     /// manifests, by the origin for everything else), other methods by the component.
+    /// The request gets an id ([`listener::request_id`]) for its log lines and the
+    /// answer's `x-request-id` (a cached answer carries the viewer's own, never the
+    /// fill's).
     pub async fn answer<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<outbound::BoxError>,
+    {
+        use tracing::Instrument as _;
+        let id = listener::request_id::of(req.headers());
+        let span = tracing::info_span!(
+            "request",
+            id = %id,
+            method = %req.method(),
+            path = %req.uri().path()
+        );
+        let started = std::time::Instant::now();
+        let mut resp = self.answer_inner(req).instrument(span.clone()).await;
+        let status = resp.status();
+        span.in_scope(|| {
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            if status.is_server_error() {
+                tracing::warn!(status = status.as_u16(), ms, "answered");
+            } else {
+                tracing::debug!(status = status.as_u16(), ms, "answered");
+            }
+        });
+        if let Ok(v) = http::HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(listener::request_id::HEADER, v);
+        }
+        resp
+    }
+
+    async fn answer_inner<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<outbound::BoxError>,

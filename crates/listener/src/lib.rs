@@ -6,6 +6,8 @@
 //! each request head, and a graceful shutdown that lets responses in flight finish.
 //! It knows nothing of what the requests are for.
 
+pub mod request_id;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;

@@ -16,6 +16,19 @@ pub struct Cli {
     /// What to run.
     #[command(subcommand)]
     pub command: Sub,
+    /// Log lines as text or as one JSON object per line (level: RUST_LOG, default info;
+    /// RUST_LOG=debug logs every answer with its request id, status and time).
+    #[arg(long, env = "WEIR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The three roles.

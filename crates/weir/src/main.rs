@@ -29,11 +29,20 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let cli = args::Cli::parse();
+    // Logs: human-readable lines, or one JSON object per line (with the request span's
+    // id, method and path) for log shippers; the level from RUST_LOG (default info).
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match cli.log_format {
+        args::LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        args::LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+    }
     // A server holds a descriptor per connection: the soft open-file limit (often
     // 1,024) is raised to the hard one, as nginx's worker_rlimit_nofile does.
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
@@ -41,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // Invalid settings stop weir before anything starts, with the reason (and, for the
     // configuration file, its line).
-    let command = match settings::resolve(args::Cli::parse()) {
+    let command = match settings::resolve(cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("weir: {e}");

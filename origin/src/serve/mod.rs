@@ -160,8 +160,35 @@ impl Handler for PlaybackService {
 
 impl PlaybackService {
     /// Answers one player request; also the in-process entry point of a co-hosted edge
-    /// node (`weir up`).
+    /// node (`weir up`). The request gets an id ([`listener::request_id`]): every log
+    /// line about it carries it, and so does the answer's `x-request-id`.
     pub async fn respond(self: Arc<Self>, req: Request<()>) -> Response<Body> {
+        use tracing::Instrument as _;
+        let id = listener::request_id::of(req.headers());
+        let span = tracing::info_span!(
+            "request",
+            id = %id,
+            method = %req.method(),
+            path = %req.uri().path()
+        );
+        let started = std::time::Instant::now();
+        let mut resp = self.answer_request(req).instrument(span.clone()).await;
+        let status = resp.status();
+        span.in_scope(|| {
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            if status.is_server_error() {
+                tracing::warn!(status = status.as_u16(), ms, "answered");
+            } else {
+                tracing::debug!(status = status.as_u16(), ms, "answered");
+            }
+        });
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(listener::request_id::HEADER, v);
+        }
+        resp
+    }
+
+    async fn answer_request(&self, req: Request<()>) -> Response<Body> {
         if req.method() == Method::OPTIONS {
             return response::preflight();
         }
