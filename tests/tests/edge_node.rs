@@ -270,6 +270,11 @@ async fn requests_beyond_the_instance_limit_get_503_and_the_held_one_completes()
     let second = get(&node, "/steady/master.m3u8").await;
     assert_eq!(second.status, 503, "{}", second.body);
     assert!(second.body.contains("instance limit"), "{}", second.body);
+    // The pool's use, as /metrics reports it.
+    assert_eq!(node.instances(), (1, 1));
+    let m = edge_host::metrics::text(&node);
+    assert!(m.contains("weir_edge_instances_busy 1"), "{m}");
+    assert!(m.contains("weir_edge_instances_limit 1"), "{m}");
     release.notify_one();
     let first = first.await.expect("first request");
     assert_eq!(first.status, 200);

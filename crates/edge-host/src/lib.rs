@@ -103,6 +103,8 @@ pub struct EdgeNode {
     pub stats: EdgeStats,
     cache: Option<Arc<cache::Cache>>,
     playback_key: Option<String>,
+    /// Instance slots: free permits and the limit (`/metrics`: pool use).
+    slots: (Arc<Semaphore>, u32),
 }
 
 /// Linear memory one instance may grow to.
@@ -157,6 +159,7 @@ impl EdgeNode {
             stats: EdgeStats::default(),
             cache,
             playback_key,
+            slots: (slots, options.max_instances),
         })
     }
 
@@ -288,6 +291,13 @@ impl EdgeNode {
                 ))
             }
         }
+    }
+
+    /// Component instances alive now (each held request holds one) and the limit.
+    pub fn instances(&self) -> (u32, u32) {
+        let (slots, max) = &self.slots;
+        let free = u32::try_from(slots.available_permits()).unwrap_or(*max);
+        (max.saturating_sub(free), *max)
     }
 
     /// The cache, unless the node was built without one.

@@ -27,6 +27,21 @@ pub fn text(node: &EdgeNode) -> String {
         "Of those, blocking playlist reloads (_HLS_msn).",
         node.stats.blocking() as f64,
     );
+    let (busy, limit) = node.instances();
+    metric(
+        &mut s,
+        "weir_edge_instances_busy",
+        "gauge",
+        "Component instances alive now (each request being rendered or held holds one).",
+        f64::from(busy),
+    );
+    metric(
+        &mut s,
+        "weir_edge_instances_limit",
+        "gauge",
+        "Instances that may be alive at once (--max-instances); beyond it, 503.",
+        f64::from(limit),
+    );
     metric(
         &mut s,
         "weir_edge_refused_tokens_total",
