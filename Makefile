@@ -1,7 +1,7 @@
 # weir: the two commands of the README are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test setup setup-test build edge check lint unit e2e wasm-check purity fuzz bench
+.PHONY: demo test setup setup-test build edge check lint unit e2e wasm-check purity fuzz bench soak
 
 EDGE_WASM = target/wasm32-wasip2/edge/edge_wasm.wasm
 
@@ -81,3 +81,10 @@ bench: build edge
 	$(CARGO) run --release -p weir-tests --bin bench-hesp
 	$(CARGO) run --release -p weir-tests --bin bench-dvr
 	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin bench-edge-cache
+
+# The soak run (BENCHMARKS.md "Soak"): weir up for SOAK_MINUTES under 100 LL-HLS and
+# 20 LL-DASH viewers; RSS slope, 5xx, wake-up spread over time. Not part of make bench.
+SOAK_MINUTES ?= 30
+soak: build edge
+	scripts/setup.sh --bench
+	ulimit -n 20000 2>/dev/null; $(CARGO) run --release -p weir-tests --bin soak -- $(SOAK_MINUTES) 100 20

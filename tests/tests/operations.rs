@@ -581,3 +581,91 @@ async fn json_logs_carry_each_request_id_which_the_answer_names() {
         (serde_json::json!("/nothing/here"), serde_json::json!(404))
     );
 }
+
+/// The metric names a PromQL expression uses (identifiers followed by `{`, `[` or
+/// `)`-free use; functions and keywords excluded).
+fn promql_metrics(expr: &str) -> Vec<String> {
+    const NOT_METRICS: [&str; 6] = [
+        "rate",
+        "sum",
+        "by",
+        "histogram_quantile",
+        "le",
+        "label_values",
+    ];
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_quotes = false;
+    for c in expr.chars().chain([' ']) {
+        if c == '"' {
+            in_quotes = !in_quotes;
+        }
+        if !in_quotes && (c.is_ascii_alphanumeric() || c == '_') {
+            word.push(c);
+            continue;
+        }
+        if word.starts_with("weir_") && !NOT_METRICS.contains(&word.as_str()) {
+            out.push(word.clone());
+        }
+        word.clear();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_queries_only_metrics_weir_exports() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tools::repo().join("ops/grafana/weir.json")).expect("dashboard"),
+    )
+    .expect("the dashboard is JSON");
+    let mut queried = std::collections::BTreeSet::new();
+    for p in dashboard["panels"].as_array().expect("panels") {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            queried.extend(promql_metrics(t["expr"].as_str().expect("expr")));
+        }
+    }
+    assert!(queried.len() >= 20, "{queried:?}");
+
+    // A live origin with a DVR and an edge node in front of it, after some traffic.
+    let dir = tools::repo()
+        .join("target/test-ops")
+        .join(format!("dashboard-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = origin::Config::default();
+    config.dvr = Some(origin::dvr::DvrConfig {
+        dir: dir.clone(),
+        window_s: 60,
+    });
+    let o = TestOrigin::start_config(config).await;
+    let _enc = tools::spawn_encoder(tools::ffmpeg_single(
+        &format!("http://{}/ingest/dash", o.ingest),
+        20,
+        "320x180",
+    ));
+    o.wait_segments("dash", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+    let edge = support::TestEdge::start(o.playback).await;
+    assert_eq!(get(edge.addr, "/dash/v/index.m3u8").await.status, 200);
+    assert_eq!(get(edge.addr, "/dash/nothing.m3u8").await.status, 404);
+    let exported: String = [
+        get(o.playback, "/metrics").await.text(),
+        get(edge.addr, "/metrics").await.text(),
+    ]
+    .concat();
+    // A histogram is queried by its `_bucket` series, a counter by `_total`: each must
+    // be a series name of the exposition.
+    let series: std::collections::BTreeSet<&str> = exported
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let missing: Vec<_> = queried
+        .iter()
+        .filter(|m| !series.contains(m.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queried but not exported: {missing:?}\n{exported}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

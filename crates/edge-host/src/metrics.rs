@@ -110,6 +110,12 @@ pub fn text(node: &EdgeNode) -> String {
             cache.evictions(),
         ),
         (
+            "expired_total",
+            "counter",
+            "Complete objects removed once past their stale window.",
+            cache.expired(),
+        ),
+        (
             "objects",
             "gauge",
             "Objects held (complete and in flight).",

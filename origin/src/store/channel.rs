@@ -262,6 +262,14 @@ impl Channel {
             .iter()
             .position(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
+        if st.tracks[i].clock_went_back(chunk, &self.timing) {
+            tracing::warn!(
+                "channel {}: track '{id}': the encoder's clock went back without a new init; \
+                 continuing after a discontinuity",
+                self.name
+            );
+            st.tracks[i].restart_clock();
+        }
         if st.tracks[i].rebase_pending() {
             st.restart.next_cell = st
                 .tracks

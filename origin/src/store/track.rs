@@ -513,6 +513,34 @@ impl LiveTrack {
         self.rebase_pending
     }
 
+    /// True when `chunk` starts more than a target duration before the track's newest
+    /// media, within one upload: the encoder's clock went back without a new init (a
+    /// reset clock, a looping source). Dropping such samples as repeats would stall the
+    /// rendition until the clock caught up again, an hour for a clock reset after an
+    /// hour; they are taken as an encoder restart instead ([`LiveTrack::restart_clock`]).
+    /// A smaller overlap is media sent again, and dropped.
+    pub fn clock_went_back(&self, chunk: &ChunkIn, cfg: &TimingConfig) -> bool {
+        let source_id = self.current_init().info.tracks[0].track_id;
+        let first = chunk
+            .fragment
+            .tracks
+            .iter()
+            .find(|t| t.track_id == source_id)
+            .and_then(|t| t.samples.first());
+        let (Some(first), Some(end)) = (first, self.timeline.end()) else {
+            return false;
+        };
+        let slack =
+            u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000;
+        first.dts.saturating_add(self.offset).saturating_add(slack) < end
+    }
+
+    /// Takes the next chunk as the start of a restarted encoder clock: it continues the
+    /// timeline after a discontinuity, as after a new init.
+    pub fn restart_clock(&mut self) {
+        self.rebase_pending = true;
+    }
+
     /// The first grid cell that starts at or after this track's newest media less one
     /// frame (0 without media): where a restart can continue it, dropping at most one
     /// repeated frame (an audio frame that crosses the grid point, typically).

@@ -64,7 +64,16 @@ struct Inner {
     uncacheable: HashMap<String, Instant>,
     clock: u64,
     evictions: u64,
+    /// When expired objects are next swept out.
+    next_sweep: Option<Instant>,
+    expired: u64,
 }
+
+/// How often objects past their stale window are removed (Varnish's expiry thread
+/// does the same on its own timer): a live stream makes a new key per part and per
+/// blocking reload, which would otherwise sit in memory until the budget evicted them,
+/// and make every eviction scan walk them all.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The index of one cache.
 #[derive(Debug)]
@@ -211,7 +220,26 @@ impl Index {
             }
             return;
         }
+        Self::sweep(&mut inner, now);
         self.evict(&mut inner);
+    }
+
+    /// At most every [`SWEEP_EVERY`]: removes complete objects past their stale window
+    /// (with no refresh in flight). Readers still holding one keep reading it.
+    fn sweep(inner: &mut Inner, now: Instant) {
+        if inner.next_sweep.is_some_and(|t| t > now) {
+            return;
+        }
+        inner.next_sweep = Some(now + SWEEP_EVERY);
+        let before = inner.entries.len();
+        inner.entries.retain(|_, e| {
+            let done = e.object.progress() == Progress::Complete
+                && e.refresh.is_none()
+                && e.stale_until.is_some_and(|t| t <= now);
+            !done
+        });
+        inner.expired += (before - inner.entries.len()) as u64;
+        inner.uncacheable.retain(|_, until| *until > now);
     }
 
     /// Evicts least-recently-used complete objects until complete + in-flight bytes
@@ -254,5 +282,10 @@ impl Index {
     /// Objects evicted so far.
     pub fn evictions(&self) -> u64 {
         self.lock().evictions
+    }
+
+    /// Objects removed as expired so far.
+    pub fn expired(&self) -> u64 {
+        self.lock().expired
     }
 }

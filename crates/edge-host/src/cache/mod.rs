@@ -127,6 +127,11 @@ impl Cache {
         self.index.evictions()
     }
 
+    /// Objects removed as expired so far.
+    pub fn expired(&self) -> u64 {
+        self.index.expired()
+    }
+
     /// Requests attached to `key`'s object now (waiting for its head, or reading it).
     pub fn attached(&self, key: &str) -> usize {
         self.index.get(key).map_or(0, |o| o.readers())

@@ -340,3 +340,41 @@ async fn racing_requests_get_the_whole_body_or_an_error_and_never_hang() {
     assert_eq!(c.hits + c.misses, 90);
     assert!(c.fetches >= 3, "k2 is fetched again after each break");
 }
+
+#[tokio::test]
+async fn objects_past_their_stale_window_are_swept_out_without_budget_pressure() {
+    let index = Index::new(Limits {
+        budget: 1 << 20,
+        ..LIMITS
+    });
+    let t0 = Instant::now();
+    for key in ["/old-part", "/kept"] {
+        let mut fill = miss(&index, key);
+        let object = fill.object().clone();
+        fill.head(head());
+        fill.push(Bytes::from_static(b"x")).expect("push");
+        fill.complete();
+        let life = if key == "/kept" { 60 } else { 1 };
+        index.set_expiry(
+            key,
+            &object,
+            (
+                t0 + Duration::from_secs(life),
+                t0 + Duration::from_secs(life + 1),
+            ),
+        );
+        index.settled(key, &object, t0);
+    }
+    assert_eq!(index.usage().0, 2);
+    // Any later fill that settles after the stale window (and a sweep interval) ends
+    // sweeps the expired one out; the fresh one stays.
+    let later = t0 + Duration::from_secs(3);
+    let mut fill = miss(&index, "/new");
+    let object = fill.object().clone();
+    fill.head(head());
+    fill.complete();
+    index.settled("/new", &object, later);
+    assert!(index.get("/old-part").is_none(), "expired object kept");
+    assert!(index.get("/kept").is_some());
+    assert_eq!(index.expired(), 1);
+}

@@ -1,0 +1,100 @@
+//! An encoder whose timestamps jump within one upload (no new init): backwards (its
+//! clock was reset, a looping source restarted) or forward (frames lost, a source
+//! switched). weir keeps every segment within the target duration and the renditions'
+//! timelines continuous, with a discontinuity where the jump was.
+
+mod common;
+
+use common::{TestOrigin, VIDEO_EVERY_FRAME, put, split, synthetic_chunk};
+
+/// `frames` frames from frame `from` (512 ticks each at 15,360 Hz: 30 fps), a key frame
+/// every 30.
+fn frames(seq: u32, from: u64, count: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let n = from + i;
+        out.extend(synthetic_chunk(
+            seq + i as u32,
+            n * 512,
+            1,
+            |_| n % 30 == 0,
+            200,
+            0x42,
+        ));
+    }
+    out
+}
+
+/// An upload of 600 frames (20 s), then `count` frames from frame `jump_to`, in one
+/// request; the track's segments afterwards.
+async fn upload_with_jump(jump_to: u64, count: u64) -> (TestOrigin, timeline::TrackTimeline) {
+    let o = TestOrigin::start().await;
+    let mut body = split(VIDEO_EVERY_FRAME).init;
+    body.extend(frames(1, 0, 600));
+    body.extend(frames(601, jump_to, count));
+    let r = put(o.ingest, "/ingest/live/v1", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = o
+        .channel("live")
+        .snapshot()
+        .track("v1")
+        .expect("track")
+        .clone();
+    (o, t)
+}
+
+/// Numbers consecutive, each segment within the target, each starting where the one
+/// before ended or after a discontinuity; returns the numbers of those with one.
+fn check_continuous(t: &timeline::TrackTimeline) -> Vec<u64> {
+    let mut disc = Vec::new();
+    for w in t.segments.iter().collect::<Vec<_>>().windows(2) {
+        assert_eq!(w[1].msn, w[0].msn + 1);
+        if w[1].discontinuity {
+            disc.push(w[1].msn);
+        } else {
+            assert_eq!(w[1].start, w[0].end(), "segment {} starts apart", w[1].msn);
+        }
+    }
+    // 2 s target at 15,360 Hz.
+    assert!(t.segments.iter().all(|s| s.duration <= 2 * 15_360));
+    disc
+}
+
+#[tokio::test]
+async fn a_clock_that_goes_back_without_a_new_init_continues_after_a_discontinuity() {
+    // 20 s of media, then the clock restarts at 0 in the same upload (10 s more).
+    let (o, t) = upload_with_jump(0, 300).await;
+    let last_before = 600 * 512;
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+    let after: Vec<_> = t.segments.iter().filter(|s| s.msn >= disc[0]).collect();
+    // Nothing of the 10 s was dropped: it continues after the old media.
+    assert!(after[0].start >= last_before);
+    assert_eq!(t.end(), Some(after[0].start + 300 * 512));
+    assert!(after.iter().filter(|s| s.complete).count() >= 4);
+    let playlist = common::get(o.playback, "/live/v1/index.m3u8").await.text();
+    assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_small_overlap_is_dropped_as_media_sent_again() {
+    // The last third of a second sent again: dropped, no discontinuity.
+    let (o, t) = upload_with_jump(590, 110).await;
+    assert!(check_continuous(&t).is_empty());
+    assert_eq!(t.end(), Some(700 * 512));
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_clock_that_jumps_forward_continues_after_a_discontinuity() {
+    // 30 s of media missing (frames lost, a source switched): the timeline goes on at
+    // the new time with a discontinuity, every segment within the target.
+    let (o, t) = upload_with_jump(600 + 900, 300).await;
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+    assert_eq!(t.end(), Some((600 + 900 + 300) * 512));
+    let playlist = common::get(o.playback, "/live/v1/index.m3u8").await.text();
+    assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
+    o.shutdown().await;
+}
