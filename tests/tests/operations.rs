@@ -669,3 +669,53 @@ async fn the_grafana_dashboard_queries_only_metrics_weir_exports() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rendition_that_stops_while_others_go_on_is_no_longer_offered() {
+    let o = TestOrigin::start().await;
+    let url = format!("http://{}/ingest/stop", o.ingest);
+    // Two encoders: v and a for 40 s; v180 for 6 s only (its encoder then ends).
+    let _main = tools::spawn_encoder(tools::ffmpeg_single(&url, 40, "640x360"));
+    let _short = tools::spawn_encoder(tools::ffmpeg_long_post_one(&url, 6, "v180"));
+    o.wait_segments("stop", &["v", "a", "v180"], 2, Duration::from_secs(60))
+        .await;
+    let master = get(o.playback, "/stop/master.m3u8").await.text();
+    assert!(master.contains("v180/index.m3u8"), "{master}");
+
+    // 3 target durations after its last chunk, v180 is marked stopped.
+    let ch = o.origin.channel("stop").expect("channel");
+    let mut rx = ch.subscribe();
+    tokio::time::timeout(
+        Duration::from_secs(40),
+        rx.wait_for(|s| s.track("v180").is_some_and(|t| t.stalled)),
+    )
+    .await
+    .expect("v180 marked stopped")
+    .expect("channel alive");
+    let snap = ch.snapshot();
+    assert!(!snap.track("v").expect("v").stalled && !snap.track("a").expect("a").stalled);
+
+    // The multivariant playlist, the rendition reports and the MPD no longer offer it;
+    // the renditions that go on are offered as before.
+    let master = get(o.playback, "/stop/master.m3u8").await.text();
+    assert!(!master.contains("v180/"), "{master}");
+    assert!(master.contains("v/index.m3u8"), "{master}");
+    let v = get(o.playback, "/stop/v/index.m3u8").await.text();
+    assert!(
+        v.contains("#EXT-X-RENDITION-REPORT:URI=\"../a/index.m3u8\""),
+        "{v}"
+    );
+    assert!(!v.contains("../v180/"), "{v}");
+    let mpd = get(o.playback, "/stop/manifest.mpd").await.text();
+    assert!(!mpd.contains("id=\"v180\""), "{mpd}");
+    assert!(mpd.contains("id=\"v\""), "{mpd}");
+    // Playback of the channel goes on: ffmpeg reads the master and decodes both streams.
+    let url = format!("http://{}/stop/master.m3u8", o.playback);
+    let frames = tokio::task::spawn_blocking(move || tools::decoded_frames(&url, 2))
+        .await
+        .expect("ffmpeg ran");
+    assert!(
+        frames.len() == 2 && frames.iter().all(|n| *n > 0),
+        "decoded {frames:?}"
+    );
+}

@@ -93,6 +93,14 @@ impl ChannelSnapshot {
         self.tracks.iter().filter(move |t| t.meta.kind == kind)
     }
 
+    /// True when manifests offer track `t` (variants, rendition reports,
+    /// Representations): unless it stalled while another rendition of its kind goes
+    /// on. A channel whose every rendition of a kind stopped keeps listing them: what
+    /// players then get is the channel's own state (blocking reloads answered 503).
+    pub fn listed(&self, t: &TrackSnapshot) -> bool {
+        !t.stalled || self.tracks_of(t.meta.kind).all(|o| o.stalled)
+    }
+
     /// The grid segments are cut on: the cadence, or the configured target before one
     /// is chosen.
     pub fn grid(&self) -> Cadence {

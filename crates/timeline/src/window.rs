@@ -45,6 +45,11 @@ pub struct TrackTimeline {
     /// and its start must not move when that segment leaves the window.
     #[serde(default)]
     pub period_starts: Vec<(u64, u64)>,
+    /// The rendition stopped while the channel's others go on: its encoder has sent
+    /// nothing for 3 target durations. Manifests stop offering it
+    /// ([`crate::ChannelSnapshot::listed`]) until it sends again.
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 impl TrackTimeline {
@@ -60,6 +65,7 @@ impl TrackTimeline {
             first_key: None,
             numbered: false,
             period_starts: Vec::new(),
+            stalled: false,
         }
     }
 

@@ -565,12 +565,28 @@ impl Channel {
     /// (of every track when `None`). Called with the state lock held, so snapshots are
     /// published in mutation order. Costs O(tracks), not O(window).
     fn publish(&self, st: &State, changed: Option<usize>) {
+        let now = crate::clock::now_us();
+        // A rendition is stalled once its encoder sent nothing for 3 target durations
+        // (the hold limit: a blocking reload for it would fail by then) while another
+        // rendition was fed within that time.
+        let target_ms = st
+            .grid
+            .cadence
+            .map_or(0, |c| c.target_duration_secs() * 1000);
+        let target_ms = target_ms.max(u64::from(self.timing.target_duration_ms));
+        let quiet_us = i64::try_from(target_ms)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000)
+            .saturating_mul(STALLED_AFTER_TARGETS);
+        let fed = |t: &LiveTrack| now.saturating_sub(t.last_activity_us) <= quiet_us;
+        let any_fed = st.tracks.iter().any(fed);
         let tracks = st
             .tracks
             .iter()
             .map(|t| {
                 let mut tl = t.timeline.clone();
                 (tl.meta.bandwidth, tl.meta.average_bandwidth) = t.bandwidth();
+                tl.stalled = any_fed && !fed(t);
                 tl
             })
             .collect();
@@ -579,7 +595,7 @@ impl Channel {
             config: self.timing,
             version: self.tx.borrow().version + 1,
             byterange_parts: self.byterange_parts,
-            now_us: crate::clock::now_us(),
+            now_us: now,
             epoch_us: st.epoch_us,
             epoch_source: st.epoch_source,
             cadence: st.grid.cadence,
@@ -613,6 +629,10 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
     let epoch = arrival_us - i64::try_from(to_micros(end, ts)).ok()?;
     Some((epoch, ClockSource::Ingest))
 }
+
+/// Target durations without ingest after which a rendition counts as stopped while the
+/// others go on.
+const STALLED_AFTER_TARGETS: i64 = 3;
 
 /// Where a track's publishing stood: its newest segment's number, complete parts and
 /// whether it was complete.

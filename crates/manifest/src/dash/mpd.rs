@@ -115,8 +115,10 @@ pub(crate) fn published_tracks(
 
 /// Every track with addressable segments, and those segments.
 pub(crate) fn addressable_tracks(snap: &ChannelSnapshot) -> Vec<(&TrackSnapshot, Vec<&Segment>)> {
+    // A rendition that stopped while others go on is not offered.
     snap.tracks
         .iter()
+        .filter(|t| snap.listed(t))
         .map(|t| (t, addressable_segments(t, &snap.config)))
         .filter(|(_, segs)| !segs.is_empty())
         .collect()

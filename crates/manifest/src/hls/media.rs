@@ -256,7 +256,12 @@ fn preload_hint(out: &mut String, snap: &ChannelSnapshot, track: &TrackSnapshot,
 /// [HLS B.1] one EXT-X-RENDITION-REPORT per other media playlist, with a URI relative
 /// to this playlist and no query string.
 fn rendition_reports(out: &mut String, snap: &ChannelSnapshot, track: &TrackSnapshot) {
-    for other in snap.tracks.iter().filter(|t| t.meta.id != track.meta.id) {
+    // A stopped rendition gets no report: a player must not switch to it.
+    for other in snap
+        .tracks
+        .iter()
+        .filter(|t| t.meta.id != track.meta.id && snap.listed(t))
+    {
         if let Some((msn, part)) = last_part(other) {
             let _ = writeln!(
                 out,

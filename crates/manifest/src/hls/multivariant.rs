@@ -28,7 +28,9 @@ pub fn lhls_multivariant_playlist(snap: &ChannelSnapshot) -> Result<String, Mani
 fn multivariant_of(snap: &ChannelSnapshot, media: &str) -> Result<String, ManifestError> {
     // A start-over playlist's variants are the same span of each rendition.
     let media = &format!("{media}{}", crate::start_over::carried(snap));
-    let ready = |t: &&TrackSnapshot| t.last_complete_msn().is_some();
+    // A rendition that stopped while others go on is not offered (players that
+    // switch to it would wait for media that does not come).
+    let ready = |t: &&TrackSnapshot| t.last_complete_msn().is_some() && snap.listed(t);
     let videos: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Video).filter(ready).collect();
     let audios: Vec<&TrackSnapshot> = snap.tracks_of(MediaKind::Audio).filter(ready).collect();
     if videos.is_empty() && audios.is_empty() {
