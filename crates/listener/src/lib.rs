@@ -29,6 +29,23 @@ pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;
 /// Default time responses in flight get to finish at shutdown, in seconds.
 pub const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
 
+/// Largest request head accepted on HTTP/1 (the read buffer): a larger one gets 431.
+/// Player and encoder requests are well under 8 KiB, even with signed-URL tokens and
+/// CDN headers.
+pub const MAX_HEAD_BYTES: usize = 64 << 10;
+
+/// Largest header list accepted on HTTP/2, as HTTP/1's head.
+const MAX_H2_HEADER_LIST: u32 = 64 << 10;
+
+/// Streams one HTTP/2 connection may have open at once: an h2c client holding
+/// thousands of blocking reloads on one connection is bounded as a connection per
+/// request would be by the connection cap.
+pub const MAX_H2_STREAMS: u32 = 256;
+
+/// HTTP/2 keep-alive: a PING after this long without frames, and the connection closed
+/// when it is not answered within as long (a peer that vanished without a FIN).
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
 /// How long the accept loop pauses after a failed accept (out of file descriptors, for
 /// instance) before it tries again, instead of spinning.
 const ACCEPT_RETRY: Duration = Duration::from_millis(20);
@@ -108,7 +125,15 @@ pub async fn serve<F, Fut, B>(
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+                .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(MAX_H2_STREAMS)
+                .max_header_list_size(MAX_H2_HEADER_LIST)
+                .keep_alive_interval(H2_KEEP_ALIVE)
+                .keep_alive_timeout(H2_KEEP_ALIVE);
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!("connection ended: {e}");
