@@ -96,6 +96,10 @@ pub struct ChannelSettings {
     pub byterange_parts: Option<bool>,
     /// Its DVR window in seconds, instead of the origin's.
     pub dvr_window_s: Option<u64>,
+    /// Its segment target duration in ms, instead of the origin's.
+    pub target_duration_ms: Option<u32>,
+    /// Its LL-HLS part target in ms, instead of the origin's.
+    pub part_target_ms: Option<u32>,
 }
 
 impl Default for Config {
@@ -134,8 +138,10 @@ impl Config {
     /// The timing of channel `name`: the origin's, with the channel's own window.
     pub fn timing_of(&self, name: &str) -> TimingConfig {
         let mut t = self.timing;
-        if let Some(w) = self.channels.get(name).and_then(|c| c.window_segments) {
-            t.window_segments = w;
+        if let Some(c) = self.channels.get(name) {
+            t.window_segments = c.window_segments.unwrap_or(t.window_segments);
+            t.target_duration_ms = c.target_duration_ms.unwrap_or(t.target_duration_ms);
+            t.part_target_ms = c.part_target_ms.unwrap_or(t.part_target_ms);
         }
         t
     }
@@ -195,6 +201,17 @@ impl Config {
             return Err(ConfigError("--window must be at least 3 segments".into()));
         }
         for (name, c) in &self.channels {
+            let t = self.timing_of(name);
+            if t.target_duration_ms < 500
+                || t.part_target_ms == 0
+                || t.part_target_ms > t.target_duration_ms
+            {
+                return Err(ConfigError(format!(
+                    "[channels.{name}] target-duration-ms must be at least 500 and part-target-ms \
+                     between 1 and it (here {} and {})",
+                    t.target_duration_ms, t.part_target_ms
+                )));
+            }
             if c.window_segments.is_some_and(|w| w < 3) {
                 return Err(ConfigError(format!(
                     "[channels.{name}] window must be at least 3 segments"

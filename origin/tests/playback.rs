@@ -338,3 +338,59 @@ async fn metrics_and_channel_list() {
     assert_eq!(v["channels"][0]["dash"], "/live/manifest.mpd");
     o.shutdown().await;
 }
+
+/// `[channels.NAME]` target and part durations: each channel is cut and announced on
+/// its own.
+#[tokio::test]
+async fn channels_take_their_own_target_and_part_durations() {
+    let mut config = Config::default();
+    config.channels.insert(
+        "long".into(),
+        origin::config::ChannelSettings {
+            target_duration_ms: Some(4000),
+            part_target_ms: Some(500),
+            ..Default::default()
+        },
+    );
+    let o = TestOrigin::with_config(config).await;
+    // 12 s of 30 fps video with a key frame every second, to both channels.
+    let mut body = common::split(VIDEO_EVERY_FRAME).init;
+    for n in 0..360u64 {
+        body.extend(common::synthetic_chunk(
+            n as u32 + 1,
+            n * 512,
+            1,
+            |_| n % 30 == 0,
+            100,
+            0x42,
+        ));
+    }
+    for ch in ["live", "long"] {
+        let r = put(o.ingest, &format!("/ingest/{ch}/v1"), &body).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    for (ch, target, part) in [("live", 2u64, "0.200"), ("long", 4, "0.500")] {
+        let text = get(o.playback, &format!("/{ch}/v1/index.m3u8"))
+            .await
+            .text();
+        assert!(
+            text.contains(&format!("#EXT-X-TARGETDURATION:{target}\n")),
+            "{ch}: {text}"
+        );
+        assert!(
+            text.contains(&format!("#EXT-X-PART-INF:PART-TARGET={part}")),
+            "{ch}: {text}"
+        );
+        let snap = o.channel(ch).snapshot();
+        let t = snap.track("v1").expect("track");
+        let seconds = target * 15_360;
+        assert!(
+            t.segments
+                .iter()
+                .filter(|s| s.complete)
+                .all(|s| s.duration == seconds),
+            "{ch}: segments of {target} s"
+        );
+    }
+    o.shutdown().await;
+}

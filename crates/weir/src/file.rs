@@ -84,6 +84,10 @@ pub struct ChannelFile {
     pub byterange_parts: Option<bool>,
     /// Its DVR window in seconds.
     pub dvr_window: Option<u64>,
+    /// Its segment target duration in ms.
+    pub target_duration_ms: Option<u32>,
+    /// Its LL-HLS part target in ms.
+    pub part_target_ms: Option<u32>,
 }
 
 /// Why the file could not be used.

@@ -255,6 +255,8 @@ fn origin_config(o: &OriginOpts, ls: &ListenerOpts, f: &FileConfig) -> Result<Co
                 window_segments: ch.window,
                 byterange_parts: ch.byterange_parts,
                 dvr_window_s: ch.dvr_window,
+                target_duration_ms: ch.target_duration_ms,
+                part_target_ms: ch.part_target_ms,
             },
         );
     }
@@ -388,7 +390,8 @@ mod tests {
             &path,
             "[origin]\nwindow = 5\npart-target-ms = 250\ningest-secret = \"s3\"\n\
              [edge]\ncache-mb = 64\nenv = { A = \"file\" }\n\
-             [channels.news]\ningest-secret = \"n\"\nwindow = 8\ndvr-window = 600\n",
+             [channels.news]\ningest-secret = \"n\"\nwindow = 8\ndvr-window = 600\n\
+             target-duration-ms = 4000\npart-target-ms = 500\n",
         )
         .unwrap();
         let p = path.display();
@@ -403,6 +406,9 @@ mod tests {
         assert_eq!(config.secret_of("news"), Some("n"));
         assert_eq!(config.secret_of("other"), Some("s3"));
         assert_eq!(config.timing_of("news").window_segments, 8);
+        assert_eq!(config.timing_of("news").target_duration_ms, 4000);
+        assert_eq!(config.timing_of("news").part_target_ms, 500);
+        assert_eq!(config.timing_of("other").part_target_ms, 250);
         assert_eq!(config.channels["news"].dvr_window_s, Some(600));
         assert_eq!(edge.cache.map(|l| l.budget), Some(64 << 20));
         assert_eq!(edge.env.last(), Some(&("A".to_string(), "cli".to_string())));
@@ -419,6 +425,16 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         std::fs::write(&path, "[channels.news]\nwindow = 2\n").unwrap();
         assert!(run(&format!("origin --config {p}")).is_err());
+        // A channel's part target above its target duration is refused with both.
+        std::fs::write(
+            &path,
+            "[channels.news]\ntarget-duration-ms = 1000\npart-target-ms = 1500\n",
+        )
+        .unwrap();
+        let e = run(&format!("origin --config {p}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[channels.news]") && e.contains("1500"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
