@@ -122,34 +122,6 @@ async fn metric(origin: SocketAddr, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
-/// Decodes `init` + `segment` with ffprobe; returns the number of frames read.
-fn probe_frames(init: &[u8], segment: &[u8], file: &Path) -> u64 {
-    std::fs::write(file, [init, segment].concat()).expect("write probe file");
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(file)
-        .output()
-        .expect("ffprobe runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.trim().is_empty(),
-        "ffprobe errors on {}: {err}",
-        file.display()
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("frame count of {}", file.display()))
-}
-
 fn origin_args(dir: &Path) -> Vec<String> {
     [
         "origin",
@@ -267,7 +239,7 @@ async fn dvr_window_on_disk_survives_kill_9_and_serves_start_over() {
         }
         let r = get(origin, &format!("/live/v360/seg-{msn}.m4s")).await;
         assert_eq!(r.status, 200, "segment {msn}: {}", r.text());
-        let frames = probe_frames(&init_bytes[init], &r.body, &probe);
+        let frames = tools::probe_frames(&init_bytes[init], &r.body, &probe);
         assert_eq!(
             frames,
             (secs * 30.0).round() as u64,
@@ -382,7 +354,7 @@ async fn dvr_window_on_disk_survives_kill_9_and_serves_start_over() {
     let init_b = get(origin, &format!("/live/v360/{init}")).await.body;
     let seg = get(origin, &format!("/live/v360/seg-{msn}.m4s")).await.body;
     assert_eq!(
-        probe_frames(&init_b, &seg, &probe),
+        tools::probe_frames(&init_b, &seg, &probe),
         (secs * 30.0).round() as u64
     );
     let _ = std::fs::remove_dir_all(&dir);

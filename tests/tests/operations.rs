@@ -719,3 +719,51 @@ async fn a_rendition_that_stops_while_others_go_on_is_no_longer_offered() {
         "decoded {frames:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encoder_clock_that_goes_back_mid_upload_plays_on_across_a_discontinuity() {
+    use weir_tests::bench::{encode_source, split};
+    let o = TestOrigin::start().await;
+    // Real ffmpeg output: 12 s, then another encode whose clock starts at 0 again,
+    // sent in one upload after the first (a looping source, a reset encoder clock).
+    let (first, second) = tokio::task::spawn_blocking(|| (encode_source(12), encode_source(8)))
+        .await
+        .expect("ffmpeg");
+    let ((init, a), (_, b)) = (split(&first), split(&second));
+    let mut body = init.clone();
+    for (chunk, _) in a.iter().chain(&b) {
+        body.extend_from_slice(chunk);
+    }
+    let r = support::http::post(o.ingest, "/ingest/jump/v.mp4", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let snap = o.origin.channel("jump").expect("channel").snapshot();
+    let t = snap.track("v").expect("track");
+    // Nothing of the second encode was dropped: 20 s of media in all.
+    let listed: u64 = t.segments.iter().map(|s| s.duration).sum();
+    let first_start = t.segments.front().map_or(0, |s| s.start);
+    assert_eq!(t.end().map(|e| e - first_start), Some(listed));
+    assert_eq!(
+        t.segments.iter().filter(|s| s.discontinuity).count(),
+        1,
+        "one discontinuity"
+    );
+    // Every complete segment on both sides decodes with ffprobe, with the frames its
+    // duration holds.
+    let playlist = get(o.playback, "/jump/v/index.m3u8").await.text();
+    assert!(playlist.contains("#EXT-X-DISCONTINUITY\n"), "{playlist}");
+    let dir = tools::repo()
+        .join("target/test-ops")
+        .join(format!("jump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let ts = u64::from(t.meta.timescale);
+    let mut frames = 0;
+    for s in t.segments.iter().filter(|s| s.complete) {
+        let seg = get(o.playback, &format!("/jump/v/seg-{}.m4s", s.msn)).await;
+        assert_eq!(seg.status, 200);
+        let n = tools::probe_frames(&init, &seg.body, &dir.join("probe.mp4"));
+        assert_eq!(n, s.duration * 30 / ts, "segment {}", s.msn);
+        frames += n;
+    }
+    assert!(frames >= 15 * 30, "{frames} frames decoded");
+    let _ = std::fs::remove_dir_all(&dir);
+}

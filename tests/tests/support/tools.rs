@@ -373,3 +373,31 @@ fn python() -> PathBuf {
         PathBuf::from("python3")
     }
 }
+
+/// Decodes `init` + `segment` with ffprobe; returns the number of frames read.
+pub fn probe_frames(init: &[u8], segment: &[u8], file: &Path) -> u64 {
+    std::fs::write(file, [init, segment].concat()).expect("write probe file");
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.trim().is_empty(),
+        "ffprobe errors on {}: {err}",
+        file.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("frame count of {}", file.display()))
+}
