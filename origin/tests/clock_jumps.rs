@@ -17,7 +17,7 @@ fn frames(seq: u32, from: u64, count: u64) -> Vec<u8> {
             seq + i as u32,
             n * 512,
             1,
-            |_| n % 30 == 0,
+            |_| n.is_multiple_of(30),
             200,
             0x42,
         ));

@@ -360,7 +360,7 @@ async fn channels_take_their_own_target_and_part_durations() {
             n as u32 + 1,
             n * 512,
             1,
-            |_| n % 30 == 0,
+            |_| n.is_multiple_of(30),
             100,
             0x42,
         ));

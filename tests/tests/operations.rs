@@ -631,11 +631,13 @@ async fn the_grafana_dashboard_queries_only_metrics_weir_exports() {
         .join("target/test-ops")
         .join(format!("dashboard-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut config = origin::Config::default();
-    config.dvr = Some(origin::dvr::DvrConfig {
-        dir: dir.clone(),
-        window_s: 60,
-    });
+    let config = origin::Config {
+        dvr: Some(origin::dvr::DvrConfig {
+            dir: dir.clone(),
+            window_s: 60,
+        }),
+        ..Default::default()
+    };
     let o = TestOrigin::start_config(config).await;
     let _enc = tools::spawn_encoder(tools::ffmpeg_single(
         &format!("http://{}/ingest/dash", o.ingest),

@@ -118,9 +118,7 @@ impl Collector for OriginMetrics {
         family(
             &mut enc,
             ("weir_held_bytes", "Media bytes held in memory.", Gauge),
-            channels
-                .iter()
-                .map(|c| (ch(c), gauge(c.held_bytes() as u64))),
+            channels.iter().map(|c| (ch(c), gauge(c.held_bytes()))),
         )?;
 
         // Per rendition: what the snapshot lists, and the ingest counters.
