@@ -179,7 +179,7 @@ impl EdgeNode {
             "request",
             id = %id,
             method = %req.method(),
-            path = %req.uri().path()
+            path = %manifest::signed::redacted(req.uri().path())
         );
         let started = std::time::Instant::now();
         let mut resp = self.answer_inner(req).instrument(span.clone()).await;

@@ -96,6 +96,16 @@ pub fn check<'a>(key: &[u8], path: &'a str, now: u64) -> Result<&'a str, SignedE
     Ok(unsigned)
 }
 
+/// `path` as logs may show it: a signed path's token replaced by `-`, so a log line
+/// never hands out a working URL.
+pub fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
+    let prefix = format!("/{PREFIX}/");
+    match path.strip_prefix(&prefix).and_then(|r| r.split_once('/')) {
+        Some((_, rest)) => format!("{prefix}-/{rest}").into(),
+        None => path.into(),
+    }
+}
+
 /// Paths served without a token: the time source and the player page's scripts.
 fn is_open(path: &str) -> bool {
     path == "/time" || path == "/hesp.js" || path.starts_with("/vendor/")
@@ -151,6 +161,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn logs_see_no_token() {
+        let p = sign_path(KEY, "/live/master.m3u8", 2_000);
+        assert_eq!(redacted(&p), "/s/-/live/master.m3u8");
+        assert_eq!(redacted("/live/master.m3u8"), "/live/master.m3u8");
     }
 
     #[test]

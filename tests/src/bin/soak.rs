@@ -22,8 +22,9 @@
 //!   clock part ways, and players' latency with them).
 //!
 //! At the end: a table per 5 minutes, the RSS slope per hour (least squares over the
-//! samples after the first 5 minutes), and the totals. Exit status 1 when any answer
-//! was a 5xx or a body was cut.
+//! samples after the first 5 minutes) beside the same slope of the ffmpeg encoder
+//! feeding it (the reference: a long-running real-time process measured in the same
+//! run), and the totals. Exit status 1 when any answer was a 5xx or a body was cut.
 //!
 //! Needs: target/release/weir (`make build`), the edge component (`make edge`), ffmpeg.
 
@@ -109,7 +110,8 @@ async fn main() {
     wait_port(PLAYERS);
     let pid = weir.0.id();
     let run = Duration::from_secs(minutes * 60);
-    let _ffmpeg = Proc(encoder(run.as_secs() + 60));
+    let ffmpeg = Proc(encoder(run.as_secs() + 60));
+    let ffmpeg_pid = ffmpeg.0.id();
     let http: Http = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(1024)
         .build_http();
@@ -143,7 +145,7 @@ async fn main() {
             deadline,
         )));
     }
-    let samples = sample(pid, &tally, deadline).await;
+    let samples = sample((pid, ffmpeg_pid), &tally, deadline).await;
     for v in viewers {
         let _ = v.await;
     }
@@ -363,6 +365,8 @@ async fn lldash_viewer(http: Http, tally: Arc<Tally>, deadline: Instant) {
 struct Sample {
     at: Duration,
     rss_kb: u64,
+    /// The encoder's RSS: the reference.
+    ffmpeg_rss_kb: u64,
     ok: u64,
     client_errors: u64,
     server_errors: u64,
@@ -372,7 +376,7 @@ struct Sample {
 }
 
 /// Samples every 10 s until `deadline`, printing each.
-async fn sample(pid: u32, tally: &Tally, deadline: Instant) -> Vec<Sample> {
+async fn sample((pid, ffmpeg): (u32, u32), tally: &Tally, deadline: Instant) -> Vec<Sample> {
     let start = Instant::now();
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(SAMPLE);
@@ -398,6 +402,7 @@ async fn sample(pid: u32, tally: &Tally, deadline: Instant) -> Vec<Sample> {
         let s = Sample {
             at: start.elapsed(),
             rss_kb: rss_kb(pid),
+            ffmpeg_rss_kb: rss_kb(ffmpeg),
             ok: tally.ok.load(Relaxed),
             client_errors: tally.client_errors.load(Relaxed),
             server_errors: tally.server_errors.load(Relaxed),
@@ -468,12 +473,15 @@ fn report(samples: &[Sample], tally: &Tally) {
     }
     // Least squares of RSS over time, after the first 5 minutes (warm-up: the window
     // and the DVR-less store fill, connection pools grow).
-    let pts: Vec<(f64, f64)> = samples
-        .iter()
-        .filter(|s| s.at >= Duration::from_secs(300))
-        .map(|s| (s.at.as_secs_f64() / 3600.0, s.rss_kb as f64 / 1024.0))
-        .collect();
-    if pts.len() >= 2 {
+    let slope = |rss: fn(&Sample) -> u64| -> Option<(f64, f64, f64)> {
+        let pts: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|s| s.at >= Duration::from_secs(300))
+            .map(|s| (s.at.as_secs_f64() / 3600.0, rss(s) as f64 / 1024.0))
+            .collect();
+        if pts.len() < 2 {
+            return None;
+        }
         let n = pts.len() as f64;
         let (mx, my) = (
             pts.iter().map(|p| p.0).sum::<f64>() / n,
@@ -484,10 +492,15 @@ fn report(samples: &[Sample], tally: &Tally) {
         let (lo, hi) = pts
             .iter()
             .fold((f64::MAX, 0f64), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
-        println!(
-            "RSS after 5 min: {lo:.1}-{hi:.1} MB, slope {:+.2} MB/hour",
-            sxy / sxx.max(f64::MIN_POSITIVE)
-        );
+        Some((lo, hi, sxy / sxx.max(f64::MIN_POSITIVE)))
+    };
+    for (who, rss) in [
+        ("weir up", (|s: &Sample| s.rss_kb) as fn(&Sample) -> u64),
+        ("ffmpeg (reference)", |s: &Sample| s.ffmpeg_rss_kb),
+    ] {
+        if let Some((lo, hi, per_hour)) = slope(rss) {
+            println!("{who}: RSS after 5 min {lo:.1}-{hi:.1} MB, slope {per_hour:+.2} MB/hour");
+        }
     }
     let (ok, e4, e5, cut) = (
         tally.ok.load(Relaxed),
