@@ -125,6 +125,12 @@ impl Default for Config {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// The longest segment target weir takes. Requests are held up to 3 target durations
+/// (of segments up to twice the target, when key frames are sparse), and an edge waits
+/// 65 s for the origin's answer (`edge_host::cache::HEAD_TIMEOUT`): 10 s keeps every
+/// hold inside it. Apple's authoring spec asks for 6 s.
+pub const MAX_TARGET_DURATION_MS: u32 = 10_000;
+
 impl Config {
     /// The connection limits of each listener.
     pub fn conn_limits(&self) -> crate::http::ConnLimits {
@@ -166,10 +172,10 @@ impl Config {
     /// Checks the rules the timing must follow.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let t = &self.timing;
-        if t.target_duration_ms < 500 {
-            return Err(ConfigError(
-                "--target-duration-ms must be at least 500".into(),
-            ));
+        if !(500..=MAX_TARGET_DURATION_MS).contains(&t.target_duration_ms) {
+            return Err(ConfigError(format!(
+                "--target-duration-ms must be between 500 and {MAX_TARGET_DURATION_MS}"
+            )));
         }
         if t.part_target_ms == 0 || t.part_target_ms > t.target_duration_ms {
             return Err(ConfigError(
@@ -202,13 +208,13 @@ impl Config {
         }
         for (name, c) in &self.channels {
             let t = self.timing_of(name);
-            if t.target_duration_ms < 500
+            if !(500..=MAX_TARGET_DURATION_MS).contains(&t.target_duration_ms)
                 || t.part_target_ms == 0
                 || t.part_target_ms > t.target_duration_ms
             {
                 return Err(ConfigError(format!(
-                    "[channels.{name}] target-duration-ms must be at least 500 and part-target-ms \
-                     between 1 and it (here {} and {})",
+                    "[channels.{name}] target-duration-ms must be between 500 and \
+                     {MAX_TARGET_DURATION_MS} and part-target-ms between 1 and it (here {} and {})",
                     t.target_duration_ms, t.part_target_ms
                 )));
             }

@@ -25,13 +25,16 @@ fn frames(seq: u32, from: u64, count: u64) -> Vec<u8> {
     out
 }
 
-/// An upload of 600 frames (20 s), then `count` frames from frame `jump_to`, in one
+/// Frames before the jump: 40 s, more than the track holds (10 + 3 segments of 2 s).
+const BEFORE: u64 = 1200;
+
+/// An upload of [`BEFORE`] frames, then `count` frames from frame `jump_to`, in one
 /// request; the track's segments afterwards.
 async fn upload_with_jump(jump_to: u64, count: u64) -> (TestOrigin, timeline::TrackTimeline) {
     let o = TestOrigin::start().await;
     let mut body = split(VIDEO_EVERY_FRAME).init;
-    body.extend(frames(1, 0, 600));
-    body.extend(frames(601, jump_to, count));
+    body.extend(frames(1, 0, BEFORE));
+    body.extend(frames(BEFORE as u32 + 1, jump_to, count));
     let r = put(o.ingest, "/ingest/live/v1", &body).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let t = o
@@ -62,9 +65,9 @@ fn check_continuous(t: &timeline::TrackTimeline) -> Vec<u64> {
 
 #[tokio::test]
 async fn a_clock_that_goes_back_without_a_new_init_continues_after_a_discontinuity() {
-    // 20 s of media, then the clock restarts at 0 in the same upload (10 s more).
+    // 40 s of media, then the clock restarts at 0 in the same upload (10 s more).
     let (o, t) = upload_with_jump(0, 300).await;
-    let last_before = 600 * 512;
+    let last_before = BEFORE * 512;
     let disc = check_continuous(&t);
     assert_eq!(disc.len(), 1, "{disc:?}");
     let after: Vec<_> = t.segments.iter().filter(|s| s.msn >= disc[0]).collect();
@@ -80,9 +83,19 @@ async fn a_clock_that_goes_back_without_a_new_init_continues_after_a_discontinui
 #[tokio::test]
 async fn a_small_overlap_is_dropped_as_media_sent_again() {
     // The last third of a second sent again: dropped, no discontinuity.
-    let (o, t) = upload_with_jump(590, 110).await;
+    let (o, t) = upload_with_jump(BEFORE - 10, 110).await;
     assert!(check_continuous(&t).is_empty());
-    assert_eq!(t.end(), Some(700 * 512));
+    assert_eq!(t.end(), Some((BEFORE + 100) * 512));
+    o.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_older_segment_sent_again_is_dropped_not_taken_as_a_restart() {
+    // A retried upload of media 4 s back, still held: dropped, no discontinuity, and
+    // the timeline goes on where it was.
+    let (o, t) = upload_with_jump(BEFORE - 120, 150).await;
+    assert!(check_continuous(&t).is_empty());
+    assert_eq!(t.end(), Some((BEFORE + 30) * 512));
     o.shutdown().await;
 }
 
@@ -90,10 +103,10 @@ async fn a_small_overlap_is_dropped_as_media_sent_again() {
 async fn a_clock_that_jumps_forward_continues_after_a_discontinuity() {
     // 30 s of media missing (frames lost, a source switched): the timeline goes on at
     // the new time with a discontinuity, every segment within the target.
-    let (o, t) = upload_with_jump(600 + 900, 300).await;
+    let (o, t) = upload_with_jump(BEFORE + 900, 300).await;
     let disc = check_continuous(&t);
     assert_eq!(disc.len(), 1, "{disc:?}");
-    assert_eq!(t.end(), Some((600 + 900 + 300) * 512));
+    assert_eq!(t.end(), Some((BEFORE + 900 + 300) * 512));
     let playlist = common::get(o.playback, "/live/v1/index.m3u8").await.text();
     assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
     o.shutdown().await;

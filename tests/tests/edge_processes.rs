@@ -148,6 +148,6 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
         "each origin fetch's time to head is in the histogram"
     );
     // The held part's head came once the part existed: after at most a part target
-    // and the origin's hold, never the edge's 35 s head timeout.
+    // and the origin's hold, never the edge's 65 s head timeout.
     assert!(value("weir_edge_cache_origin_ttfb_max_seconds") < 10.0);
 }

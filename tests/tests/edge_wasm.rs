@@ -261,14 +261,16 @@ async fn the_component_checks_signed_urls_where_it_is_the_edge() {
         .expect("clock")
         .as_secs()
         + 600;
-    let sign = |p: &str| manifest::signed::sign_path(KEY.as_bytes(), p, expires);
+    let sign =
+        |p: &str| manifest::signed::sign_path(KEY.as_bytes(), p, expires).expect("a channel path");
 
     let refused = get(edge, "/sig/master.m3u8").await;
     assert_eq!(refused.status, 403, "{}", refused.text());
     assert!(refused.text().contains("signed URL is required"));
     let expired = get(
         edge,
-        &manifest::signed::sign_path(KEY.as_bytes(), "/sig/master.m3u8", 1),
+        &manifest::signed::sign_path(KEY.as_bytes(), "/sig/master.m3u8", 1)
+            .expect("a channel path"),
     )
     .await;
     assert_eq!(expired.status, 403);

@@ -259,7 +259,11 @@ impl Outbound {
             let Some(pause) = crate::retry::pause_before(attempt) else {
                 return Err(Error::ConnectionRefused);
             };
-            tokio::time::sleep(pause).await;
+            // The first attempt goes at once (even a zero sleep would wait for the
+            // timer's next tick).
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             // A retried GET/HEAD has nothing to send: an empty body stands for the one
             // the first attempt consumed.
             let body = body.take().unwrap_or_else(|| {

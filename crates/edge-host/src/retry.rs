@@ -18,7 +18,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const BACKOFF: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 
 /// How long a request may wait for the origin's head: the cache's fill limit, above the
-/// longest hold of the origin (3 target durations of 10 s).
+/// longest hold of the origin.
 pub const HEAD_TIMEOUT: Duration = crate::cache::HEAD_TIMEOUT;
 
 /// The pause before attempt `n` (1-based: attempt 1 goes at once), or `None` when no

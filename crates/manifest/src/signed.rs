@@ -50,14 +50,29 @@ pub fn token(key: &[u8], channel: &str, expires: u64) -> String {
     format!("{expires}-{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
-/// The signed form of `path` (which starts with `/{channel}/`) until `expires`.
-pub fn sign_path(key: &[u8], path: &str, expires: u64) -> String {
-    let channel = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    format!(
-        "/{PREFIX}/{}/{}",
-        token(key, channel, expires),
-        path.trim_start_matches('/')
-    )
+/// The signed form of `path` (which starts with `/{channel}/`, a valid channel name)
+/// until `expires`; `None` for a path that names no channel.
+pub fn sign_path(key: &[u8], path: &str, expires: u64) -> Option<String> {
+    let tail = path.strip_prefix('/')?;
+    let channel = channel_of(tail)?;
+    Some(format!("/{PREFIX}/{}/{tail}", token(key, channel, expires)))
+}
+
+/// The channel a signed path's tail (`{channel}/...`, after the token) names: a valid
+/// channel name followed by at least one more segment, in canonical form (no empty,
+/// `.` or `..` segment, no percent-encoding). Anything else names no channel, so that
+/// no spelling of a path can reach another channel's content than the one signed,
+/// whatever normalizes it further on.
+fn channel_of(tail: &str) -> Option<&str> {
+    let mut segments = tail.split('/');
+    let channel = segments.next()?;
+    let mut rest = segments.peekable();
+    rest.peek()?;
+    let canonical = tail
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != "..")
+        && !tail.contains('%');
+    (crate::policy::valid_name(channel) && canonical).then_some(channel)
 }
 
 /// Checks `path` at `now` (Unix seconds) and returns the path without its token: what
@@ -85,7 +100,7 @@ pub fn check<'a>(key: &[u8], path: &'a str, now: u64) -> Result<&'a str, SignedE
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
         .map_err(|_| SignedError::Malformed)?;
-    let channel = tail.split('/').next().unwrap_or("");
+    let channel = channel_of(tail).ok_or(SignedError::Malformed)?;
     // Constant time: `verify_slice` compares without an early exit.
     mac(key, channel, expires)
         .verify_slice(&sig)
@@ -106,9 +121,22 @@ pub fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Paths served without a token: the time source and the player page's scripts.
+/// Paths served without a token: the time source and the player page's scripts,
+/// exactly as the origin routes them (`/vendor/{package}/...` for its three player
+/// packages only: `/vendor/master.m3u8` is channel `vendor`'s and needs a token).
 fn is_open(path: &str) -> bool {
-    path == "/time" || path == "/hesp.js" || path.starts_with("/vendor/")
+    if path == "/time" || path == "/hesp.js" {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix("/vendor/") else {
+        return false;
+    };
+    let mut parts = rest.split('/');
+    let package = parts.next().unwrap_or("");
+    let file: Vec<&str> = parts.collect();
+    matches!(package, "hls.js" | "dashjs" | "shaka-player")
+        && !file.is_empty()
+        && file.iter().all(|p| !p.is_empty() && !p.starts_with('.'))
 }
 
 fn mac(key: &[u8], channel: &str, expires: u64) -> Hmac<Sha256> {
@@ -126,7 +154,7 @@ mod tests {
 
     #[test]
     fn a_signed_path_checks_until_it_expires() {
-        let p = sign_path(KEY, "/live/master.m3u8", 2_000);
+        let p = sign_path(KEY, "/live/master.m3u8", 2_000).unwrap();
         assert!(p.starts_with("/s/2000-"), "{p}");
         assert_eq!(check(KEY, &p, 1_999), Ok("/live/master.m3u8"));
         assert_eq!(check(KEY, &p, 2_000), Err(SignedError::Expired(2_000)));
@@ -137,10 +165,32 @@ mod tests {
 
     #[test]
     fn edits_other_channels_other_keys_and_missing_tokens_are_refused() {
-        let p = sign_path(KEY, "/live/master.m3u8", 2_000);
+        let p = sign_path(KEY, "/live/master.m3u8", 2_000).unwrap();
         let other = p.replace("/live/", "/other/");
         assert_eq!(check(KEY, &other, 10), Err(SignedError::BadSignature));
         let later = p.replace("/s/2000-", "/s/9000-");
+        // No token for "no channel", and no spelling of a path that leaves the signed
+        // channel (an empty channel, dot segments, percent-encoding, empty segments).
+        assert_eq!(sign_path(KEY, "/", 2_000), None);
+        assert_eq!(sign_path(KEY, "/live", 2_000), None);
+        let root = format!(
+            "/s/2000-{}",
+            token(KEY, "", 2_000).split_once('-').unwrap().1
+        );
+        let tok_live = p.split('/').nth(2).unwrap().to_string();
+        for sneaky in [
+            format!("{root}//other/master.m3u8"),
+            format!("/s/{tok_live}/live/../other/master.m3u8"),
+            format!("/s/{tok_live}/live/./master.m3u8"),
+            format!("/s/{tok_live}/live//master.m3u8"),
+            format!("/s/{tok_live}/live/%2e%2e/other/master.m3u8"),
+        ] {
+            assert_eq!(
+                check(KEY, &sneaky, 10),
+                Err(SignedError::Malformed),
+                "{sneaky}"
+            );
+        }
         assert_eq!(check(KEY, &later, 10), Err(SignedError::BadSignature));
         assert_eq!(check(b"other key", &p, 10), Err(SignedError::BadSignature));
         assert_eq!(
@@ -165,7 +215,7 @@ mod tests {
 
     #[test]
     fn logs_see_no_token() {
-        let p = sign_path(KEY, "/live/master.m3u8", 2_000);
+        let p = sign_path(KEY, "/live/master.m3u8", 2_000).unwrap();
         assert_eq!(redacted(&p), "/s/-/live/master.m3u8");
         assert_eq!(redacted("/live/master.m3u8"), "/live/master.m3u8");
     }
@@ -178,5 +228,17 @@ mod tests {
             check(KEY, "/vendor/hls.js/hls.min.js", 10),
             Ok("/vendor/hls.js/hls.min.js")
         );
+        // A channel named `vendor` is a channel like any other.
+        for closed in [
+            "/vendor/master.m3u8",
+            "/vendor/v1/seg-1.m4s",
+            "/vendor/dashjs/",
+        ] {
+            assert_eq!(
+                check(KEY, closed, 10),
+                Err(SignedError::Missing),
+                "{closed}"
+            );
+        }
     }
 }

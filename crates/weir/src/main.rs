@@ -69,10 +69,13 @@ async fn main() -> anyhow::Result<()> {
     };
     match command {
         Command::Sign { key, path, expires } => {
-            println!(
-                "{}",
-                manifest::signed::sign_path(key.as_bytes(), &path, expires)
-            );
+            match manifest::signed::sign_path(key.as_bytes(), &path, expires) {
+                Some(signed) => println!("{signed}"),
+                None => {
+                    eprintln!("weir: {path} names no channel: sign /CHANNEL/...");
+                    std::process::exit(2);
+                }
+            }
         }
         Command::Origin(config) => {
             let ingest = bind(config.ingest).await?;

@@ -158,11 +158,10 @@ pub fn resolve(cli: Cli) -> Result<Command, SettingsError> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            Ok(Command::Sign {
-                key,
-                path,
-                expires: now + ttl,
-            })
+            let expires = now.checked_add(ttl).ok_or_else(|| {
+                SettingsError::Invalid(ConfigError(format!("--ttl {ttl} is too large")))
+            })?;
+            Ok(Command::Sign { key, path, expires })
         }
     }
 }

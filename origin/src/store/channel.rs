@@ -262,7 +262,7 @@ impl Channel {
             .iter()
             .position(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
-        if st.tracks[i].clock_went_back(chunk, &self.timing) {
+        if !st.tracks[i].rebase_pending() && st.tracks[i].clock_went_back(chunk, &self.timing) {
             tracing::warn!(
                 "channel {}: track '{id}': the encoder's clock went back without a new init; \
                  continuing after a discontinuity",
@@ -634,29 +634,26 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
 /// others go on.
 const STALLED_AFTER_TARGETS: i64 = 3;
 
-/// Where a track's publishing stood: its newest segment's number, complete parts and
-/// whether it was complete.
-fn published(t: &timeline::TrackTimeline) -> Option<(u64, usize, bool)> {
+/// Where a track's publishing stood: its newest segment's number and complete parts.
+fn published(t: &timeline::TrackTimeline) -> Option<(u64, usize)> {
     t.segments.back().map(|s| {
         let parts = s.parts.iter().filter(|p| p.complete).count();
-        (s.msn, parts, s.complete)
+        (s.msn, parts)
     })
 }
 
-/// Counts the parts and segments `track` published since `before`.
-fn count_published(track: &LiveTrack, before: Option<(u64, usize, bool)>) {
-    let (from, parts_before, was_complete) = before.unwrap_or((0, 0, false));
-    let (mut parts, mut segments) = (0u64, 0u64);
+/// Counts the parts `track` published since `before` (segments are counted as they
+/// complete, in `LiveTrack::completed`).
+fn count_published(track: &LiveTrack, before: Option<(u64, usize)>) {
+    let (from, parts_before) = before.unwrap_or((0, 0));
+    let mut parts = 0u64;
     for s in track.timeline.segments.iter().filter(|s| s.msn >= from) {
         let complete_parts = s.parts.iter().filter(|p| p.complete).count();
-        if before.is_some() && s.msn == from {
-            parts += complete_parts.saturating_sub(parts_before) as u64;
-            segments += u64::from(s.complete && !was_complete);
+        parts += if before.is_some() && s.msn == from {
+            complete_parts.saturating_sub(parts_before) as u64
         } else {
-            parts += complete_parts as u64;
-            segments += u64::from(s.complete);
-        }
+            complete_parts as u64
+        };
     }
     track.stats.parts.inc_by(parts);
-    track.stats.segments.inc_by(segments);
 }

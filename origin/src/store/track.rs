@@ -440,6 +440,9 @@ impl LiveTrack {
         if let Some(s) = self.timeline.segment(msn) {
             self.meter.complete(s, self.timeline.meta.timescale);
             self.completed.push(msn);
+            // Every way a segment completes passes here (cut, restart, new init,
+            // broken upload): the count of `/metrics`.
+            self.stats.segments.inc();
         }
     }
 
@@ -513,12 +516,13 @@ impl LiveTrack {
         self.rebase_pending
     }
 
-    /// True when `chunk` starts more than a target duration before the track's newest
-    /// media, within one upload: the encoder's clock went back without a new init (a
-    /// reset clock, a looping source). Dropping such samples as repeats would stall the
-    /// rendition until the clock caught up again, an hour for a clock reset after an
-    /// hour; they are taken as an encoder restart instead ([`LiveTrack::restart_clock`]).
-    /// A smaller overlap is media sent again, and dropped.
+    /// True when `chunk` starts before the oldest media the track holds, and more than a
+    /// target duration before its newest, within one upload: the encoder's clock went
+    /// back without a new init (a reset clock, a looping source). Dropping such samples
+    /// as repeats would stall the rendition until the clock caught up again (an hour,
+    /// for a clock reset after an hour), so they are taken as an encoder restart
+    /// instead ([`LiveTrack::restart_clock`]). Media within what the track holds is
+    /// media sent again (a retried upload): dropped, as before.
     pub fn clock_went_back(&self, chunk: &ChunkIn, cfg: &TimingConfig) -> bool {
         let source_id = self.current_init().info.tracks[0].track_id;
         let first = chunk
@@ -527,12 +531,17 @@ impl LiveTrack {
             .iter()
             .find(|t| t.track_id == source_id)
             .and_then(|t| t.samples.first());
-        let (Some(first), Some(end)) = (first, self.timeline.end()) else {
+        let (Some(first), Some(end), Some(oldest)) = (
+            first,
+            self.timeline.end(),
+            self.timeline.segments.front().map(|s| s.start),
+        ) else {
             return false;
         };
         let slack =
             u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000;
-        first.dts.saturating_add(self.offset).saturating_add(slack) < end
+        let at = first.dts.saturating_add(self.offset);
+        at < oldest && at.saturating_add(slack) < end
     }
 
     /// Takes the next chunk as the start of a restarted encoder clock: it continues the

@@ -37,14 +37,14 @@ pub type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
 
 /// How long a fill waits for the origin's head before it fails (and its waiters get
 /// 502). Above the longest hold of the origin: a blocking reload or a preload-hinted
-/// part is held up to 3 target durations ([HLS §6.2.5.2]), and a target duration may
-/// be 10 s.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(35);
+/// part is held up to 3 target durations ([HLS §6.2.5.2]); the origin takes targets up
+/// to 10 s, and a channel whose key frames are sparse announces up to twice that.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(65);
 
 /// How long a fill waits for the next body bytes before it fails as cut short. Above
 /// the longest gap of a live body: the origin streams a growing segment chunk by chunk
 /// and ends it with an error itself after 3 target durations without media.
-pub const BODY_IDLE: Duration = Duration::from_secs(35);
+pub const BODY_IDLE: Duration = Duration::from_secs(65);
 
 impl Default for Limits {
     /// 512 MiB of objects, 64 MiB per object, 2 minutes uncacheable after an object
