@@ -34,6 +34,57 @@ pub const X264_LIVE: &[&str] = &[
     "0",
 ];
 
+/// The test source in real time: `testsrc2` 640x360 at 30 fps (input 0) and a 1 kHz
+/// sine at 48 kHz (input 1).
+pub const LIVE_SOURCE: &[&str] = &[
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=30",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=1000:sample_rate=48000",
+];
+
+/// ffmpeg pushing a 3-rendition ladder in real time for `seconds`: `{base}/v360.mp4`
+/// (800 kb/s) and `{base}/v180.mp4` (300 kb/s) with a 1 s GOP, and `{base}/audio.mp4`
+/// (AAC), one CMAF chunk per frame, one long chunked POST each; stdin and stdout
+/// closed.
+pub fn live_ladder(base: &str, seconds: u64) -> Command {
+    let t = seconds.to_string();
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(LIVE_SOURCE);
+    for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
+        c.args([
+            "-t", &t, "-map", "0:v", "-c:v", "libx264", "-b:v", rate, "-s", size,
+        ])
+        .args(X264_LIVE)
+        .args(["-g", "30"])
+        .args(FRAG)
+        .arg(format!("{base}/{name}.mp4"));
+    }
+    c.args(["-t", &t, "-map", "1:a", "-c:a", "aac", "-b:a", "96k"])
+        .args(FRAG)
+        .arg(format!("{base}/audio.mp4"));
+    c.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    c
+}
+
+/// The resident set size of process `pid` (`"self"` for this one), in KiB, from
+/// `/proc/{pid}/status`; `None` when it cannot be read.
+pub fn rss_kib(pid: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// Encodes `seconds` of 640x360 H.264 (1 s GOP), one CMAF chunk per frame, as fast as
 /// possible, with real ffmpeg.
 pub fn encode_source(seconds: u32) -> Vec<u8> {

@@ -107,11 +107,7 @@ fn last_msn(playlist: &str) -> u64 {
 
 /// Resident memory of process `pid` in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+    weir_tests::bench::rss_kib(&pid.to_string()).expect("VmRSS")
 }
 
 /// A counter of the origin's `/metrics`.

@@ -18,13 +18,9 @@ use support::TestOrigin;
 use support::http::{Resp, get, get_with};
 use support::tools::{self, Killed};
 
-/// Starts `wasmtime serve` on the component; returns once it prints its address.
-fn wasmtime_serve(origin: SocketAddr) -> (Killed, SocketAddr) {
-    wasmtime_serve_env(origin, &[])
-}
-
-/// [`wasmtime_serve`] with more environment entries for the component.
-fn wasmtime_serve_env(origin: SocketAddr, env: &[(&str, &str)]) -> (Killed, SocketAddr) {
+/// Starts `wasmtime serve` on the component, with `env` added to its environment;
+/// returns once it prints its address.
+fn wasmtime_serve(origin: SocketAddr, env: &[(&str, &str)]) -> (Killed, SocketAddr) {
     let repo = tools::repo();
     let wasmtime = repo.join(".tools/bin/wasmtime");
     let component = repo.join("target/wasm32-wasip2/edge/edge_wasm.wasm");
@@ -108,26 +104,42 @@ fn assert_same(path: &str, native: &Resp, wasm: &Resp) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
+/// An origin whose `channel` real ffmpeg fed (3 renditions) until each had `segments`
+/// complete segments, then stopped (killed and reaped): nothing changes the channel
+/// after this, so the origin and the edge render the same state. Then the component
+/// under `wasmtime serve` in front of it, with `env` added.
+async fn fixed_channel(
+    channel: &str,
+    segments: usize,
+    env: &'static [(&'static str, &'static str)],
+) -> (TestOrigin, Killed, SocketAddr) {
     let o = TestOrigin::start().await;
     let enc = tools::spawn_encoder(tools::ffmpeg_long_post(
-        &format!("http://{}/ingest/eq", o.ingest),
+        &format!("http://{}/ingest/{channel}", o.ingest),
         60,
     ));
-    o.wait_segments("eq", &["v360", "v180", "audio"], 3, Duration::from_secs(60))
-        .await;
-    // Stop the encoder (kill and reap): nothing changes the channel after this, so
-    // the origin and the edge render the same state.
+    o.wait_segments(
+        channel,
+        &["v360", "v180", "audio"],
+        segments,
+        Duration::from_secs(60),
+    )
+    .await;
     tokio::task::spawn_blocking(move || drop(enc))
         .await
         .expect("encoder");
-    let (_edge, edge) = tokio::task::spawn_blocking({
+    let (edge, addr) = tokio::task::spawn_blocking({
         let origin = o.playback;
-        move || wasmtime_serve(origin)
+        move || wasmtime_serve(origin, env)
     })
     .await
     .expect("wasmtime serve");
+    (o, edge, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
+    let (o, _edge, edge) = fixed_channel("eq", 3, &[]).await;
 
     let playlist = get(o.playback, "/eq/v360/index.m3u8").await.text();
     let last = playlist
@@ -235,27 +247,7 @@ async fn edge_component_under_wasmtime_serve_equals_native_rendering() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_component_checks_signed_urls_where_it_is_the_edge() {
     const KEY: &str = "component key";
-    let o = TestOrigin::start().await;
-    let enc = tools::spawn_encoder(tools::ffmpeg_long_post(
-        &format!("http://{}/ingest/sig", o.ingest),
-        60,
-    ));
-    o.wait_segments(
-        "sig",
-        &["v360", "v180", "audio"],
-        2,
-        Duration::from_secs(60),
-    )
-    .await;
-    tokio::task::spawn_blocking(move || drop(enc))
-        .await
-        .expect("encoder");
-    let (_edge, edge) = tokio::task::spawn_blocking({
-        let origin = o.playback;
-        move || wasmtime_serve_env(origin, &[("WEIR_PLAYBACK_KEY", KEY)])
-    })
-    .await
-    .expect("wasmtime serve");
+    let (o, _edge, edge) = fixed_channel("sig", 2, &[("WEIR_PLAYBACK_KEY", KEY)]).await;
     let expires = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

@@ -173,38 +173,9 @@ impl EdgeNode {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<outbound::BoxError>,
     {
-        use tracing::Instrument as _;
-        let id = listener::request_id::of(req.headers());
-        // A debug span: free unless RUST_LOG asks for debug (10,000 woken blocking
-        // reloads each build and enter one otherwise: BENCHMARKS.md, LL-HLS wake-up). A
-        // failed answer is logged at warn with the id and path in the line itself.
-        let span = tracing::debug_span!(
-            "request",
-            id = %id,
-            method = %req.method(),
-            path = %manifest::signed::redacted(req.uri().path())
-        );
-        let uri = req.uri().clone();
-        let started = std::time::Instant::now();
-        let mut resp = self.answer_inner(req).instrument(span.clone()).await;
-        let status = resp.status();
-        let ms = started.elapsed().as_secs_f64() * 1e3;
-        if status.is_server_error() {
-            let path = uri.path();
-            tracing::warn!(
-                id = %id,
-                path = %manifest::signed::redacted(path),
-                status = status.as_u16(),
-                ms,
-                "answered"
-            );
-        } else {
-            span.in_scope(|| tracing::debug!(status = status.as_u16(), ms, "answered"));
-        }
-        if let Ok(v) = http::HeaderValue::from_str(&id) {
-            resp.headers_mut().insert(listener::request_id::HEADER, v);
-        }
-        resp
+        // Tokens never reach the logs.
+        let traced = listener::request_id::Traced::begin(&req, manifest::signed::redacted);
+        traced.answer(self.answer_inner(req)).await
     }
 
     async fn answer_inner<B>(&self, req: http::Request<B>) -> http::Response<HyperOutgoingBody>

@@ -4,8 +4,11 @@
 //! A client's (or a CDN's) own `x-request-id` is kept when it is a sane token, so one
 //! id follows a request from the CDN through the edge to the origin's logs.
 
+use std::borrow::Cow;
+use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 /// The header carrying the id.
 pub const HEADER: &str = "x-request-id";
@@ -39,6 +42,77 @@ pub fn new() -> String {
         base36(us)
     });
     format!("{start}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// How a path is shown in logs (a listener whose paths carry secrets hides them).
+pub type Redact = for<'a> fn(&'a str) -> Cow<'a, str>;
+
+/// Shows a path as it is.
+pub fn as_is(path: &str) -> Cow<'_, str> {
+    Cow::Borrowed(path)
+}
+
+/// One request's id, log span and timing, from its arrival to its answer.
+///
+/// The span is at debug level: free unless `RUST_LOG` asks for debug (10,000 woken
+/// blocking reloads would each build and enter one otherwise: BENCHMARKS.md, LL-HLS
+/// wake-up). A failed answer (5xx) is logged at warn with the id and path in the line
+/// itself; every other answer at debug, in the span.
+#[derive(Debug)]
+pub struct Traced {
+    id: String,
+    span: tracing::Span,
+    uri: http::Uri,
+    redact: Redact,
+    started: Instant,
+}
+
+impl Traced {
+    /// Starts tracing `req`: its id ([`of`]) and span, its path shown through `redact`.
+    pub fn begin<B>(req: &http::Request<B>, redact: Redact) -> Traced {
+        let id = of(req.headers());
+        let span = tracing::debug_span!(
+            "request",
+            id = %id,
+            method = %req.method(),
+            path = %redact(req.uri().path())
+        );
+        Traced {
+            id,
+            span,
+            uri: req.uri().clone(),
+            redact,
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs `answer` in the request's span, logs the answer, and names the id in its
+    /// [`HEADER`].
+    pub async fn answer<B>(
+        self,
+        answer: impl Future<Output = http::Response<B>>,
+    ) -> http::Response<B> {
+        use tracing::Instrument as _;
+        let mut resp = answer.instrument(self.span.clone()).await;
+        let status = resp.status().as_u16();
+        let ms = self.started.elapsed().as_secs_f64() * 1e3;
+        if resp.status().is_server_error() {
+            tracing::warn!(
+                id = %self.id,
+                path = %(self.redact)(self.uri.path()),
+                status,
+                ms,
+                "answered"
+            );
+        } else {
+            self.span
+                .in_scope(|| tracing::debug!(status, ms, "answered"));
+        }
+        if let Ok(v) = http::HeaderValue::from_str(&self.id) {
+            resp.headers_mut().insert(HEADER, v);
+        }
+        resp
+    }
 }
 
 fn base36(mut n: u64) -> String {

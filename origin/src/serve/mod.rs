@@ -163,38 +163,8 @@ impl PlaybackService {
     /// node (`weir up`). The request gets an id ([`listener::request_id`]): every log
     /// line about it carries it, and so does the answer's `x-request-id`.
     pub async fn respond(self: Arc<Self>, req: Request<()>) -> Response<Body> {
-        use tracing::Instrument as _;
-        let id = listener::request_id::of(req.headers());
-        // A debug span: free unless RUST_LOG asks for debug (10,000 woken blocking
-        // reloads each build and enter one otherwise: BENCHMARKS.md, LL-HLS wake-up). A
-        // failed answer is logged at warn with the id and path in the line itself.
-        let span = tracing::debug_span!(
-            "request",
-            id = %id,
-            method = %req.method(),
-            path = %req.uri().path()
-        );
-        let uri = req.uri().clone();
-        let started = std::time::Instant::now();
-        let mut resp = self.answer_request(req).instrument(span.clone()).await;
-        let status = resp.status();
-        let ms = started.elapsed().as_secs_f64() * 1e3;
-        if status.is_server_error() {
-            let path = uri.path();
-            tracing::warn!(
-                id = %id,
-                path = %path,
-                status = status.as_u16(),
-                ms,
-                "answered"
-            );
-        } else {
-            span.in_scope(|| tracing::debug!(status = status.as_u16(), ms, "answered"));
-        }
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert(listener::request_id::HEADER, v);
-        }
-        resp
+        let traced = listener::request_id::Traced::begin(&req, listener::request_id::as_is);
+        traced.answer(self.answer_request(req)).await
     }
 
     async fn answer_request(&self, req: Request<()>) -> Response<Body> {

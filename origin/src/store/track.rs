@@ -319,14 +319,11 @@ impl LiveTrack {
         chunk: &ChunkIn,
     ) -> Result<Applied, IngestError> {
         let source_id = self.current_init().info.tracks[0].track_id;
-        let traf = chunk
-            .fragment
-            .tracks
-            .iter()
-            .find(|t| t.track_id == source_id)
-            .ok_or(IngestError::Media(cmaf::CmafError::UnknownTrack(
-                chunk.fragment.tracks.first().map_or(0, |t| t.track_id),
-            )))?;
+        let traf =
+            self.source_traf(chunk)
+                .ok_or(IngestError::Media(cmaf::CmafError::UnknownTrack(
+                    chunk.fragment.tracks.first().map_or(0, |t| t.track_id),
+                )))?;
         if let Some(s) = traf.samples.iter().find(|s| s.duration == 0) {
             return Err(TimelineError::ZeroDuration { dts: s.dts }.into());
         }
@@ -524,13 +521,7 @@ impl LiveTrack {
     /// instead ([`LiveTrack::restart_clock`]). Media within what the track holds is
     /// media sent again (a retried upload): dropped, as before.
     pub fn clock_went_back(&self, chunk: &ChunkIn, cfg: &TimingConfig) -> bool {
-        let source_id = self.current_init().info.tracks[0].track_id;
-        let first = chunk
-            .fragment
-            .tracks
-            .iter()
-            .find(|t| t.track_id == source_id)
-            .and_then(|t| t.samples.first());
+        let first = self.source_traf(chunk).and_then(|t| t.samples.first());
         let (Some(first), Some(end), Some(oldest)) = (
             first,
             self.timeline.end(),
@@ -542,6 +533,16 @@ impl LiveTrack {
             u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000;
         let at = first.dts.saturating_add(self.offset);
         at < oldest && at.saturating_add(slack) < end
+    }
+
+    /// The fragment of `chunk` for this track's source track (its init's one track).
+    fn source_traf<'a>(&self, chunk: &'a ChunkIn) -> Option<&'a cmaf::TrackFragment> {
+        let source_id = self.current_init().info.tracks[0].track_id;
+        chunk
+            .fragment
+            .tracks
+            .iter()
+            .find(|t| t.track_id == source_id)
     }
 
     /// Takes the next chunk as the start of a restarted encoder clock: it continues the

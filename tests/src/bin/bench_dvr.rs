@@ -320,14 +320,7 @@ fn walk_tree(dir: &Path) -> usize {
 }
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    weir_tests::bench::rss_kib("self").unwrap_or(0)
 }
 
 async fn serve(origin: Arc<Origin>, _config: Config) -> SocketAddr {

@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use weir_tests::bench::{FRAG, X264_LIVE, scratch};
+use weir_tests::bench::scratch;
 
 const ORIGIN: u16 = 19680;
 const INGEST: u16 = 19681;
@@ -475,30 +475,10 @@ async fn wait_live(http: &Http, origin: SocketAddr) {
 /// ffmpeg pushing channel `live` in real time: v360, v180 (1 s GOP, one CMAF chunk per
 /// frame) and AAC audio, one long chunked POST each.
 fn encoder(ingest: u16, seconds: u32) -> Proc {
-    let t = seconds.to_string();
-    let mut c = Command::new("ffmpeg");
-    c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args([
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-        ]);
-    for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
-        c.args([
-            "-t", &t, "-map", "0:v", "-c:v", "libx264", "-b:v", rate, "-s", size,
-        ])
-        .args(X264_LIVE)
-        .args(["-g", "30"])
-        .args(FRAG)
-        .arg(format!("http://127.0.0.1:{ingest}/ingest/live/{name}.mp4"));
-    }
-    c.args(["-t", &t, "-map", "1:a", "-c:a", "aac", "-b:a", "96k"])
-        .args(FRAG)
-        .arg(format!("http://127.0.0.1:{ingest}/ingest/live/audio.mp4"));
-    c.stdout(Stdio::null());
+    let mut c = weir_tests::bench::live_ladder(
+        &format!("http://127.0.0.1:{ingest}/ingest/live"),
+        u64::from(seconds),
+    );
     Proc(c.spawn().expect("ffmpeg (scripts/setup.sh installs it)"))
 }
 

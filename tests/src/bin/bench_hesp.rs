@@ -40,14 +40,7 @@ fn encoder(ingest: &str, seconds: u64) -> Killed {
     let t = seconds.to_string();
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args([
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-        ]);
+        .args(weir_tests::bench::LIVE_SOURCE);
     for (size, rate, kf_rate, name) in [
         ("640x360", "800k", "2400k", "v360"),
         ("320x180", "300k", "900k", "v180"),

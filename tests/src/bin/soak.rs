@@ -4,8 +4,9 @@
 //! `cargo run --release -p weir-tests --bin soak [MINUTES] [LLHLS_VIEWERS] [LLDASH_VIEWERS]`
 //! (defaults 30, 100, 20; `make soak`).
 //!
-//! - Ingest: one ffmpeg, in real time, 3 renditions (640x360 and 320x180 x264 with a
-//!   1 s GOP, AAC audio), one long chunked POST each, CMAF chunk per frame.
+//! - Ingest: one ffmpeg, in real time, 3 renditions (`weir_tests::bench::live_ladder`:
+//!   640x360 and 320x180 x264 with a 1 s GOP, AAC audio), one long chunked POST each,
+//!   CMAF chunk per frame.
 //! - LL-HLS viewers, split over the two video renditions, each as a low-latency player
 //!   does it: the blocking reload for the part the preload hint names
 //!   (`_HLS_msn`/`_HLS_part`) and, at the same time, that part itself.
@@ -110,7 +111,14 @@ async fn main() {
     wait_port(PLAYERS);
     let pid = weir.0.id();
     let run = Duration::from_secs(minutes * 60);
-    let ffmpeg = Proc(encoder(run.as_secs() + 60));
+    let ffmpeg = Proc(
+        weir_tests::bench::live_ladder(
+            &format!("http://{INGEST}/ingest/{CHANNEL}"),
+            run.as_secs() + 60,
+        )
+        .spawn()
+        .expect("ffmpeg (scripts/setup.sh installs it)"),
+    );
     let ffmpeg_pid = ffmpeg.0.id();
     let http: Http = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(1024)
@@ -150,44 +158,6 @@ async fn main() {
         let _ = v.await;
     }
     report(&samples, &tally);
-}
-
-/// ffmpeg pushing the three renditions for `seconds`.
-fn encoder(seconds: u64) -> Child {
-    let secs = seconds.to_string();
-    let mut c = Command::new("ffmpeg");
-    c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(["-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args([
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-        ]);
-    for (size, rate, name) in [("640x360", "800k", "v360"), ("320x180", "300k", "v180")] {
-        c.args([
-            "-t", &secs, "-map", "0:v", "-c:v", "libx264", "-b:v", rate, "-s", size,
-        ])
-        .args([
-            "-preset",
-            "veryfast",
-            "-tune",
-            "zerolatency",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-g", "30", "-keyint_min", "30", "-sc_threshold", "0"])
-        .args(weir_tests::bench::FRAG)
-        .arg(format!("http://{INGEST}/ingest/{CHANNEL}/{name}.mp4"));
-    }
-    c.args(["-t", &secs, "-map", "1:a", "-c:a", "aac", "-b:a", "96k"])
-        .args(weir_tests::bench::FRAG)
-        .arg(format!("http://{INGEST}/ingest/{CHANNEL}/audio.mp4"));
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("ffmpeg (scripts/setup.sh installs it)")
 }
 
 /// `GET path` on the player listener: status and whole body (`None` when cut).
@@ -429,14 +399,7 @@ async fn sample((pid, ffmpeg): (u32, u32), tally: &Tally, deadline: Instant) -> 
 }
 
 fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    weir_tests::bench::rss_kib(&pid.to_string()).unwrap_or(0)
 }
 
 fn pct(v: &[f64], q: f64) -> f64 {

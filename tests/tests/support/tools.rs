@@ -4,19 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// Test source: 640x360 30 fps test pattern with a burnt-in clock, 1 kHz tone.
-pub const SOURCE: &[&str] = &[
-    "-re",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=640x360:rate=30",
-    "-re",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=1000:sample_rate=48000",
-];
+/// Test source: 640x360 30 fps test pattern with a burnt-in clock, 1 kHz tone (the
+/// benchmarks' real-time source).
+pub use weir_tests::bench::LIVE_SOURCE as SOURCE;
 
 /// Encoding of the three renditions: 1 s GOP, closed, no scene cut.
 fn video(idx: usize, size: &str, bitrate: &str) -> Vec<String> {
