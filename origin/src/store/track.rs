@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use timeline::{Grid, MediaKind, Placement, TimelineError, TimingConfig, TrackMeta, TrackTimeline};
 use tokio::sync::watch;
 
@@ -396,10 +396,17 @@ impl LiveTrack {
             let header =
                 cmaf::write_fragment_header(self.next_sequence, source_id, run.base, &run.samples);
             self.next_sequence = self.next_sequence.wrapping_add(1);
-            let mut bytes = Vec::with_capacity(1 + run.ranges.len());
-            bytes.push(header);
-            bytes.extend(run.ranges.iter().map(|&(a, b)| chunk.mdat.slice(a..b)));
-            let served: usize = bytes.iter().map(Bytes::len).sum();
+            // One buffer per output chunk (its `moof` and `mdat` copied together once,
+            // here): every body then sends a CMAF chunk as one frame, one HTTP/1.1
+            // chunk, so a cache in front (`weir edge`) wakes its viewers once per chunk
+            // instead of once per box. It also frees the ingest's read buffer.
+            let served = header.len() + run.ranges.iter().map(|&(a, b)| b - a).sum::<usize>();
+            let mut joined = BytesMut::with_capacity(served);
+            joined.extend_from_slice(&header);
+            for &(a, b) in &run.ranges {
+                joined.extend_from_slice(&chunk.mdat[a..b]);
+            }
+            let bytes = vec![joined.freeze()];
             self.timeline
                 .add_part_bytes(run.placement.msn, run.placement.part, served as u64);
             let end = run.base

@@ -15,7 +15,11 @@
 //!
 //! Needs: target/release/weir (`make build`), the component (`make edge`), ffmpeg,
 //! varnish and nginx (`scripts/setup.sh --bench`). Usage:
-//! `bench-edge-cache [SECONDS] [VIEWERS PER PROTOCOL] [weir-only]`.
+//! `bench-edge-cache [SECONDS] [VIEWERS PER PROTOCOL] [weir-only] [hls-only | dash-only]`.
+//!
+//! For `weir edge` it also prints the CPU time the edge process and the bench's own
+//! viewers used during the run (`/proc/PID/stat`), per chunk delivery: what bounds the
+//! fan-out on a machine whose cores run the encoder, origin, edge and viewers at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -101,7 +105,14 @@ async fn bench() -> bool {
         .nth(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(VIEWERS);
-    let weir_only = std::env::args().nth(3).as_deref() == Some("weir-only");
+    let flags: Vec<String> = std::env::args().skip(3).collect();
+    let flag = |f: &str| flags.iter().any(|a| a == f);
+    let weir_only = flag("weir-only");
+    // Viewers of one protocol only (the other count is zero).
+    let counts = (
+        if flag("dash-only") { 0 } else { viewers },
+        if flag("hls-only") { 0 } else { viewers },
+    );
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let _origin = Proc::spawn(
         Command::new(repo.join("target/release/weir")).args([
@@ -120,7 +131,7 @@ async fn bench() -> bool {
         .build_http();
     wait_live(&http, origin).await;
     let spin = repo.join("spin.toml");
-    let _edge = Proc::spawn(
+    let edge = Proc::spawn(
         Command::new(repo.join("target/release/weir")).args([
             "edge",
             "--listen",
@@ -137,7 +148,8 @@ async fn bench() -> bool {
     let (_varnish, varnish) = Varnish::start(VARNISH, ORIGIN);
     let (_nginx, nginx) = Nginx::start(NGINX, ORIGIN);
     println!(
-        "bench-edge-cache: {viewers} LL-HLS + {viewers} LL-DASH viewers, {seconds} s each, one live channel (ffmpeg, 2 renditions + audio) at a separate `weir origin`:"
+        "bench-edge-cache: {} LL-HLS + {} LL-DASH viewers, {seconds} s each, one live channel (ffmpeg, 2 renditions + audio) at a separate `weir origin`:",
+        counts.0, counts.1
     );
     let mut failed = false;
     for (name, port) in [
@@ -153,13 +165,18 @@ async fn bench() -> bool {
             continue;
         }
         let edge_before = edge_lag(&http).await;
+        let cpu_before = (cpu_seconds(edge.0.id()), cpu_seconds(std::process::id()));
         let r = run(
             &http,
             origin,
             ([127, 0, 0, 1], port).into(),
-            (seconds, viewers),
+            (seconds, counts),
         )
         .await;
+        let cpu = (
+            cpu_seconds(edge.0.id()) - cpu_before.0,
+            cpu_seconds(std::process::id()) - cpu_before.1,
+        );
         r.print(name);
         if port == EDGE {
             // The edge's own account: each chunk handed to each viewer, by how long
@@ -174,6 +191,15 @@ async fn bench() -> bool {
                 q(0.99),
                 q(0.999),
                 delta.iter().sum::<u64>()
+            );
+            let deliveries = delta.iter().sum::<u64>().max(1) as f64;
+            println!(
+                "  {:<36} CPU: edge {:.2} s ({:.1} µs per chunk delivery), viewers' client {:.2} s ({:.1} µs per delivery)",
+                "",
+                cpu.0,
+                cpu.0 * 1e6 / deliveries,
+                cpu.1,
+                cpu.1 * 1e6 / deliveries
             );
             let p99: f64 = q(0.99).parse().unwrap_or(f64::INFINITY);
             failed |= !r.one_fetch_per_object || p99 > MAX_P99_LAG_MS;
@@ -204,6 +230,21 @@ async fn edge_lag(http: &Http) -> Vec<u64> {
             n
         })
         .collect()
+}
+
+/// CPU time (user + system, all threads) process `pid` has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the
+    // 12th and 13th, in USER_HZ (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
 }
 
 /// The upper bound (ms) of the bucket holding quantile `q`.
@@ -265,7 +306,7 @@ async fn run(
     http: &Http,
     origin: SocketAddr,
     cache: SocketAddr,
-    (seconds, viewers): (u64, usize),
+    (seconds, (hls, dash)): (u64, (usize, usize)),
 ) -> Result {
     // Everyone starts from the same live point, as a herd joining at once would.
     let playlist = text(http, cache, "/live/v360/index.m3u8").await;
@@ -282,13 +323,13 @@ async fn run(
     let seen = Arc::new(Seen::default());
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..viewers {
+    for _ in 0..hls {
         let (http, seen) = (http.clone(), seen.clone());
         tasks.push(tokio::spawn(async move {
             hls_viewer(&http, cache, (msn, part), until, &seen).await;
         }));
     }
-    for _ in 0..viewers {
+    for _ in 0..dash {
         let (http, seen, period) = (http.clone(), seen.clone(), period.clone());
         tasks.push(tokio::spawn(async move {
             dash_viewer(&http, cache, (&period, msn), until, &seen).await;
