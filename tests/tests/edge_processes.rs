@@ -132,7 +132,14 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
         "200 viewers of the part and 200 of the reload: one origin request each"
     );
     // The edge's own account agrees: two fetches for 400 requests.
-    let m = get(edge, "/metrics").await.text();
+    let m = get(edge, "/metrics").await;
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("application/openmetrics-text; version=1.0.0")),
+        "the edge's /metrics is OpenMetrics, as the origin's"
+    );
+    let m = m.text();
+    assert!(m.ends_with("# EOF\n"), "{m}");
     let value = |name: &str| -> f64 {
         m.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
@@ -150,4 +157,9 @@ async fn two_hundred_viewers_of_a_part_and_of_a_blocking_reload_make_one_origin_
     // The held part's head came once the part existed: after at most a part target
     // and the origin's hold, never the edge's 65 s head timeout.
     assert!(value("weir_edge_cache_origin_ttfb_max_seconds") < 10.0);
+    // A histogram's buckets are cumulative and end at +Inf with its count.
+    assert_eq!(
+        value("weir_edge_cache_origin_ttfb_seconds_bucket{le=\"+Inf\"}"),
+        2.0
+    );
 }

@@ -184,7 +184,7 @@ impl EdgeNode {
         B::Error: Into<outbound::BoxError>,
     {
         if req.method() == http::Method::GET && req.uri().path() == metrics::PATH {
-            return host::text(200, "text/plain; version=0.0.4", metrics::text(self));
+            return host::text(200, metrics::CONTENT_TYPE, metrics::text(self));
         }
         // Signed playback URLs: checked and stripped before routing and the cache, so
         // the cache keys and the origin's requests never carry a viewer's token.

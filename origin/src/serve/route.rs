@@ -13,7 +13,7 @@ pub enum Route {
     Time,
     /// `/channels.json`: the live channels and their entry points.
     Channels,
-    /// `/metrics`: Prometheus text exposition of the origin's state.
+    /// `/metrics`: OpenMetrics text exposition of the origin's state.
     Metrics,
     /// `/health`: the process is up and answering.
     Health,

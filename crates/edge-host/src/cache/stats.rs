@@ -20,6 +20,7 @@ pub struct CacheStats {
     ttfb_total_us: AtomicU64,
     ttfb_max_us: AtomicU64,
     lag: [AtomicU64; LAG_BUCKETS_MS.len() + 1],
+    lag_total_us: AtomicU64,
     ttfb_buckets: [AtomicU64; TTFB_BUCKETS_MS.len() + 1],
 }
 
@@ -69,6 +70,8 @@ pub struct CacheCounts {
     /// Chunks handed to a viewer by how long after the edge got them: counts per bucket
     /// of [`LAG_BUCKETS_MS`], and past the last one.
     pub lag: [u64; LAG_BUCKETS_MS.len() + 1],
+    /// Sum of those delays, µs.
+    pub lag_total_us: u64,
     /// Fills by their time to head: counts per bucket of [`TTFB_BUCKETS_MS`], and past
     /// the last one.
     pub ttfb_buckets: [u64; TTFB_BUCKETS_MS.len() + 1],
@@ -119,6 +122,8 @@ impl CacheStats {
 
     pub(crate) fn lag(&self, d: Duration) {
         self.lag[bucket(&LAG_BUCKETS_MS, d)].fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.lag_total_us.fetch_add(us, Ordering::Relaxed);
     }
 
     pub(crate) fn ttfb(&self, d: Duration) {
@@ -145,6 +150,7 @@ impl CacheStats {
             ttfb_total_us: l(&self.ttfb_total_us),
             ttfb_max_us: l(&self.ttfb_max_us),
             lag: std::array::from_fn(|i| l(&self.lag[i])),
+            lag_total_us: l(&self.lag_total_us),
             ttfb_buckets: std::array::from_fn(|i| l(&self.ttfb_buckets[i])),
         }
     }
