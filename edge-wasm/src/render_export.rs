@@ -36,6 +36,10 @@ impl Guest for RenderExport {
             // one its HTTP entry point and the origin render.
             Resource::Mpd(url) if url.is_empty() => (route::Resource::Mpd, flow::time_url()),
             Resource::Mpd(url) => (route::Resource::Mpd, url),
+            Resource::LhlsMaster => (route::Resource::LhlsMaster, String::new()),
+            Resource::LhlsMedia(id) => (route::Resource::LhlsMedia(id), String::new()),
+            Resource::Hesp(url) if url.is_empty() => (route::Resource::Hesp, flow::time_url()),
+            Resource::Hesp(url) => (route::Resource::Hesp, url),
         };
         let answer = headers::render(&snap, &resource, &query(&directives), &time_url);
         let reason = || answer.text().trim_end().to_string();

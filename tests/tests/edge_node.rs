@@ -372,10 +372,21 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
                 plain,
                 "manifest.mpd".to_string(),
             ),
+            (
+                Resource::Hesp(weir_tests::mpd_options().time_url),
+                plain,
+                "hesp.json".to_string(),
+            ),
+            (Resource::LhlsMaster, plain, "lhls-master.m3u8".to_string()),
         ];
         for t in &snap.tracks {
             let id = t.meta.id.clone();
             cases.push((Resource::Media(id.clone()), plain, format!("{id}.m3u8")));
+            cases.push((
+                Resource::LhlsMedia(id.clone()),
+                plain,
+                format!("{id}.lhls.m3u8"),
+            ));
             let delta = Directives {
                 skip: Skip::Yes,
                 ..plain
@@ -404,7 +415,7 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
             checked += 1;
         }
     }
-    assert!(checked >= 35, "{checked}");
+    assert!(checked >= 60, "{checked}");
     let snap = weir_tests::steady().expect("steady").snapshot;
     let wire = timeline::wire::encode_as(&snap, timeline::wire::Format::Binary);
     let media = Resource::Media("v360".into());
@@ -446,6 +457,20 @@ async fn the_render_export_renders_recorded_timelines_as_the_native_renderer_doe
         .await
         .expect("renders");
     assert_eq!(own.body, golden("steady", "manifest.mpd"));
+    let own = call(Resource::Hesp(String::new()), plain, wire.clone())
+        .await
+        .expect("renders");
+    assert_eq!(own.body, golden("steady", "hesp.json"));
+    // L-HLS playlists take no directives and never block (the origin's policy): a
+    // directive is ignored, and the answer keeps the non-blocking lifetime.
+    let lhls = call(Resource::LhlsMedia("v360".into()), blocking, wire.clone())
+        .await
+        .expect("renders");
+    assert_eq!(lhls.body, golden("steady", "v360.lhls.m3u8"));
+    assert_eq!(
+        lhls.cache_control,
+        cache_success(snap.target_duration_secs(), false)
+    );
 }
 
 /// The body as text, gunzipped when it is gzip-encoded.
