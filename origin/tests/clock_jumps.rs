@@ -111,3 +111,76 @@ async fn a_clock_that_jumps_forward_continues_after_a_discontinuity() {
     assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
     o.shutdown().await;
 }
+
+/// Feeds `bytes` (an init, chunks) to track `v1` of `ch` through the ingest demuxer, as
+/// an upload does, every chunk in it arriving at wall-clock `arrival_us`.
+fn feed(ch: &origin::store::Channel, demux: &mut cmaf::Demuxer, bytes: &[u8], arrival_us: i64) {
+    demux.push(bytes);
+    while let Some(ev) = demux.next_event().expect("demux") {
+        match ev {
+            cmaf::Event::Init { info, bytes } => ch.set_init("v1", info, bytes).expect("init"),
+            cmaf::Event::Chunk {
+                fragment,
+                prft,
+                mdat,
+                mdat_offset,
+                ..
+            } => {
+                let chunk = origin::store::ChunkIn {
+                    fragment,
+                    prft,
+                    mdat,
+                    mdat_offset,
+                };
+                ch.add_chunk("v1", &chunk, arrival_us).expect("chunk");
+            }
+            cmaf::Event::Skipped(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_encoder_back_after_an_outage_continues_at_the_clock_not_after_its_old_media() {
+    // 40 s of media in real time from t0, then nothing for 60 s, then the encoder's
+    // clock restarts at 0. The restarted media belongs at 100 s of the channel's clock
+    // (anchored at t0): right after the old media (40 s) it would run 60 s behind the
+    // wall clock, and DASH players, who find segments from the clock, would wait 60 s
+    // for each ([IOP-T]: no drift between the sample timeline and the MPD's).
+    let o = TestOrigin::start().await;
+    let ch = o.origin.channel_or_create("live").expect("channel");
+    let mut demux = cmaf::Demuxer::new();
+    let frame_us = 1_000_000 * 512 / 15_360;
+    let t0 = origin::clock::now_us() - 200_000_000;
+    feed(&ch, &mut demux, &split(VIDEO_EVERY_FRAME).init, t0);
+    for i in 0..BEFORE {
+        let arrival = t0 + (i as i64 + 1) * frame_us;
+        feed(&ch, &mut demux, &frames(i as u32 + 1, i, 1), arrival);
+    }
+    let back = t0 + 100_000_000;
+    for i in 0..300u64 {
+        let arrival = back + (i as i64 + 1) * frame_us;
+        feed(
+            &ch,
+            &mut demux,
+            &frames((BEFORE + 1 + i) as u32, i, 1),
+            arrival,
+        );
+    }
+    let snap = ch.snapshot();
+    assert_eq!(snap.epoch_us, Some(t0), "anchored at the first chunk");
+    let t = snap.track("v1").expect("track").clone();
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+    let after = t.segment(disc[0]).expect("segment after the outage");
+    // The grid cell the clock was in when the encoder came back: 100 s (cells of 2 s).
+    assert_eq!(
+        after.start,
+        100 * 15_360,
+        "starts at the clock, not at 40 s"
+    );
+    assert_eq!(t.end(), Some(100 * 15_360 + 300 * 512));
+    // The MPD's new Period starts there too.
+    let mpd = common::get(o.playback, "/live/manifest.mpd").await.text();
+    assert!(mpd.contains("<Period id=\"1\" start=\"PT100S\">"), "{mpd}");
+    o.shutdown().await;
+}

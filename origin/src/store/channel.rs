@@ -271,12 +271,14 @@ impl Channel {
             st.tracks[i].restart_clock();
         }
         if st.tracks[i].rebase_pending() {
-            st.restart.next_cell = st
+            let after_media = st
                 .tracks
                 .iter()
                 .map(|t| t.next_cell(&st.grid, &self.timing))
                 .max()
                 .unwrap_or(0);
+            let now = clock_cell(st, &self.timing, chunk, arrival_us);
+            st.restart.next_cell = after_media.max(now.unwrap_or(0));
         }
         let track = &mut st.tracks[i];
         track.last_activity_us = arrival_us;
@@ -628,6 +630,34 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
     let end = track.timeline.end()?;
     let epoch = arrival_us - i64::try_from(to_micros(end, ts)).ok()?;
     Some((epoch, ClockSource::Ingest))
+}
+
+/// The grid cell the channel's clock is in now: where an encoder that restarts (a new
+/// init, or its clock reset) continues the timeline when it was away longer than the
+/// media it left ends, so that media time stays the wall-clock time it was anchored to.
+///
+/// [IOP-T] "A service SHALL NOT publish content whose sample timeline drifts against
+/// the MPD timeline": continuing right after the old media instead would put everything
+/// after an outage of G seconds G seconds behind the clock. DASH players, which find
+/// segments from the wall clock, would ask for segments that do not exist yet for G
+/// seconds, and HLS program date-times would be G seconds early. The new media starts a
+/// new Period (a discontinuity) at the clock's place, as a restart always did.
+/// The cell, not the instant: the restarted media starts on a grid boundary (at most
+/// one cadence before the clock), as every segment does. Read from the encoder's own
+/// clock (the chunk's `prft`) when the channel is anchored to it; none when the channel
+/// has no anchor yet or the encoder's clock is not in this chunk.
+fn clock_cell(st: &State, timing: &TimingConfig, chunk: &ChunkIn, arrival_us: i64) -> Option<u64> {
+    let epoch = st.epoch_us?;
+    let now_us = match st.epoch_source? {
+        ClockSource::Ingest => arrival_us,
+        ClockSource::Encoder => chunk.prft.as_ref()?.unix_micros(),
+    };
+    let media_us = u64::try_from(now_us.checked_sub(epoch)?).ok()?;
+    Some(
+        st.grid
+            .current(timing.target_duration_ms)
+            .cell(media_us, 1_000_000),
+    )
 }
 
 /// Target durations without ingest after which a rendition counts as stopped while the
