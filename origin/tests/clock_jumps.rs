@@ -100,13 +100,16 @@ async fn an_older_segment_sent_again_is_dropped_not_taken_as_a_restart() {
 }
 
 #[tokio::test]
-async fn a_clock_that_jumps_forward_continues_after_a_discontinuity() {
-    // 30 s of media missing (frames lost, a source switched): the timeline goes on at
-    // the new time with a discontinuity, every segment within the target.
+async fn a_clock_that_jumps_ahead_of_real_time_continues_after_a_discontinuity() {
+    // 30 s of media skipped in an upload that already runs ahead of real time (it all
+    // arrives at once): published as it came, the media after the jump would be ahead
+    // of the channel's clock, and DASH players would wait the jump out. It continues
+    // right after the old media (the later of that and the clock) after a
+    // discontinuity, every segment within the target.
     let (o, t) = upload_with_jump(BEFORE + 900, 300).await;
     let disc = check_continuous(&t);
     assert_eq!(disc.len(), 1, "{disc:?}");
-    assert_eq!(t.end(), Some((BEFORE + 900 + 300) * 512));
+    assert_eq!(t.end(), Some((BEFORE + 300) * 512));
     let playlist = common::get(o.playback, "/live/v1/index.m3u8").await.text();
     assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
     o.shutdown().await;
@@ -183,4 +186,52 @@ async fn an_encoder_back_after_an_outage_continues_at_the_clock_not_after_its_ol
     let mpd = common::get(o.playback, "/live/manifest.mpd").await.text();
     assert!(mpd.contains("<Period id=\"1\" start=\"PT100S\">"), "{mpd}");
     o.shutdown().await;
+}
+
+/// [`BEFORE`] frames in real time from `t0`, then `count` frames from frame `jump_to`,
+/// the first of them arriving `gap_us` after the old media ended (real time); the
+/// track's timeline afterwards.
+async fn real_time_jump(jump_to: u64, count: u64, gap_us: i64) -> timeline::TrackTimeline {
+    let o = TestOrigin::start().await;
+    let ch = o.origin.channel_or_create("live").expect("channel");
+    let mut demux = cmaf::Demuxer::new();
+    let frame_us = 1_000_000 * 512 / 15_360;
+    let t0 = origin::clock::now_us() - 200_000_000;
+    feed(&ch, &mut demux, &split(VIDEO_EVERY_FRAME).init, t0);
+    for i in 0..BEFORE {
+        let arrival = t0 + (i as i64 + 1) * frame_us;
+        feed(&ch, &mut demux, &frames(i as u32 + 1, i, 1), arrival);
+    }
+    let back = t0 + BEFORE as i64 * frame_us + gap_us;
+    for i in 0..count {
+        let arrival = back + (i as i64 + 1) * frame_us;
+        let seq = (BEFORE + 1 + i) as u32;
+        feed(&ch, &mut demux, &frames(seq, jump_to + i, 1), arrival);
+    }
+    let t = ch.snapshot().track("v1").expect("track").clone();
+    o.shutdown().await;
+    t
+}
+
+#[tokio::test]
+async fn a_forward_jump_that_real_time_made_too_keeps_its_gap() {
+    // Frames lost for 30 s while the clock ran (the encoder's and the wall clock's
+    // alike): the media after the gap is where the clock is, and stays there.
+    let t = real_time_jump(BEFORE + 900, 300, 30_000_000).await;
+    assert_eq!(t.end(), Some((BEFORE + 900 + 300) * 512));
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+}
+
+#[tokio::test]
+async fn a_forward_jump_ahead_of_real_time_continues_at_the_clock() {
+    // The encoder's clock jumps 30 s while real time goes on by one frame (a source
+    // with another time base): the media continues at the channel's clock (40 s), not
+    // 30 s ahead of it.
+    let t = real_time_jump(BEFORE + 900, 300, 0).await;
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+    let after = t.segment(disc[0]).expect("segment after the jump");
+    assert_eq!(after.start, BEFORE * 512, "continues at the clock");
+    assert_eq!(t.end(), Some((BEFORE + 300) * 512));
 }

@@ -269,6 +269,19 @@ impl Channel {
                 self.name
             );
             st.tracks[i].restart_clock();
+        } else if !st.tracks[i].rebase_pending()
+            && let Some(now_us) = clock_us(st, chunk, arrival_us)
+        {
+            let ts = st.tracks[i].timeline.meta.timescale;
+            let clock = timeline::time::rescale(now_us, 1_000_000, ts);
+            if st.tracks[i].clock_ran_ahead(chunk, &self.timing, clock) {
+                tracing::warn!(
+                    "channel {}: track '{id}': the encoder's clock jumped ahead of real time; \
+                     continuing at the channel's clock after a discontinuity",
+                    self.name
+                );
+                st.tracks[i].restart_clock();
+            }
         }
         if st.tracks[i].rebase_pending() {
             let after_media = st
@@ -647,17 +660,24 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
 /// clock (the chunk's `prft`) when the channel is anchored to it; none when the channel
 /// has no anchor yet or the encoder's clock is not in this chunk.
 fn clock_cell(st: &State, timing: &TimingConfig, chunk: &ChunkIn, arrival_us: i64) -> Option<u64> {
-    let epoch = st.epoch_us?;
-    let now_us = match st.epoch_source? {
-        ClockSource::Ingest => arrival_us,
-        ClockSource::Encoder => chunk.prft.as_ref()?.unix_micros(),
-    };
-    let media_us = u64::try_from(now_us.checked_sub(epoch)?).ok()?;
+    let media_us = clock_us(st, chunk, arrival_us)?;
     Some(
         st.grid
             .current(timing.target_duration_ms)
             .cell(media_us, 1_000_000),
     )
+}
+
+/// The channel's clock as media time (µs after its anchor) when `chunk` arrived at
+/// `arrival_us`: the origin's clock, or the chunk's `prft` when the channel is anchored
+/// to the encoder's clock; none before the anchor, or without a `prft` then.
+fn clock_us(st: &State, chunk: &ChunkIn, arrival_us: i64) -> Option<u64> {
+    let epoch = st.epoch_us?;
+    let now_us = match st.epoch_source? {
+        ClockSource::Ingest => arrival_us,
+        ClockSource::Encoder => chunk.prft.as_ref()?.unix_micros(),
+    };
+    u64::try_from(now_us.checked_sub(epoch)?).ok()
 }
 
 /// Target durations without ingest after which a rendition counts as stopped while the

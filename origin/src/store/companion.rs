@@ -80,7 +80,7 @@ impl Companion {
     /// Stores the key frames of one ingest chunk, placed on the paired rendition's
     /// timeline (`timescale` ticks, plus its restart `offset`); drops non-key frames
     /// and frames older than the kept span. Returns how many were stored.
-    pub fn add_chunk(&mut self, chunk: &ChunkIn, timescale: u32, offset: u64) -> usize {
+    pub fn add_chunk(&mut self, chunk: &ChunkIn, timescale: u32, offset: i64) -> usize {
         let own = &self.info.tracks[0];
         let Some(traf) = chunk
             .fragment
@@ -99,7 +99,10 @@ impl Companion {
             else {
                 continue;
             };
-            let time = scale(s.dts).saturating_add(offset);
+            let Some(time) = u64::try_from(i128::from(scale(s.dts)) + i128::from(offset)).ok()
+            else {
+                continue;
+            };
             if self.frames.back().is_some_and(|f| f.time >= time) {
                 // A repeat, or the encoder's clock went back: keep one timeline.
                 if self.frames.back().is_some_and(|f| f.time > time) {

@@ -38,8 +38,9 @@ pub struct LiveTrack {
     inits: Vec<InitVersion>,
     declared_bitrate: Option<u64>,
     meter: Meter,
-    /// Added to every incoming decode time (non-zero after an encoder restart).
-    offset: u64,
+    /// Added to every incoming decode time: non-zero after an encoder restart, negative
+    /// when the restart took out a jump of the encoder's clock ahead of the channel's.
+    offset: i64,
     /// Set by a new init segment: the next chunk may restart the encoder's clock.
     rebase_pending: bool,
     next_sequence: u32,
@@ -61,7 +62,7 @@ pub struct LiveTrack {
 pub struct Restart {
     /// The offset the channel's latest restart gave the first rendition that restarted:
     /// (ticks, timescale). A rendition restarting with it continues forward in sync.
-    pub offset: Option<(u64, u32)>,
+    pub offset: Option<(i64, u32)>,
     /// The grid cell after the newest media of any rendition of the channel.
     pub next_cell: u64,
 }
@@ -277,8 +278,13 @@ impl LiveTrack {
     }
 
     /// Maps an incoming decode time onto the track's timeline.
-    pub fn offset(&self) -> u64 {
+    pub fn offset(&self) -> i64 {
         self.offset
+    }
+
+    /// An incoming decode time on the track's timeline; none before its zero.
+    fn shifted(&self, dts: u64) -> Option<u64> {
+        shift(dts, self.offset)
     }
 
     /// The growing object of segment `msn`, if held.
@@ -336,8 +342,7 @@ impl LiveTrack {
         }
         // Every decode time must stay representable once offset.
         if let Some(s) = traf.samples.iter().find(|s| {
-            s.dts
-                .checked_add(self.offset)
+            self.shifted(s.dts)
                 .and_then(|t| t.checked_add(u64::from(s.duration)))
                 .is_none()
         }) {
@@ -346,7 +351,10 @@ impl LiveTrack {
         let end = self.timeline.end();
         let mut runs: Vec<Run> = Vec::new();
         for s in &traf.samples {
-            let dts = s.dts + self.offset;
+            // Representable: checked above.
+            let Some(dts) = self.shifted(s.dts) else {
+                continue;
+            };
             if end.is_some_and(|e| dts < e) {
                 self.duplicates_dropped += 1;
                 continue;
@@ -536,10 +544,33 @@ impl LiveTrack {
         ) else {
             return false;
         };
-        let slack =
-            u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000;
-        let at = first.dts.saturating_add(self.offset);
+        let slack = self.target_ticks(cfg);
+        let at = self.shifted(first.dts).unwrap_or(0);
         at < oldest && at.saturating_add(slack) < end
+    }
+
+    /// True when `chunk` starts more than a target duration after this track's newest
+    /// media and more than a target duration ahead of the channel's clock (`clock`:
+    /// media time now, in this track's ticks), within one upload: the encoder's clock
+    /// jumped ahead of real time (a source switched to another time base). Kept as it
+    /// is, the media after the jump would be published ahead of the wall clock, and
+    /// DASH players, who find segments from the clock, would wait the jump out; so it is
+    /// taken as an encoder restart ([`LiveTrack::restart_clock`]), which continues at
+    /// the clock. A jump that real time also made (frames lost while the clock ran) is
+    /// not ahead of the clock and keeps its gap.
+    pub fn clock_ran_ahead(&self, chunk: &ChunkIn, cfg: &TimingConfig, clock: u64) -> bool {
+        let first = self.source_traf(chunk).and_then(|t| t.samples.first());
+        let (Some(first), Some(end)) = (first, self.timeline.end()) else {
+            return false;
+        };
+        let slack = self.target_ticks(cfg);
+        self.shifted(first.dts)
+            .is_some_and(|at| at > end.saturating_add(slack) && at > clock.saturating_add(slack))
+    }
+
+    /// The target duration in this track's ticks.
+    fn target_ticks(&self, cfg: &TimingConfig) -> u64 {
+        u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000
     }
 
     /// The fragment of `chunk` for this track's source track (its init's one track).
@@ -574,13 +605,15 @@ impl LiveTrack {
             })
     }
 
-    /// After an encoder restart whose clock went back, continue the timeline with a
-    /// discontinuity. Returns true when it did.
+    /// After an encoder restart whose clock went back, or jumped ahead of the channel's
+    /// clock, continue the timeline with a discontinuity. Returns true when it did. A
+    /// restart whose media lands after the newest media and at most a target duration
+    /// beyond where a restart continues keeps its own times (the cutter marks the gap).
     ///
     /// Every rendition of the encoder restarted together, so all of them take one
-    /// offset: the first to restart continues at the grid point after the newest media
-    /// of any rendition (`restart.next_cell`), and the others reuse its offset, which
-    /// keeps them in sync as the encoder had them.
+    /// offset: the first to restart continues at `restart.next_cell` (the grid point
+    /// after the newest media of any rendition, or the clock's, whichever is later), and
+    /// the others reuse its offset, which keeps them in sync as the encoder had them.
     fn rebase(
         &mut self,
         grid: &Grid,
@@ -591,22 +624,25 @@ impl LiveTrack {
         let Some(end) = self.timeline.end() else {
             return false;
         };
-        if first_dts.saturating_add(self.offset) >= end {
+        let ts = self.timeline.meta.timescale;
+        let next = grid
+            .current(cfg.target_duration_ms)
+            .boundary(restart.next_cell, ts);
+        let beyond = next.saturating_add(self.target_ticks(cfg));
+        let fits = |at: Option<u64>| at.is_some_and(|a| a >= end && a <= beyond);
+        if fits(self.shifted(first_dts)) {
             return false;
         }
-        let ts = self.timeline.meta.timescale;
         // Within a frame of the end: the repeated frame is dropped as a duplicate.
         let frame = u64::from(self.timeline.meta.frame_duration);
         let shared = restart
             .offset
-            .map(|(o, ots)| timeline::time::rescale(o, ots, ts))
-            .filter(|o| first_dts.saturating_add(*o).saturating_add(frame) >= end);
+            .map(|(o, ots)| rescale_signed(o, ots, ts))
+            .filter(|o| fits(shift(first_dts, *o).map(|a| a.saturating_add(frame))));
         self.offset = match shared {
             Some(o) => o,
             None => {
-                let c = grid.current(cfg.target_duration_ms);
-                let next = c.boundary(restart.next_cell, ts);
-                let o = next.saturating_sub(first_dts);
+                let o = i64::try_from(i128::from(next) - i128::from(first_dts)).unwrap_or(0);
                 restart.offset = Some((o, ts));
                 o
             }
@@ -614,6 +650,17 @@ impl LiveTrack {
         self.close(true);
         true
     }
+}
+
+/// `dts` moved by `offset` ticks; none before zero or past the last tick.
+fn shift(dts: u64, offset: i64) -> Option<u64> {
+    u64::try_from(i128::from(dts) + i128::from(offset)).ok()
+}
+
+/// A signed offset of `from` ticks in `to` ticks (rounded towards zero).
+fn rescale_signed(v: i64, from: u32, to: u32) -> i64 {
+    let r = i64::try_from(timeline::time::rescale(v.unsigned_abs(), from, to)).unwrap_or(i64::MAX);
+    if v < 0 { -r } else { r }
 }
 
 /// Consecutive samples that landed in the same part.
