@@ -192,6 +192,31 @@ async fn an_encoder_back_after_an_outage_continues_at_the_clock_not_after_its_ol
 /// the first of them arriving `gap_us` after the old media ended (real time); the
 /// track's timeline afterwards.
 async fn real_time_jump(jump_to: u64, count: u64, gap_us: i64) -> timeline::TrackTimeline {
+    real_time_jump_as(jump_to, count, gap_us, false).await
+}
+
+/// One frame at `dts` lasting `duration` ticks: how ffmpeg's fragmented MP4 muxer
+/// writes a jump of its clock, as the duration of the frame before it.
+fn long_frame(seq: u32, dts: u64, duration: u32) -> Vec<u8> {
+    let s = cmaf::SampleOut {
+        duration,
+        size: 200,
+        flags: cmaf::sample_flags::NON_SYNC,
+        cts_offset: 0,
+    };
+    let mut c = cmaf::write_fragment_header(seq, common::video_track_id(), dts, &[s]).to_vec();
+    c.extend(std::iter::repeat_n(0x42, 200));
+    c
+}
+
+/// [`real_time_jump`], the frame before the jump lasting until it when `long` (as
+/// ffmpeg writes it) instead of one frame.
+async fn real_time_jump_as(
+    jump_to: u64,
+    count: u64,
+    gap_us: i64,
+    long: bool,
+) -> timeline::TrackTimeline {
     let o = TestOrigin::start().await;
     let ch = o.origin.channel_or_create("live").expect("channel");
     let mut demux = cmaf::Demuxer::new();
@@ -200,7 +225,12 @@ async fn real_time_jump(jump_to: u64, count: u64, gap_us: i64) -> timeline::Trac
     feed(&ch, &mut demux, &split(VIDEO_EVERY_FRAME).init, t0);
     for i in 0..BEFORE {
         let arrival = t0 + (i as i64 + 1) * frame_us;
-        feed(&ch, &mut demux, &frames(i as u32 + 1, i, 1), arrival);
+        let bytes = if long && i == BEFORE - 1 {
+            long_frame(i as u32 + 1, i * 512, ((jump_to - i) * 512) as u32)
+        } else {
+            frames(i as u32 + 1, i, 1)
+        };
+        feed(&ch, &mut demux, &bytes, arrival);
     }
     let back = t0 + BEFORE as i64 * frame_us + gap_us;
     for i in 0..count {
@@ -234,4 +264,18 @@ async fn a_forward_jump_ahead_of_real_time_continues_at_the_clock() {
     let after = t.segment(disc[0]).expect("segment after the jump");
     assert_eq!(after.start, BEFORE * 512, "continues at the clock");
     assert_eq!(t.end(), Some((BEFORE + 300) * 512));
+}
+
+#[tokio::test]
+async fn a_jump_written_as_one_long_frame_is_a_jump() {
+    // As ffmpeg writes a jump of its clock: the frame before it lasts 30 s. No segment
+    // may hold that ([HLS §4.4.3.1]); the frame keeps a frame's duration, and the jump
+    // is handled as one: ahead of real time it continues at the clock ...
+    let t = real_time_jump_as(BEFORE + 900, 300, 0, true).await;
+    assert_eq!(check_continuous(&t).len(), 1);
+    assert_eq!(t.end(), Some((BEFORE + 300) * 512));
+    // ... and made by real time too it keeps its gap.
+    let t = real_time_jump_as(BEFORE + 900, 300, 30_000_000, true).await;
+    assert_eq!(check_continuous(&t).len(), 1);
+    assert_eq!(t.end(), Some((BEFORE + 900 + 300) * 512));
 }

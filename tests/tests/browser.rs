@@ -613,6 +613,57 @@ async fn dash_js_plays_across_an_encoder_reconnect() {
     );
 }
 
+/// An encoder whose clock jumps 30 s ahead of real time after 12 s (a source switched
+/// to another time base), under dash.js at its defaults: weir continues the media at
+/// the channel's clock in a new Period (the old one closed by `endNumber`), so dash.js
+/// plays on across the jump instead of waiting 30 s for segments the clock does not
+/// reach (or, asking the old Period for a segment it never had, for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_js_plays_across_a_jump_of_the_encoder_clock() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let o = TestOrigin::start_with_web().await;
+    let ingest = format!("http://{}/ingest/jump", o.ingest);
+    let _enc = tools::spawn_encoder(tools::ffmpeg_clock_jump(&ingest, 40, 12, 30));
+    o.wait_segments("jump", &["v", "a"], 2, Duration::from_secs(60))
+        .await;
+    let url = format!("http://{}/?channel=jump&player=dash", o.playback);
+    let (samples, errors, _) = play(url, 26, None).await;
+    let mpd = support::http::get(o.playback, "/jump/manifest.mpd")
+        .await
+        .text();
+    assert!(
+        mpd.contains("<Period id=\"1\""),
+        "a Period after the jump: {mpd}"
+    );
+    // No fatal error; one brief wait is expected at the jump (dash.js asks the old
+    // Period for its next segment until its MPD shows the new one), so continuity is
+    // judged by how far playback went.
+    assert!(errors.is_empty(), "page errors: {errors:?}");
+    let last_state = samples.last().expect("samples");
+    let fatal: Vec<_> = last_state["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["fatal"] == true)
+        .collect();
+    assert!(fatal.is_empty(), "dash.js fatal errors: {fatal:?}");
+    // Playback went on well past the jump (the encoder's 12th second), not stuck at it
+    // for the 30 s it would take the clock to catch up.
+    let first = samples
+        .first()
+        .and_then(|s| s["currentTime"].as_f64())
+        .unwrap_or(0.0);
+    let last = samples
+        .last()
+        .and_then(|s| s["currentTime"].as_f64())
+        .unwrap_or(0.0);
+    assert!(
+        last - first > 12.0,
+        "dash.js played {:.1} s of 26 across the jump: {samples:?}",
+        last - first
+    );
+}
+
 /// The mean live latency (s) a HESP run may show: the client plays from the newest
 /// packet with its own catch-up (no player latency setting is overridden); the bound
 /// is the LL-HLS test's target, for a 2-core machine that also encodes five streams.

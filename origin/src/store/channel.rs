@@ -290,8 +290,12 @@ impl Channel {
                 .map(|t| t.next_cell(&st.grid, &self.timing))
                 .max()
                 .unwrap_or(0);
-            let now = clock_cell(st, &self.timing, chunk, arrival_us);
-            st.restart.next_cell = after_media.max(now.unwrap_or(0));
+            // At the clock only when it is well past the old media (an outage); a
+            // restart within the drift a real-time encoder builds up against its anchor
+            // stays contiguous ([`RESTART_AT_CLOCK_AFTER_CELLS`]).
+            let now = clock_cell(st, &self.timing, chunk, arrival_us)
+                .filter(|&c| c > after_media.saturating_add(RESTART_AT_CLOCK_AFTER_CELLS));
+            st.restart.next_cell = now.unwrap_or(after_media);
         }
         let track = &mut st.tracks[i];
         track.last_activity_us = arrival_us;
@@ -644,6 +648,14 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
     let epoch = arrival_us - i64::try_from(to_micros(end, ts)).ok()?;
     Some((epoch, ClockSource::Ingest))
 }
+
+/// How many grid cells the channel's clock must be past the old media before a restart
+/// continues at the clock rather than right after it. A real-time encoder runs a little
+/// behind the anchor it set (its start-up, a loaded machine: a second or two), and a
+/// restart placed a cell after the old media leaves a gap between DASH Periods that
+/// dash.js does not cross (it asks the old Period for the missing segment, and waits).
+/// Three cells is the drift a player's presentation delay (3 × D) absorbs.
+const RESTART_AT_CLOCK_AFTER_CELLS: u64 = 3;
 
 /// The grid cell the channel's clock is in now: where an encoder that restarts (a new
 /// init, or its clock reset) continues the timeline when it was away longer than the

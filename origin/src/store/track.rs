@@ -359,10 +359,11 @@ impl LiveTrack {
                 self.duplicates_dropped += 1;
                 continue;
             }
+            let duration = self.bounded_duration(cfg, s.duration);
             let p =
                 match self
                     .timeline
-                    .append(cfg, grid, dts, s.duration, s.is_sync, u64::from(s.size))
+                    .append(cfg, grid, dts, duration, s.is_sync, u64::from(s.size))
                 {
                     Ok(p) => p,
                     // Waiting for the first key frame (e.g. joined mid-GOP): skip the sample.
@@ -381,7 +382,7 @@ impl LiveTrack {
             let start = usize::try_from(s.offset - chunk.mdat_offset).unwrap_or(usize::MAX);
             let range = (start, start + s.size as usize);
             let out = cmaf::SampleOut {
-                duration: s.duration,
+                duration,
                 size: s.size,
                 flags: s.flags,
                 cts_offset: s.cts_offset,
@@ -566,6 +567,24 @@ impl LiveTrack {
         let slack = self.target_ticks(cfg);
         self.shifted(first.dts)
             .is_some_and(|at| at > end.saturating_add(slack) && at > clock.saturating_add(slack))
+    }
+
+    /// A sample's duration as stored: at most a target duration.
+    ///
+    /// [HLS §4.4.3.1] "The EXTINF duration of each Media Segment in a Playlist file, when
+    /// rounded to the nearest integer, MUST be less than or equal to the Target
+    /// Duration." An encoder whose clock jumps writes the jump as the duration of the
+    /// frame before it (ffmpeg's fragmented MP4 muxer does: a frame of 30 s), which no
+    /// segment could hold; that frame is given the track's frame duration, so the jump
+    /// shows as one at the next chunk and is handled as one
+    /// ([`LiveTrack::clock_ran_ahead`], or a gap the cutter marks).
+    fn bounded_duration(&self, cfg: &TimingConfig, duration: u32) -> u32 {
+        let frame = self.timeline.meta.frame_duration;
+        if frame > 0 && u64::from(duration) > self.target_ticks(cfg) {
+            frame
+        } else {
+            duration
+        }
     }
 
     /// The target duration in this track's ticks.

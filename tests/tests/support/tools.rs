@@ -193,6 +193,36 @@ pub fn ffmpeg_single(ingest: &str, seconds: u32, size: &str) -> Command {
     c
 }
 
+/// One encoder at `{ingest}/v.mp4` (320x180) and `{ingest}/a.mp4` whose clock jumps
+/// `jump` s ahead after `at` s of real time (a source switched to another time base:
+/// `setpts` / `asetpts`), for `seconds` s of real time. Video keeps its frames as they
+/// are (`-fps_mode passthrough`; ffmpeg would otherwise fill the jump with copies), and
+/// ffmpeg's muxer writes the jump as the duration of the frame before it.
+pub fn ffmpeg_clock_jump(ingest: &str, seconds: u32, at: u32, jump: u32) -> Command {
+    // `-t` counts output time, which the jump moves on.
+    let mut c = ffmpeg_base(seconds + jump);
+    let video_jump = format!("setpts='if(gte(T,{at}),PTS+{jump}/TB,PTS)'");
+    let audio_jump = format!("asetpts='if(gte(T,{at}),PTS+{jump}/TB,PTS)'");
+    c.args([
+        "-map",
+        "0:v",
+        "-fps_mode",
+        "passthrough",
+        "-vf",
+        &video_jump,
+    ])
+    .args(video(0, "320x180", "500k"))
+    .args(X264)
+    .args(FRAG)
+    .arg(format!("{ingest}/v.mp4"));
+    c.args(["-t", &(seconds + jump).to_string()])
+        .args(["-map", "1:a", "-af", &audio_jump])
+        .args(AAC)
+        .args(FRAG)
+        .arg(format!("{ingest}/a.mp4"));
+    c
+}
+
 fn ffmpeg_base(seconds: u32) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin"])

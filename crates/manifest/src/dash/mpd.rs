@@ -85,8 +85,11 @@ pub fn mpd(snap: &ChannelSnapshot, opts: &MpdOptions) -> Result<String, Manifest
         false,
     );
     service_description(&mut x);
-    for (id, members) in periods(&listed) {
-        period(&mut x, snap, grid, epoch, opts, id, &members);
+    let periods = periods(&listed);
+    let last = periods.keys().next_back().copied();
+    for (id, members) in periods {
+        let closed = Some(id) != last;
+        period(&mut x, snap, (grid, epoch, closed), opts, id, &members);
     }
     utc_timing(&mut x, opts);
     x.close("MPD");
@@ -264,8 +267,7 @@ impl Placement {
 fn period(
     x: &mut Xml,
     snap: &ChannelSnapshot,
-    grid: Cadence,
-    epoch_us: i64,
+    (grid, epoch_us, closed): (Cadence, i64, bool),
     opts: &MpdOptions,
     id: u64,
     members: &[(&TrackSnapshot, Vec<&Segment>)],
@@ -296,6 +298,7 @@ fn period(
             let ctx = SetContext {
                 snap,
                 period: id,
+                closed,
                 grid,
                 epoch_us,
                 opts,
@@ -312,6 +315,8 @@ fn period(
 struct SetContext<'a> {
     snap: &'a ChannelSnapshot,
     period: u64,
+    /// A later Period follows (this one's media has ended).
+    closed: bool,
     grid: Cadence,
     epoch_us: i64,
     opts: &'a MpdOptions,
@@ -472,6 +477,16 @@ fn representation(
         ("availabilityTimeOffset", secs_us(ato_us)),
         ("availabilityTimeComplete", "false".into()),
     ]);
+    // `SegmentTemplate@endNumber` (ISO/IEC 23009-1 5th ed.; `MultipleSegmentBaseType`
+    // in the MPD schema): the number of the Representation's last segment in the
+    // Period, which dash.js honours (no segment past it). A Period followed by another
+    // one has ended; its renditions may end before the next Period's start (a restart
+    // continues at one grid point for all renditions, or at the clock after an
+    // outage), and without it a player asks the ended Period for the segment of that
+    // gap and waits (dash.js did, on a 404, for good).
+    if let Some(last) = segs.last().filter(|_| ctx.closed) {
+        template.push(("endNumber", last.msn.to_string()));
+    }
     x.open("SegmentTemplate", &template, true);
     x.close("Representation");
 }
