@@ -617,7 +617,8 @@ async fn dash_js_plays_across_an_encoder_reconnect() {
 /// to another time base), under dash.js at its defaults: weir continues the media at
 /// the channel's clock in a new Period (the old one closed by `endNumber`), so dash.js
 /// plays on across the jump instead of waiting 30 s for segments the clock does not
-/// reach (or, asking the old Period for a segment it never had, for good).
+/// reach, or asking the old Period for a segment it never had (which dash.js kept
+/// doing for the 20 s and more we watched).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dash_js_plays_across_a_jump_of_the_encoder_clock() {
     let _one = ONE_AT_A_TIME.lock().await;

@@ -483,7 +483,7 @@ fn representation(
     // one has ended; its renditions may end before the next Period's start (a restart
     // continues at one grid point for all renditions, or at the clock after an
     // outage), and without it a player asks the ended Period for the segment of that
-    // gap and waits (dash.js did, on a 404, for good).
+    // gap and waits (dash.js did, on a 404, for the 20 s and more we watched).
     if let Some(last) = segs.last().filter(|_| ctx.closed) {
         template.push(("endNumber", last.msn.to_string()));
     }
