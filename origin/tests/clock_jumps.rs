@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{TestOrigin, VIDEO_EVERY_FRAME, put, split, synthetic_chunk};
 
 /// `frames` frames from frame `from` (512 ticks each at 15,360 Hz: 30 fps), a key frame
@@ -115,84 +117,19 @@ async fn a_clock_that_jumps_ahead_of_real_time_continues_after_a_discontinuity()
     o.shutdown().await;
 }
 
-/// Feeds `bytes` (an init, chunks) to track `v1` of `ch` through the ingest demuxer, as
-/// an upload does, every chunk in it arriving at wall-clock `arrival_us`.
-fn feed(ch: &origin::store::Channel, demux: &mut cmaf::Demuxer, bytes: &[u8], arrival_us: i64) {
+/// Feeds `bytes` (an init, chunks) to track `v1` of channel `live` through the ingest
+/// path an upload takes (`origin::ingest::drain_events`), every chunk in it arriving at
+/// wall-clock `arrival_us`.
+fn feed(
+    origin: &origin::store::Origin,
+    (channel, demux): (&mut Option<Arc<origin::store::Channel>>, &mut cmaf::Demuxer),
+    bytes: &[u8],
+    arrival_us: i64,
+) {
     demux.push(bytes);
-    while let Some(ev) = demux.next_event().expect("demux") {
-        match ev {
-            cmaf::Event::Init { info, bytes } => ch.set_init("v1", info, bytes).expect("init"),
-            cmaf::Event::Chunk {
-                fragment,
-                prft,
-                mdat,
-                mdat_offset,
-                ..
-            } => {
-                let chunk = origin::store::ChunkIn {
-                    fragment,
-                    prft,
-                    mdat,
-                    mdat_offset,
-                };
-                ch.add_chunk("v1", &chunk, arrival_us).expect("chunk");
-            }
-            cmaf::Event::Skipped(_) => {}
-        }
-    }
-}
-
-#[tokio::test]
-async fn an_encoder_back_after_an_outage_continues_at_the_clock_not_after_its_old_media() {
-    // 40 s of media in real time from t0, then nothing for 60 s, then the encoder's
-    // clock restarts at 0. The restarted media belongs at 100 s of the channel's clock
-    // (anchored at t0): right after the old media (40 s) it would run 60 s behind the
-    // wall clock, and DASH players, who find segments from the clock, would wait 60 s
-    // for each ([IOP-T]: no drift between the sample timeline and the MPD's).
-    let o = TestOrigin::start().await;
-    let ch = o.origin.channel_or_create("live").expect("channel");
-    let mut demux = cmaf::Demuxer::new();
-    let frame_us = 1_000_000 * 512 / 15_360;
-    let t0 = origin::clock::now_us() - 200_000_000;
-    feed(&ch, &mut demux, &split(VIDEO_EVERY_FRAME).init, t0);
-    for i in 0..BEFORE {
-        let arrival = t0 + (i as i64 + 1) * frame_us;
-        feed(&ch, &mut demux, &frames(i as u32 + 1, i, 1), arrival);
-    }
-    let back = t0 + 100_000_000;
-    for i in 0..300u64 {
-        let arrival = back + (i as i64 + 1) * frame_us;
-        feed(
-            &ch,
-            &mut demux,
-            &frames((BEFORE + 1 + i) as u32, i, 1),
-            arrival,
-        );
-    }
-    let snap = ch.snapshot();
-    assert_eq!(snap.epoch_us, Some(t0), "anchored at the first chunk");
-    let t = snap.track("v1").expect("track").clone();
-    let disc = check_continuous(&t);
-    assert_eq!(disc.len(), 1, "{disc:?}");
-    let after = t.segment(disc[0]).expect("segment after the outage");
-    // The grid cell the clock was in when the encoder came back: 100 s (cells of 2 s).
-    assert_eq!(
-        after.start,
-        100 * 15_360,
-        "starts at the clock, not at 40 s"
-    );
-    assert_eq!(t.end(), Some(100 * 15_360 + 300 * 512));
-    // The MPD's new Period starts there too.
-    let mpd = common::get(o.playback, "/live/manifest.mpd").await.text();
-    assert!(mpd.contains("<Period id=\"1\" start=\"PT100S\">"), "{mpd}");
-    o.shutdown().await;
-}
-
-/// [`BEFORE`] frames in real time from `t0`, then `count` frames from frame `jump_to`,
-/// the first of them arriving `gap_us` after the old media ended (real time); the
-/// track's timeline afterwards.
-async fn real_time_jump(jump_to: u64, count: u64, gap_us: i64) -> timeline::TrackTimeline {
-    real_time_jump_as(jump_to, count, gap_us, false).await
+    let track = ("v1", origin::ingest::Role::Rendition);
+    origin::ingest::drain_events(origin, "live", channel, track, demux, arrival_us)
+        .expect("ingest");
 }
 
 /// One frame at `dts` lasting `duration` ticks: how ffmpeg's fragmented MP4 muxer
@@ -209,20 +146,18 @@ fn long_frame(seq: u32, dts: u64, duration: u32) -> Vec<u8> {
     c
 }
 
-/// [`real_time_jump`], the frame before the jump lasting until it when `long` (as
-/// ffmpeg writes it) instead of one frame.
-async fn real_time_jump_as(
-    jump_to: u64,
-    count: u64,
-    gap_us: i64,
-    long: bool,
-) -> timeline::TrackTimeline {
+/// [`BEFORE`] frames in real time from `t0`, then `count` frames from frame `jump_to`,
+/// the first of them arriving `gap_us` after the old media ended (real time); the
+/// frame before the jump lasts until it when `long` (as ffmpeg writes a jump) instead
+/// of one frame. Returns the running origin and `t0`.
+async fn real_time_upload(jump_to: u64, count: u64, gap_us: i64, long: bool) -> (TestOrigin, i64) {
     let o = TestOrigin::start().await;
-    let ch = o.origin.channel_or_create("live").expect("channel");
-    let mut demux = cmaf::Demuxer::new();
+    let mut state = (None, cmaf::Demuxer::new());
+    let mut feed_at =
+        |bytes: &[u8], arrival: i64| feed(&o.origin, (&mut state.0, &mut state.1), bytes, arrival);
     let frame_us = 1_000_000 * 512 / 15_360;
     let t0 = origin::clock::now_us() - 200_000_000;
-    feed(&ch, &mut demux, &split(VIDEO_EVERY_FRAME).init, t0);
+    feed_at(&split(VIDEO_EVERY_FRAME).init, t0);
     for i in 0..BEFORE {
         let arrival = t0 + (i as i64 + 1) * frame_us;
         let bytes = if long && i == BEFORE - 1 {
@@ -230,17 +165,65 @@ async fn real_time_jump_as(
         } else {
             frames(i as u32 + 1, i, 1)
         };
-        feed(&ch, &mut demux, &bytes, arrival);
+        feed_at(&bytes, arrival);
     }
     let back = t0 + BEFORE as i64 * frame_us + gap_us;
     for i in 0..count {
         let arrival = back + (i as i64 + 1) * frame_us;
         let seq = (BEFORE + 1 + i) as u32;
-        feed(&ch, &mut demux, &frames(seq, jump_to + i, 1), arrival);
+        feed_at(&frames(seq, jump_to + i, 1), arrival);
     }
-    let t = ch.snapshot().track("v1").expect("track").clone();
+    (o, t0)
+}
+
+/// [`real_time_upload`]'s track afterwards.
+async fn real_time_jump_as(
+    jump_to: u64,
+    count: u64,
+    gap_us: i64,
+    long: bool,
+) -> timeline::TrackTimeline {
+    let (o, _) = real_time_upload(jump_to, count, gap_us, long).await;
+    let t = o
+        .channel("live")
+        .snapshot()
+        .track("v1")
+        .expect("track")
+        .clone();
     o.shutdown().await;
     t
+}
+
+/// [`real_time_jump_as`] with the frame before the jump lasting one frame.
+async fn real_time_jump(jump_to: u64, count: u64, gap_us: i64) -> timeline::TrackTimeline {
+    real_time_jump_as(jump_to, count, gap_us, false).await
+}
+
+#[tokio::test]
+async fn an_encoder_back_after_an_outage_continues_at_the_clock_not_after_its_old_media() {
+    // 40 s of media in real time from t0, then nothing for 60 s, then the encoder's
+    // clock restarts at 0. The restarted media belongs at 100 s of the channel's clock
+    // (anchored at t0): right after the old media (40 s) it would run 60 s behind the
+    // wall clock, and DASH players, who find segments from the clock, would wait 60 s
+    // for each ([IOP-T]: no drift between the sample timeline and the MPD's).
+    let (o, t0) = real_time_upload(0, 300, 60_000_000, false).await;
+    let snap = o.channel("live").snapshot();
+    assert_eq!(snap.epoch_us, Some(t0), "anchored at the first chunk");
+    let t = snap.track("v1").expect("track").clone();
+    let disc = check_continuous(&t);
+    assert_eq!(disc.len(), 1, "{disc:?}");
+    let after = t.segment(disc[0]).expect("segment after the outage");
+    // The grid cell the clock was in when the encoder came back: 100 s (cells of 2 s).
+    assert_eq!(
+        after.start,
+        100 * 15_360,
+        "starts at the clock, not at 40 s"
+    );
+    assert_eq!(t.end(), Some(100 * 15_360 + 300 * 512));
+    // The MPD's new Period starts there too.
+    let mpd = common::get(o.playback, "/live/manifest.mpd").await.text();
+    assert!(mpd.contains("<Period id=\"1\" start=\"PT100S\">"), "{mpd}");
+    o.shutdown().await;
 }
 
 #[tokio::test]

@@ -85,6 +85,19 @@ pub fn rss_kib(pid: &str) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The CPU time (user + system, all threads) process `pid` (`"self"` for this one) has
+/// used so far, in seconds, from `/proc/{pid}/stat`; `None` when it cannot be read.
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): utime and stime are the
+    // 12th and 13th, in USER_HZ (100 per second on Linux).
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut f = rest.split_whitespace().skip(11);
+    let user: f64 = f.next()?.parse().ok()?;
+    let system: f64 = f.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
 /// Encodes `seconds` of 640x360 H.264 (1 s GOP), one CMAF chunk per frame, as fast as
 /// possible, with real ffmpeg.
 pub fn encode_source(seconds: u32) -> Vec<u8> {

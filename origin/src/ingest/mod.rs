@@ -15,6 +15,7 @@ use hyper::{Request, Response};
 
 pub use path::{Target, check_name, classify};
 pub use publisher::{HANDOVER, Publishers};
+pub use push::{Role, drain_events};
 
 use crate::error::IngestError;
 use crate::http::{Body, Handler, full};

@@ -56,7 +56,15 @@ pub async fn ingest_body(
                 continue;
             };
             demux.push(&data);
-            fed |= drain_events(origin, name, &mut channel, (track, role), &mut demux)?;
+            let arrival_us = crate::clock::now_us();
+            fed |= drain_events(
+                origin,
+                name,
+                &mut channel,
+                (track, role),
+                &mut demux,
+                arrival_us,
+            )?;
         }
         demux.finish()?;
         Ok(())
@@ -76,13 +84,17 @@ pub async fn ingest_body(
     result
 }
 
-/// Applies every complete event buffered in `demux`; true when media was stored.
-fn drain_events(
+/// Applies every complete event buffered in `demux` to `track` (in `role`) of channel
+/// `name` (created by its first init, then kept in `channel`), its chunks arriving at
+/// wall-clock `arrival_us`; true when media was stored. What an upload does with each
+/// body frame; tests call it with the arrival times they script.
+pub fn drain_events(
     origin: &Origin,
     name: &str,
     channel: &mut Option<std::sync::Arc<Channel>>,
     (track, role): (&str, Role),
     demux: &mut cmaf::Demuxer,
+    arrival_us: i64,
 ) -> Result<bool, IngestError> {
     let mut stored = false;
     while let Some(ev) = demux.next_event()? {
@@ -113,10 +125,9 @@ fn drain_events(
                     mdat,
                     mdat_offset,
                 };
-                let now = crate::clock::now_us();
                 match role {
-                    Role::Rendition => ch.add_chunk(track, &chunk, now)?,
-                    Role::Companion => ch.add_companion_chunk(track, &chunk, now)?,
+                    Role::Rendition => ch.add_chunk(track, &chunk, arrival_us)?,
+                    Role::Companion => ch.add_companion_chunk(track, &chunk, arrival_us)?,
                 }
                 stored = true;
             }

@@ -262,6 +262,7 @@ impl Channel {
             .iter()
             .position(|t| t.timeline.meta.id == id)
             .ok_or_else(|| IngestError::NoInit(id.to_string()))?;
+        let clock = clock_us(st, chunk, arrival_us);
         if !st.tracks[i].rebase_pending() && st.tracks[i].clock_went_back(chunk, &self.timing) {
             tracing::warn!(
                 "channel {}: track '{id}': the encoder's clock went back without a new init; \
@@ -270,7 +271,7 @@ impl Channel {
             );
             st.tracks[i].restart_clock();
         } else if !st.tracks[i].rebase_pending()
-            && let Some(now_us) = clock_us(st, chunk, arrival_us)
+            && let Some(now_us) = clock
         {
             let ts = st.tracks[i].timeline.meta.timescale;
             let clock = timeline::time::rescale(now_us, 1_000_000, ts);
@@ -293,7 +294,8 @@ impl Channel {
             // At the clock only when it is well past the old media (an outage); a
             // restart within the drift a real-time encoder builds up against its anchor
             // stays contiguous ([`RESTART_AT_CLOCK_AFTER_CELLS`]).
-            let now = clock_cell(st, &self.timing, chunk, arrival_us)
+            let now = clock
+                .map(|us| clock_cell(st, &self.timing, us))
                 .filter(|&c| c > after_media.saturating_add(RESTART_AT_CLOCK_AFTER_CELLS));
             st.restart.next_cell = now.unwrap_or(after_media);
         }
@@ -657,9 +659,10 @@ fn anchor(track: &LiveTrack, chunk: &ChunkIn, arrival_us: i64) -> Option<(i64, C
 /// Three cells is the drift a player's presentation delay (3 × D) absorbs.
 const RESTART_AT_CLOCK_AFTER_CELLS: u64 = 3;
 
-/// The grid cell the channel's clock is in now: where an encoder that restarts (a new
-/// init, or its clock reset) continues the timeline when it was away longer than the
-/// media it left ends, so that media time stays the wall-clock time it was anchored to.
+/// The grid cell of the channel's clock at `media_us` ([`clock_us`]): where an encoder
+/// that restarts (a new init, or its clock reset) continues the timeline when it was
+/// away longer than its old media ran on, so that media time stays the wall-clock time
+/// it was anchored to.
 ///
 /// [IOP-T] "A service SHALL NOT publish content whose sample timeline drifts against
 /// the MPD timeline": continuing right after the old media instead would put everything
@@ -668,16 +671,11 @@ const RESTART_AT_CLOCK_AFTER_CELLS: u64 = 3;
 /// seconds, and HLS program date-times would be G seconds early. The new media starts a
 /// new Period (a discontinuity) at the clock's place, as a restart always did.
 /// The cell, not the instant: the restarted media starts on a grid boundary (at most
-/// one cadence before the clock), as every segment does. Read from the encoder's own
-/// clock (the chunk's `prft`) when the channel is anchored to it; none when the channel
-/// has no anchor yet or the encoder's clock is not in this chunk.
-fn clock_cell(st: &State, timing: &TimingConfig, chunk: &ChunkIn, arrival_us: i64) -> Option<u64> {
-    let media_us = clock_us(st, chunk, arrival_us)?;
-    Some(
-        st.grid
-            .current(timing.target_duration_ms)
-            .cell(media_us, 1_000_000),
-    )
+/// one cadence before the clock), as every segment does.
+fn clock_cell(st: &State, timing: &TimingConfig, media_us: u64) -> u64 {
+    st.grid
+        .current(timing.target_duration_ms)
+        .cell(media_us, 1_000_000)
 }
 
 /// The channel's clock as media time (µs after its anchor) when `chunk` arrived at

@@ -99,8 +99,7 @@ impl Companion {
             else {
                 continue;
             };
-            let Some(time) = u64::try_from(i128::from(scale(s.dts)) + i128::from(offset)).ok()
-            else {
+            let Some(time) = super::track::shift(scale(s.dts), offset) else {
                 continue;
             };
             if self.frames.back().is_some_and(|f| f.time >= time) {

@@ -589,7 +589,10 @@ impl LiveTrack {
 
     /// The target duration in this track's ticks.
     fn target_ticks(&self, cfg: &TimingConfig) -> u64 {
-        u64::from(cfg.target_duration_ms) * u64::from(self.timeline.meta.timescale) / 1000
+        timeline::time::ms_to_ticks(
+            u64::from(cfg.target_duration_ms),
+            self.timeline.meta.timescale,
+        )
     }
 
     /// The fragment of `chunk` for this track's source track (its init's one track).
@@ -672,7 +675,7 @@ impl LiveTrack {
 }
 
 /// `dts` moved by `offset` ticks; none before zero or past the last tick.
-fn shift(dts: u64, offset: i64) -> Option<u64> {
+pub(crate) fn shift(dts: u64, offset: i64) -> Option<u64> {
     u64::try_from(i128::from(dts) + i128::from(offset)).ok()
 }
 

@@ -33,7 +33,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use weir_tests::bench::scratch;
+use weir_tests::bench::{cpu_seconds, scratch};
 
 const ORIGIN: u16 = 19680;
 const INGEST: u16 = 19681;
@@ -165,7 +165,8 @@ async fn bench() -> bool {
             continue;
         }
         let edge_before = edge_lag(&http).await;
-        let cpu_before = (cpu_seconds(edge.0.id()), cpu_seconds(std::process::id()));
+        let cpu = |pid: u32| cpu_seconds(&pid.to_string()).unwrap_or(0.0);
+        let cpu_before = (cpu(edge.0.id()), cpu(std::process::id()));
         let r = run(
             &http,
             origin,
@@ -174,8 +175,8 @@ async fn bench() -> bool {
         )
         .await;
         let cpu = (
-            cpu_seconds(edge.0.id()) - cpu_before.0,
-            cpu_seconds(std::process::id()) - cpu_before.1,
+            cpu(edge.0.id()) - cpu_before.0,
+            cpu(std::process::id()) - cpu_before.1,
         );
         r.print(name);
         if port == EDGE {
@@ -230,21 +231,6 @@ async fn edge_lag(http: &Http) -> Vec<u64> {
             n
         })
         .collect()
-}
-
-/// CPU time (user + system, all threads) process `pid` has used so far, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and stime are the
-    // 12th and 13th, in USER_HZ (100 per second on Linux).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    f.iter().sum::<f64>() / 100.0
 }
 
 /// The upper bound (ms) of the bucket holding quantile `q`.
